@@ -1,0 +1,169 @@
+/**
+ * Every failure slabio detects is a {@link SlabioError} with a stable `code`.
+ *
+ * Bad arguments are reported with the built-in `TypeError` / `RangeError` instead, aborts reject
+ * with the signal's `reason`, and errors thrown by user callbacks pass through unchanged.
+ *
+ * @module
+ */
+
+/** Options accepted by every slabio error constructor. */
+export interface SlabioErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+}
+
+/**
+ * Base class of all errors slabio raises. Check `err.code` (stable across versions) or use
+ * `instanceof` with the subclass.
+ *
+ * @example
+ * ```ts
+ * try { pool.acquire(n); } catch (err) {
+ *   if (err instanceof SlabioError && err.code === 'ERR_SLABIO_POOL_EXHAUSTED') shed();
+ *   else throw err;
+ * }
+ * ```
+ */
+export class SlabioError extends Error {
+  /** Stable machine-readable code, `ERR_SLABIO_*`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: SlabioErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** The pool's byte budget is spent and the request cannot wait. Code `ERR_SLABIO_POOL_EXHAUSTED`. */
+export class PoolExhaustedError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_POOL_EXHAUSTED';
+  /** Bytes that were asked for. */
+  readonly requested: number;
+  /** The pool's `maxBytes`. */
+  readonly maxBytes: number;
+  /** Bytes the pool had reserved when the request failed. */
+  readonly reservedBytes: number;
+
+  constructor(requested: number, maxBytes: number, reservedBytes: number) {
+    super(
+      'ERR_SLABIO_POOL_EXHAUSTED',
+      `pool budget exhausted: ${requested} bytes requested, ${reservedBytes} of maxBytes ${maxBytes} reserved`,
+    );
+    this.requested = requested;
+    this.maxBytes = maxBytes;
+    this.reservedBytes = reservedBytes;
+  }
+}
+
+/** An operation did not finish within `timeoutMs`. Code `ERR_SLABIO_TIMEOUT`. */
+export class TimeoutError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_TIMEOUT';
+  /** The timeout that elapsed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(what: string, timeoutMs: number) {
+    super('ERR_SLABIO_TIMEOUT', `${what} timed out after ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** `release()` was called on a lease that was already released. Code `ERR_SLABIO_DOUBLE_RELEASE`. */
+export class DoubleReleaseError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_DOUBLE_RELEASE';
+
+  constructor() {
+    super('ERR_SLABIO_DOUBLE_RELEASE', 'lease was already released');
+  }
+}
+
+/** The pool (or another slabio resource) was closed. Code `ERR_SLABIO_CLOSED`. */
+export class ClosedError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_CLOSED';
+
+  constructor(what: string) {
+    super('ERR_SLABIO_CLOSED', `${what} is closed`);
+  }
+}
+
+/** More bytes than allowed were read or produced. Code `ERR_SLABIO_LIMIT`. */
+export class LimitExceededError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_LIMIT';
+  /** The limit in bytes. */
+  readonly limit: number;
+  /** Bytes read (or declared) when the limit was hit; always greater than `limit`. */
+  readonly bytesRead: number;
+
+  constructor(limit: number, bytesRead: number, what = 'input') {
+    super('ERR_SLABIO_LIMIT', `${what} exceeds the limit of ${limit} bytes (${bytesRead} bytes)`);
+    this.limit = limit;
+    this.bytesRead = bytesRead;
+  }
+}
+
+/** A source produced a different number of bytes than it declared. Code `ERR_SLABIO_LENGTH_MISMATCH`. */
+export class LengthMismatchError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_LENGTH_MISMATCH';
+  /** The declared length. */
+  readonly expected: number;
+  /** Bytes actually seen (for a long body: the first count past `expected`). */
+  readonly actual: number;
+
+  constructor(expected: number, actual: number) {
+    super(
+      'ERR_SLABIO_LENGTH_MISMATCH',
+      `declared length ${expected} bytes does not match the ${actual} bytes received`,
+    );
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** Input could not be decoded (corrupt, truncated, unsupported). Code `ERR_SLABIO_BAD_INPUT`. */
+export class BadInputError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_BAD_INPUT';
+
+  constructor(message: string, options?: SlabioErrorOptions) {
+    super('ERR_SLABIO_BAD_INPUT', message, options);
+  }
+}
+
+/** An archive tried something unsafe (path traversal, symlink, duplicate name, bomb). Code `ERR_SLABIO_UNSAFE_ARCHIVE`. */
+export class UnsafeArchiveError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_UNSAFE_ARCHIVE';
+  /** The offending entry name, when there is one. */
+  readonly entry: string | undefined;
+
+  constructor(message: string, entry?: string) {
+    super('ERR_SLABIO_UNSAFE_ARCHIVE', message);
+    this.entry = entry;
+  }
+}
+
+/** A capability is not available here (no native addon, kernel too old, filesystem refuses). Code `ERR_SLABIO_UNSUPPORTED`. */
+export class UnsupportedError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_UNSUPPORTED';
+
+  constructor(message: string, options?: SlabioErrorOptions) {
+    super('ERR_SLABIO_UNSUPPORTED', message, options);
+  }
+}
+
+/** A system call failed. Code `ERR_SLABIO_SYSTEM`; `errno` and `syscall` name the failure. */
+export class SystemError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_SYSTEM';
+  /** The errno name, e.g. `EBADF`. */
+  readonly errno: string;
+  /** The failing call, e.g. `posix_fadvise`. */
+  readonly syscall: string;
+
+  constructor(syscall: string, errno: string, message?: string, options?: SlabioErrorOptions) {
+    super('ERR_SLABIO_SYSTEM', `${syscall} failed: ${errno}${message ? ` (${message})` : ''}`, options);
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}

@@ -1,0 +1,2 @@
+export { channels } from './debug.js';
+export * from './errors.js';
