@@ -1,0 +1,151 @@
+/**
+ * Lazy loader for the optional native addon (`native/slabio.cc`, built by `npm install` with
+ * node-gyp-build). Nothing is loaded at import time and nothing here throws: callers ask
+ * {@link loadBinding} and get `null` plus a recorded reason when the addon is missing.
+ *
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { debug, warnOnce } from '../debug.js';
+import { UnsupportedError } from '../errors.js';
+
+/** Counters from `cachestat(2)`, converted from pages to bytes. */
+export interface RawCachestat {
+  cachedBytes: number;
+  dirtyBytes: number;
+  writebackBytes: number;
+  evictedBytes: number;
+  recentlyEvictedBytes: number;
+}
+
+/** Result of the `mmap` + `mincore(2)` residency scan. */
+export interface RawMincore {
+  bytes: number;
+  cachedBytes: number;
+  /** False when the kernel hides residency (caller neither owns nor may write the file). */
+  exact: boolean;
+}
+
+/** Numeric constants the addon exports (Linux only). */
+export interface NativeConstants {
+  POSIX_FADV_NORMAL: number;
+  POSIX_FADV_RANDOM: number;
+  POSIX_FADV_SEQUENTIAL: number;
+  POSIX_FADV_WILLNEED: number;
+  POSIX_FADV_DONTNEED: number;
+  POSIX_FADV_NOREUSE: number;
+  SYNC_FILE_RANGE_WAIT_BEFORE: number;
+  SYNC_FILE_RANGE_WRITE: number;
+  SYNC_FILE_RANGE_WAIT_AFTER: number;
+  RWF_DONTCACHE: number;
+  PAGE_SIZE: number;
+}
+
+/** The raw addon surface. The Linux-only members are absent on other platforms. */
+export interface NativeBinding {
+  mallocTrim(): boolean;
+  mallocInfo(): {
+    arenaBytes: number;
+    inUseBytes: number;
+    freeBytes: number;
+    mmapBytes: number;
+    releasableBytes: number;
+  } | null;
+  glibc: boolean;
+  linux: boolean;
+  fadvise?: (fd: number, offset: number, length: number, advice: number) => Promise<void>;
+  syncFileRange?: (fd: number, offset: number, length: number, flags: number) => Promise<void>;
+  pwritev2?: (
+    fd: number,
+    buffers: Uint8Array[],
+    position: number,
+    flags: number,
+  ) => Promise<number>;
+  preadv2?: (fd: number, buffers: Uint8Array[], position: number, flags: number) => Promise<number>;
+  cachestat?: (fd: number, offset: number, length: number) => Promise<RawCachestat>;
+  mincore?: (fd: number) => Promise<RawMincore>;
+  constants?: NativeConstants;
+}
+
+/** The Linux addon with every syscall present. */
+export type LinuxBinding = Required<NativeBinding>;
+
+interface LoadState {
+  binding: NativeBinding | null;
+  error: Error | null;
+}
+
+let state: LoadState | undefined;
+
+// dist/src/native/binding.js -> package root, where node-gyp-build looks for build/ and prebuilds/.
+const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+function load(): LoadState {
+  if (process.env.SLABIO_NATIVE === '0') {
+    return { binding: null, error: new Error('disabled by the environment (SLABIO_NATIVE=0)') };
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
+    const binding = nodeGypBuild(packageRoot);
+    debug('native addon loaded from %s', packageRoot);
+    return { binding, error: null };
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    debug('native addon not loaded: %s', error.message);
+    return { binding: null, error };
+  }
+}
+
+/** The addon, loading it on first use; `null` when it is missing or disabled. Never throws. */
+export function loadBinding(): NativeBinding | null {
+  state ??= load();
+  return state.binding;
+}
+
+/** Whether the native addon loaded. Loads it on first call; never throws. */
+export function nativeAvailable(): boolean {
+  return loadBinding() !== null;
+}
+
+/** Why the native addon did not load, or `null` when it did. */
+export function nativeLoadError(): Error | null {
+  loadBinding();
+  return state?.error ?? null;
+}
+
+function reasonText(): string {
+  const err = nativeLoadError();
+  if (err !== null) return err.message.split('\n')[0] ?? 'unknown error';
+  return `not supported on ${process.platform}`;
+}
+
+/**
+ * The Linux addon for a cache-control feature, or `null` after emitting the one-time
+ * `SLABIO_NO_NATIVE` warning. For callers that fall back to plain IO.
+ */
+export function linuxBindingOrWarn(feature: string): LinuxBinding | null {
+  const b = loadBinding();
+  if (b?.linux === true && b.constants !== undefined) return b as LinuxBinding;
+  warnOnce(
+    'SLABIO_NO_NATIVE',
+    `slabio native addon unavailable (${reasonText()}): ${feature} and other page-cache control are off; files are written and read normally. Run \`npm rebuild slabio\` with a C++ compiler to enable it.`,
+  );
+  return null;
+}
+
+/**
+ * The Linux addon for a feature that cannot work without it.
+ *
+ * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` when the addon is missing.
+ */
+export function requireLinuxBinding(feature: string): LinuxBinding {
+  const b = linuxBindingOrWarn(feature);
+  if (b === null) {
+    throw new UnsupportedError(`${feature} needs the slabio native addon (${reasonText()})`, {
+      cause: nativeLoadError() ?? undefined,
+    });
+  }
+  return b;
+}

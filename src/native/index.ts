@@ -1,0 +1,2 @@
+export { nativeAvailable, nativeLoadError } from './binding.js';
+export { type MallocInfo, mallocInfo, mallocTrim } from './malloc.js';
