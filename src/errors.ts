@@ -81,6 +81,15 @@ export class DoubleReleaseError extends SlabioError {
   }
 }
 
+/** A lease's buffer was used after `release()`. Code `ERR_SLABIO_RELEASED`. */
+export class UseAfterReleaseError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_RELEASED';
+
+  constructor() {
+    super('ERR_SLABIO_RELEASED', 'lease was used after release()');
+  }
+}
+
 /** The pool (or another slabio resource) was closed. Code `ERR_SLABIO_CLOSED`. */
 export class ClosedError extends SlabioError {
   declare readonly code: 'ERR_SLABIO_CLOSED';
@@ -162,8 +171,24 @@ export class SystemError extends SlabioError {
   readonly syscall: string;
 
   constructor(syscall: string, errno: string, message?: string, options?: SlabioErrorOptions) {
-    super('ERR_SLABIO_SYSTEM', `${syscall} failed: ${errno}${message ? ` (${message})` : ''}`, options);
+    super(
+      'ERR_SLABIO_SYSTEM',
+      `${syscall} failed: ${errno}${message ? ` (${message})` : ''}`,
+      options,
+    );
     this.errno = errno;
     this.syscall = syscall;
+  }
+}
+
+/** A cgroup or `/proc` file could not be read or parsed (missing, malformed number). Code `ERR_SLABIO_CGROUP`. */
+export class CgroupError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_CGROUP';
+  /** The file that failed, e.g. `/sys/fs/cgroup/memory.stat`. */
+  readonly file: string;
+
+  constructor(file: string, message: string, options?: SlabioErrorOptions) {
+    super('ERR_SLABIO_CGROUP', `${file}: ${message}`, options);
+    this.file = file;
   }
 }

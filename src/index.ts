@@ -1,2 +1,4 @@
 export { channels } from './debug.js';
 export * from './errors.js';
+export * from './pool/index.js';
+export * from './native/index.js';

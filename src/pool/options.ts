@@ -1,0 +1,158 @@
+/**
+ * {@link BufferPool} options, their defaults and validation.
+ *
+ * @module
+ */
+import os from 'node:os';
+import { debugFromEnv } from '../debug.js';
+import { defaultSizeClasses, validateSizeClasses } from './size-classes.js';
+
+/** What a pool does when its byte budget is spent. */
+export type ExhaustedPolicy = 'wait' | 'allocate' | 'throw';
+
+/** Options for `new BufferPool(options)`. Every option is optional. */
+export interface BufferPoolOptions {
+  /**
+   * Ascending block sizes in bytes. A request is served by the smallest class that holds it;
+   * a request above the largest class is allocated once, unpooled ("oversize").
+   * The field report's Go pools used `[100 * 1024, 200 * 1024, 300 * 1024]`.
+   * @default {@link defaultSizeClasses}(): 4 KiB … 16 MiB, four classes per doubling (waste < 25%)
+   */
+  sizeClasses?: readonly number[];
+  /**
+   * Hard budget in bytes for all memory the pool holds: reserved slabs plus live oversize buffers.
+   * Must be at least the largest size class.
+   * @default 25% of the container's memory limit (`process.constrainedMemory()`, values ≥
+   * `os.totalmem()` mean "no limit"), else 25% of `os.totalmem()`; see {@link defaultMaxBytes}
+   */
+  maxBytes?: number;
+  /**
+   * Bytes per slab. Blocks of one class are carved from slabs of `floor(slabBytes / size)` blocks
+   * (at least one), so a slab is reserved once per that many misses. Larger slabs mean fewer
+   * reservations but coarser trimming: a slab is only dropped when all its blocks are free.
+   * @default 1 MiB (2 MiB and up is a good choice for services that mostly use blocks ≥ 256 KiB)
+   */
+  slabBytes?: number;
+  /**
+   * What to do when a request does not fit the budget even after dropping idle slabs:
+   * - `'wait'`: `acquireAsync` queues the request (FIFO) until memory is released; a sync
+   *   `acquire` cannot wait and throws `ERR_SLABIO_POOL_EXHAUSTED`.
+   * - `'allocate'`: hand out a fresh unpooled buffer outside the budget (counted as `fallbacks`).
+   * - `'throw'`: throw (or reject with) `ERR_SLABIO_POOL_EXHAUSTED`.
+   * @default 'wait'
+   */
+  onExhausted?: ExhaustedPolicy;
+  /**
+   * Slabs whose blocks have all been free for this long are dropped by a background timer
+   * (unref'd), and freed native memory is handed back to the OS. `0` disables idle trimming.
+   * @default 30000
+   */
+  idleTrimMs?: number;
+  /**
+   * Debug mode: every lease is tracked with its acquiring stack, released blocks are poisoned
+   * with `0xDE` and the user's view of them is detached (one ArrayBuffer per block instead of
+   * shared slabs), so a stale read fails loudly. Costs speed and memory; see the README.
+   * @default true when the environment has `SLABIO_DEBUG=1`, else false
+   */
+  debug?: boolean;
+  /**
+   * Outside debug mode, one lease in this many is tracked for leak detection (Netty samples 1 in
+   * 128). `1` tracks every lease; `0` turns leak detection off.
+   * @default 128
+   */
+  leakSampleRate?: number;
+  /** A name used in warnings, debug output and diagnostics-channel messages. @default 'slabio' */
+  name?: string;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedPoolOptions {
+  sizeClasses: readonly number[];
+  maxBytes: number;
+  slabBytes: number;
+  onExhausted: ExhaustedPolicy;
+  idleTrimMs: number;
+  debug: boolean;
+  leakSampleRate: number;
+  name: string;
+}
+
+/**
+ * The default byte budget: a quarter of the memory this process may use. The memory is the
+ * container limit from `process.constrainedMemory()` (cgroup v1 or v2, read by libuv) when it is
+ * below `os.totalmem()` — larger values are the kernel's "unlimited" — else `os.totalmem()`.
+ * A quarter leaves room for the JS heap, native libraries (libvips, zlib) and the page cache.
+ */
+export function defaultMaxBytes(): number {
+  const total = os.totalmem();
+  const constrained = process.constrainedMemory?.() ?? 0;
+  const limit = constrained > 0 && constrained < total ? constrained : total;
+  return Math.floor(limit / 4);
+}
+
+function positiveInteger(name: string, value: unknown, allowZero = false): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 0 || (value === 0 && !allowZero)) {
+    throw new RangeError(
+      `options.${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Apply defaults and validate; throws `TypeError`/`RangeError` naming the option and value. */
+export function resolvePoolOptions(options: BufferPoolOptions = {}): ResolvedPoolOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `options must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
+  }
+  const sizeClasses =
+    options.sizeClasses === undefined
+      ? defaultSizeClasses()
+      : validateSizeClasses(options.sizeClasses);
+  const largest = sizeClasses[sizeClasses.length - 1] as number;
+  const maxBytes =
+    options.maxBytes === undefined
+      ? Math.max(defaultMaxBytes(), largest)
+      : positiveInteger('maxBytes', options.maxBytes);
+  if (maxBytes < largest) {
+    throw new RangeError(
+      `options.maxBytes (${maxBytes}) must be at least the largest size class (${largest})`,
+    );
+  }
+  const slabBytes =
+    options.slabBytes === undefined ? 1024 * 1024 : positiveInteger('slabBytes', options.slabBytes);
+  const onExhausted = options.onExhausted ?? 'wait';
+  if (onExhausted !== 'wait' && onExhausted !== 'allocate' && onExhausted !== 'throw') {
+    throw new RangeError(
+      `options.onExhausted must be 'wait', 'allocate' or 'throw', got ${String(onExhausted)}`,
+    );
+  }
+  const idleTrimMs =
+    options.idleTrimMs === undefined
+      ? 30_000
+      : positiveInteger('idleTrimMs', options.idleTrimMs, true);
+  const leakSampleRate =
+    options.leakSampleRate === undefined
+      ? 128
+      : positiveInteger('leakSampleRate', options.leakSampleRate, true);
+  if (options.debug !== undefined && typeof options.debug !== 'boolean') {
+    throw new TypeError(`options.debug must be a boolean, got ${typeof options.debug}`);
+  }
+  const name = options.name ?? 'slabio';
+  if (typeof name !== 'string')
+    throw new TypeError(`options.name must be a string, got ${typeof name}`);
+  return {
+    sizeClasses,
+    maxBytes,
+    slabBytes,
+    onExhausted,
+    idleTrimMs,
+    debug: options.debug ?? debugFromEnv(),
+    leakSampleRate,
+    name,
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The blocks of one size class, carved from slabs. Internal to the pool.
+ *
+ * @module
+ */
+
+/** One ArrayBuffer carved into `total` blocks of the class size. */
+export interface Slab {
+  readonly owner: SizeClass;
+  /** The backing memory. In debug mode it is replaced on every release (the old one is detached). */
+  ab: ArrayBuffer;
+  readonly bytes: number;
+  readonly total: number;
+  /** Free blocks of this slab, used as a stack so recently used (cache-warm) blocks go out first. */
+  readonly free: Block[];
+  /** Blocks whose lease was garbage-collected unreleased: never reused, the user may hold a view. */
+  leaked: number;
+  /** When the last block came back (`performance.now()`), or -1 while any block is out. */
+  idleSince: number;
+}
+
+/** A block: a fixed slice of a slab. Created once per slab and reused. */
+export interface Block {
+  readonly slab: Slab;
+  readonly offset: number;
+}
+
+/** Bookkeeping for one size class. */
+export class SizeClass {
+  readonly size: number;
+  readonly blocksPerSlab: number;
+  /** Oldest first: handing out blocks from old slabs first lets young slabs drain and be trimmed. */
+  slabs: Slab[] = [];
+  freeBlocks = 0;
+  inUseBlocks = 0;
+  reservedBytes = 0;
+  highWaterBytes = 0;
+  hits = 0;
+  misses = 0;
+  leaks = 0;
+
+  constructor(size: number, slabBytes: number, debug: boolean) {
+    this.size = size;
+    // Debug mode gives every block its own ArrayBuffer so a release can detach exactly that block.
+    this.blocksPerSlab = debug ? 1 : Math.max(1, Math.floor(slabBytes / size));
+  }
+
+  get inUseBytes(): number {
+    return this.inUseBlocks * this.size;
+  }
+
+  /** Take a free block, oldest slab first, or undefined when none is free. */
+  take(): Block | undefined {
+    if (this.freeBlocks === 0) return undefined;
+    for (const slab of this.slabs) {
+      const block = slab.free.pop();
+      if (block !== undefined) {
+        slab.idleSince = -1;
+        this.freeBlocks--;
+        this.#markOut();
+        return block;
+      }
+    }
+    return undefined;
+  }
+
+  /** Reserve a slab of `blocks` blocks (the caller checked the budget) and take one block from it. */
+  grow(blocks: number, ab: ArrayBuffer): Block {
+    const slab: Slab = {
+      owner: this,
+      ab,
+      bytes: blocks * this.size,
+      total: blocks,
+      free: [],
+      leaked: 0,
+      idleSince: -1,
+    };
+    // Push in reverse so blocks go out in address order.
+    for (let i = blocks - 1; i >= 0; i--) slab.free.push({ slab, offset: i * this.size });
+    this.slabs.push(slab);
+    this.reservedBytes += slab.bytes;
+    this.freeBlocks += blocks - 1;
+    this.#markOut();
+    return slab.free.pop() as Block;
+  }
+
+  /** Return a block. Returns true when its slab became entirely idle. */
+  put(block: Block, now: number): boolean {
+    const slab = block.slab;
+    slab.free.push(block);
+    this.freeBlocks++;
+    this.inUseBlocks--;
+    if (slab.free.length + slab.leaked === slab.total) {
+      slab.idleSince = now;
+      return true;
+    }
+    return false;
+  }
+
+  /** Account a block whose lease was collected without release: it stays out forever. */
+  leak(block: Block, now: number): void {
+    const slab = block.slab;
+    slab.leaked++;
+    this.inUseBlocks--;
+    this.leaks++;
+    if (slab.free.length + slab.leaked === slab.total) slab.idleSince = now;
+  }
+
+  /** Remove one idle slab from the class; the caller drops the last reference to its memory. */
+  drop(slab: Slab): void {
+    const i = this.slabs.indexOf(slab);
+    if (i === -1) return;
+    this.slabs.splice(i, 1);
+    this.freeBlocks -= slab.free.length;
+    this.reservedBytes -= slab.bytes;
+  }
+
+  #markOut(): void {
+    this.inUseBlocks++;
+    const inUse = this.inUseBlocks * this.size;
+    if (inUse > this.highWaterBytes) this.highWaterBytes = inUse;
+  }
+}
