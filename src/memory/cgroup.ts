@@ -1,0 +1,383 @@
+/**
+ * Reads the container's memory figures from its cgroup (v1 or v2) and computes the working set
+ * exactly as cadvisor (and so Kubernetes' eviction and `kubectl top`) does.
+ *
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CgroupError } from '../errors.js';
+import {
+  type CgroupLocation,
+  isMissing,
+  locateMemoryCgroup,
+  type ReadTextFile,
+} from './cgroup-locate.js';
+import {
+  type Pressure,
+  parseCount,
+  parseFlatKeyed,
+  parseMax,
+  parseMeminfo,
+  parsePressure,
+} from './cgroup-parse.js';
+
+export type { Pressure, PressureLine } from './cgroup-parse.js';
+
+/** Options of {@link readCgroupMemory}. */
+export interface ReadCgroupMemoryOptions {
+  /**
+   * Filesystem root that `/proc` and `/sys/fs/cgroup` are looked up under; tests point it at a
+   * fixture tree.
+   * @default '/'
+   */
+  root?: string;
+  /**
+   * Reads a text file. Injectable for tests; must reject with an fs-style `code` (`ENOENT`).
+   * @default fs.promises.readFile(file, { encoding: 'utf8', signal })
+   */
+  readFile?: ReadTextFile;
+  /**
+   * Read this cgroup directory instead of the caller's own group (a sidecar watching the app, a
+   * test watching a child). The version is detected from the files present.
+   * @default the group found in `/proc/self/cgroup`
+   */
+  cgroupDir?: string;
+  /**
+   * Host memory in bytes; any limit at or above it counts as "no limit".
+   * @default `MemTotal` of `<root>/proc/meminfo`, else `os.totalmem()`
+   */
+  hostMemory?: number;
+  /** Platform to behave as; anything but `linux` reports `os` figures. @default process.platform */
+  platform?: NodeJS.Platform;
+  /** Aborts the read; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** `memory.events` counters (v2) or their v1 equivalents; `null` where the kernel has none. */
+export interface MemoryEvents {
+  /** Times the group hit its limit and an allocation was about to fail (v2 `oom`). */
+  oom: number | null;
+  /** Processes killed by the OOM killer (v2 `oom_kill`, v1 `memory.oom_control` `oom_kill`). */
+  oomKill: number | null;
+  /** Times the group was throttled over `memory.high` (v2 only). */
+  high: number | null;
+  /** Times usage was about to go over the limit (v2 `max`, v1 `memory.failcnt`). */
+  max: number | null;
+}
+
+/** A snapshot of the memory figures that decide whether a container gets OOM-killed. All in bytes. */
+export interface CgroupMemory {
+  /**
+   * Where the figures come from. `host-meminfo` / `host-os` mean no memory cgroup was found and
+   * the numbers describe the whole machine, not a container.
+   */
+  source: 'cgroup-v1' | 'cgroup-v2' | 'host-meminfo' | 'host-os';
+  /** Cgroup version, `null` for host figures. */
+  version: 1 | 2 | null;
+  /** Cgroup path as the kernel names it (`/kubepods/…`), `null` for host figures. */
+  path: string | null;
+  /** Directory the files were read from, `null` for host figures. */
+  dir: string | null;
+  /** Charged memory: v2 `memory.current`, v1 `memory.usage_in_bytes`, host `MemTotal − MemFree`. */
+  usage: number;
+  /** Effective limit (lowest of the group and its ancestors), `null` when unlimited. */
+  limit: number | null;
+  /** Host memory used to decide "unlimited". */
+  hostMemory: number;
+  /** Anonymous memory (heap, stacks, malloc arenas). v1: `total_rss`. */
+  anon: number;
+  /** Page cache charged to the group, including tmpfs/shmem. v1: `total_cache`. */
+  file: number;
+  /** Page cache on the active LRU: counted fully in the working set. */
+  activeFile: number;
+  /** Page cache on the inactive LRU: the only part the working set leaves out. */
+  inactiveFile: number;
+  /** tmpfs / shared memory: file pages that cannot be dropped, only deleted. */
+  shmem: number;
+  /** Page cache modified and not yet written back. */
+  dirty: number;
+  /** Page cache being written back now. */
+  writeback: number;
+  /** Reclaimable kernel slab (dentries, inodes); v2 and host only. */
+  slabReclaimable?: number;
+  /** cadvisor's `container_memory_working_set_bytes`: `max(0, usage − inactiveFile)`. */
+  workingSet: number;
+  /** `limit − workingSet` floored at 0, `null` when unlimited. */
+  headroom: number | null;
+  /** OOM and limit counters, `null` when the files are absent. */
+  events: MemoryEvents | null;
+  /** Pressure stall information, `null` when absent (kernel without PSI). */
+  pressure: Pressure | null;
+  /** `Date.now()` when the snapshot was taken. */
+  timestamp: number;
+}
+
+const defaultRead: ReadTextFile = (file, signal) =>
+  readFile(file, signal === undefined ? { encoding: 'utf8' } : { encoding: 'utf8', signal });
+
+interface Reader {
+  required(file: string): Promise<string>;
+  optional(file: string): Promise<string | null>;
+}
+
+function makeReader(read: ReadTextFile, signal: AbortSignal | undefined): Reader {
+  const wrap = async (file: string, optional: boolean): Promise<string | null> => {
+    try {
+      return await read(file, signal);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      // EOPNOTSUPP: memory.pressure exists but PSI is disabled (psi=0 on the kernel command line).
+      const code = (err as { code?: unknown } | null)?.code;
+      if (optional && (isMissing(err) || code === 'EOPNOTSUPP')) return null;
+      throw new CgroupError(file, isMissing(err) ? 'missing' : `cannot read (${String(code)})`, {
+        cause: err,
+      });
+    }
+  };
+  return {
+    required: async (file) => (await wrap(file, false)) as string,
+    optional: (file) => wrap(file, true),
+  };
+}
+
+function stat(map: Map<string, number>, keys: string[], file: string, required = false): number {
+  for (const k of keys) {
+    const v = map.get(k);
+    if (v !== undefined) return v;
+  }
+  if (required) throw new CgroupError(file, `key "${keys[0]}" not found`);
+  return 0;
+}
+
+function finish(
+  base: Omit<CgroupMemory, 'workingSet' | 'headroom' | 'timestamp' | 'limit'>,
+  limit: number | null,
+): CgroupMemory {
+  const effective = limit !== null && limit >= base.hostMemory ? null : limit;
+  const workingSet = Math.max(0, base.usage - base.inactiveFile);
+  return {
+    ...base,
+    limit: effective,
+    workingSet,
+    headroom: effective === null ? null : Math.max(0, effective - workingSet),
+    timestamp: Date.now(),
+  };
+}
+
+async function readV1(loc: CgroupLocation, r: Reader, hostMemory: number, root: string) {
+  const f = (name: string) => path.join(loc.dir, name);
+  const [usageText, limitText, statText, oomText, failText, psiText] = await Promise.all([
+    r.required(f('memory.usage_in_bytes')),
+    r.optional(f('memory.limit_in_bytes')),
+    r.required(f('memory.stat')),
+    r.optional(f('memory.oom_control')),
+    r.optional(f('memory.failcnt')),
+    r.optional(path.join(root, 'proc/pressure/memory')),
+  ]);
+  const statFile = f('memory.stat');
+  const s = parseFlatKeyed(statText, statFile);
+  // total_* are hierarchical (include child groups), matching usage_in_bytes, which is what
+  // cadvisor subtracts from.
+  let limit = limitText === null ? null : parseCount(limitText, f('memory.limit_in_bytes'));
+  const hier = s.get('hierarchical_memory_limit');
+  if (hier !== undefined && (limit === null || hier < limit)) limit = hier;
+  const oom = oomText === null ? null : parseFlatKeyed(oomText, f('memory.oom_control'));
+  return finish(
+    {
+      source: 'cgroup-v1',
+      version: 1,
+      path: loc.path,
+      dir: loc.dir,
+      usage: parseCount(usageText, f('memory.usage_in_bytes')),
+      hostMemory,
+      anon: stat(s, ['total_rss', 'rss'], statFile),
+      file: stat(s, ['total_cache', 'cache'], statFile),
+      activeFile: stat(s, ['total_active_file', 'active_file'], statFile),
+      inactiveFile: stat(s, ['total_inactive_file', 'inactive_file'], statFile, true),
+      shmem: stat(s, ['total_shmem', 'shmem'], statFile),
+      dirty: stat(s, ['total_dirty', 'dirty'], statFile),
+      writeback: stat(s, ['total_writeback', 'writeback'], statFile),
+      events:
+        oom === null && failText === null
+          ? null
+          : {
+              oom: null,
+              oomKill: oom?.get('oom_kill') ?? null,
+              high: null,
+              max: failText === null ? null : parseCount(failText, f('memory.failcnt')),
+            },
+      pressure:
+        psiText === null
+          ? null
+          : parsePressure(psiText, path.join(root, 'proc/pressure/memory'), 'host'),
+    },
+    limit,
+  );
+}
+
+// v2 limits nest: a parent's memory.max caps every child, so the effective limit is the lowest
+// memory.max between the group and the mount (the root has no memory.max).
+async function v2Limit(loc: CgroupLocation, r: Reader): Promise<number | null> {
+  let limit: number | null = null;
+  let dir = loc.dir;
+  for (;;) {
+    const file = path.join(dir, 'memory.max');
+    const text = await r.optional(file);
+    const v = text === null ? null : parseMax(text, file);
+    if (v !== null && (limit === null || v < limit)) limit = v;
+    if (dir === loc.mountDir || path.dirname(dir) === dir || !dir.startsWith(loc.mountDir)) break;
+    dir = path.dirname(dir);
+  }
+  return limit;
+}
+
+async function readV2(loc: CgroupLocation, r: Reader, hostMemory: number) {
+  const f = (name: string) => path.join(loc.dir, name);
+  const [usageText, limit, statText, eventsText, psiText] = await Promise.all([
+    r.required(f('memory.current')),
+    v2Limit(loc, r),
+    r.required(f('memory.stat')),
+    r.optional(f('memory.events')),
+    r.optional(f('memory.pressure')),
+  ]);
+  const statFile = f('memory.stat');
+  const s = parseFlatKeyed(statText, statFile);
+  const ev = eventsText === null ? null : parseFlatKeyed(eventsText, f('memory.events'));
+  const base = {
+    source: 'cgroup-v2' as const,
+    version: 2 as const,
+    path: loc.path,
+    dir: loc.dir,
+    usage: parseCount(usageText, f('memory.current')),
+    hostMemory,
+    anon: stat(s, ['anon'], statFile),
+    file: stat(s, ['file'], statFile),
+    activeFile: stat(s, ['active_file'], statFile),
+    inactiveFile: stat(s, ['inactive_file'], statFile, true),
+    shmem: stat(s, ['shmem'], statFile),
+    dirty: stat(s, ['file_dirty'], statFile),
+    writeback: stat(s, ['file_writeback'], statFile),
+    slabReclaimable: stat(s, ['slab_reclaimable'], statFile),
+    events:
+      ev === null
+        ? null
+        : {
+            oom: ev.get('oom') ?? null,
+            oomKill: ev.get('oom_kill') ?? null,
+            high: ev.get('high') ?? null,
+            max: ev.get('max') ?? null,
+          },
+    pressure: psiText === null ? null : parsePressure(psiText, f('memory.pressure'), 'cgroup'),
+  };
+  return finish(base, limit);
+}
+
+async function readHost(root: string, r: Reader, platform: NodeJS.Platform, hostMemory?: number) {
+  const file = path.join(root, 'proc/meminfo');
+  const text = platform === 'linux' ? await r.optional(file) : null;
+  if (text === null) {
+    const total = hostMemory ?? os.totalmem();
+    const zero = {
+      anon: 0,
+      file: 0,
+      activeFile: 0,
+      inactiveFile: 0,
+      shmem: 0,
+      dirty: 0,
+      writeback: 0,
+    };
+    return finish(
+      {
+        source: 'host-os',
+        version: null,
+        path: null,
+        dir: null,
+        usage: Math.max(0, total - os.freemem()),
+        hostMemory: total,
+        ...zero,
+        events: null,
+        pressure: null,
+      },
+      null,
+    );
+  }
+  const m = parseMeminfo(text, file);
+  const total = hostMemory ?? m.get('MemTotal') ?? os.totalmem();
+  const psiFile = path.join(root, 'proc/pressure/memory');
+  const psi = await r.optional(psiFile);
+  return finish(
+    {
+      source: 'host-meminfo',
+      version: null,
+      path: null,
+      dir: null,
+      usage: Math.max(0, total - (m.get('MemFree') ?? 0)),
+      hostMemory: total,
+      anon: m.get('AnonPages') ?? 0,
+      file: m.get('Cached') ?? 0,
+      activeFile: m.get('Active(file)') ?? 0,
+      inactiveFile: m.get('Inactive(file)') ?? 0,
+      shmem: m.get('Shmem') ?? 0,
+      dirty: m.get('Dirty') ?? 0,
+      writeback: m.get('Writeback') ?? 0,
+      slabReclaimable: m.get('SReclaimable') ?? 0,
+      events: null,
+      pressure: psi === null ? null : parsePressure(psi, psiFile, 'host'),
+    },
+    null,
+  );
+}
+
+async function hostTotal(root: string, r: Reader): Promise<number> {
+  const file = path.join(root, 'proc/meminfo');
+  const text = await r.optional(file);
+  return (text === null ? undefined : parseMeminfo(text, file).get('MemTotal')) ?? os.totalmem();
+}
+
+async function locateDir(dir: string, r: Reader): Promise<CgroupLocation> {
+  const v2 = await r.optional(path.join(dir, 'memory.current'));
+  if (v2 !== null) return { version: 2, path: dir, dir, mountDir: dir };
+  await r.required(path.join(dir, 'memory.usage_in_bytes'));
+  return { version: 1, path: dir, dir, mountDir: dir };
+}
+
+/**
+ * Read the memory cgroup of this process (or of `cgroupDir`) and compute the working set as
+ * cadvisor does: `max(0, usage − inactive_file)` (v1: `total_inactive_file`).
+ *
+ * Outside a cgroup with a memory controller, or off Linux, the figures describe the host and
+ * `source` says so (`host-meminfo`, `host-os`).
+ *
+ * @throws {CgroupError} `ERR_SLABIO_CGROUP` when a required file (`memory.current` /
+ * `memory.usage_in_bytes`, `memory.stat`) is missing or unreadable, or any number is malformed.
+ * @throws {unknown} `signal.reason` when aborted.
+ * @example
+ * ```ts
+ * const m = await readCgroupMemory();
+ * console.log(`working set ${m.workingSet} of ${m.limit ?? 'unlimited'}`);
+ * ```
+ */
+export async function readCgroupMemory(
+  options: ReadCgroupMemoryOptions = {},
+): Promise<CgroupMemory> {
+  const { root = '/', readFile: read = defaultRead, signal, platform = process.platform } = options;
+  signal?.throwIfAborted();
+  if (options.hostMemory !== undefined && !(options.hostMemory > 0)) {
+    throw new RangeError(
+      `hostMemory must be a positive number of bytes, got ${options.hostMemory}`,
+    );
+  }
+  const r = makeReader(read, signal);
+  if (options.cgroupDir === undefined && platform !== 'linux') {
+    return readHost(root, r, platform, options.hostMemory);
+  }
+  const loc =
+    options.cgroupDir === undefined
+      ? await locateMemoryCgroup(root, read, signal)
+      : await locateDir(options.cgroupDir, r);
+  if (loc === null) return readHost(root, r, platform, options.hostMemory);
+  const host = options.hostMemory ?? (await hostTotal(root, r));
+  return loc.version === 1 ? readV1(loc, r, host, root) : readV2(loc, r, host);
+}
