@@ -1,0 +1,15 @@
+export { dropCache, type Residency, type ResidencyOptions, residency } from './cache.js';
+export type { WriteChunk } from './chunks.js';
+export {
+  createNoCacheWriteStream,
+  NoCacheWriteStream,
+  type NoCacheWriteStreamOptions,
+} from './no-cache-write-stream.js';
+export {
+  type CacheStrategy,
+  DEFAULT_WINDOW_BYTES,
+  type NoCacheWriteOptions,
+  type ResolvedStrategy,
+} from './options.js';
+export { type ReadFileNoCacheOptions, readFileNoCache } from './read-file.js';
+export { type WriteFileData, type WriteFileResult, writeFileNoCache } from './write-file.js';

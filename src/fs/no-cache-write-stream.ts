@@ -1,0 +1,154 @@
+/**
+ * A `Writable` file stream whose page cache stays bounded while it writes.
+ *
+ * @module
+ */
+import { Writable } from 'node:stream';
+import { debug } from '../debug.js';
+import { chunkBytes, releaseChunk, type WriteChunk } from './chunks.js';
+import {
+  chooseStrategy,
+  type NoCacheWriteOptions,
+  type ResolvedStrategy,
+  type WriteSettings,
+  writeSettings,
+} from './options.js';
+import { PageCacheWriter } from './page-cache-writer.js';
+import { TargetFile } from './target-file.js';
+
+/** Options of {@link createNoCacheWriteStream}. */
+export interface NoCacheWriteStreamOptions extends NoCacheWriteOptions {
+  /** Chunks (not bytes: the stream is in object mode) buffered before `write()` returns false. @default 16 */
+  highWaterMark?: number;
+}
+
+/**
+ * A file `Writable` in object mode that accepts Buffers, strings and pool leases (each lease is
+ * released once written, or when the stream is destroyed) and keeps its page cache bounded with
+ * the chosen {@link CacheStrategy}. Create it with {@link createNoCacheWriteStream}.
+ */
+export class NoCacheWriteStream extends Writable {
+  #path: string;
+  #settings: WriteSettings;
+  #target: TargetFile | null = null;
+  #writer: PageCacheWriter | null = null;
+  #committed = false;
+  #leases = new Set<unknown>();
+
+  constructor(path: string, options: NoCacheWriteStreamOptions = {}) {
+    const settings = writeSettings(path, options);
+    super({ objectMode: true, highWaterMark: options.highWaterMark ?? 16 });
+    this.#path = path;
+    this.#settings = settings;
+    const signal = settings.signal;
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        this.destroy(signal.reason as Error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+  }
+
+  /** The file's final path. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** The strategy in use (`null` until the file is open). */
+  get strategy(): ResolvedStrategy | null {
+    return this.#writer?.strategy ?? null;
+  }
+
+  /** Bytes written to the file so far. */
+  get bytesWritten(): number {
+    return this.#writer?.bytesWritten ?? 0;
+  }
+
+  // Leases are tracked from write() on so that those still queued when the stream is destroyed
+  // are released too (the Writable drops its queue without telling us).
+  override write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+    if (chunk !== null && typeof chunk === 'object' && !(chunk instanceof Uint8Array)) {
+      this.#leases.add(chunk);
+    }
+    return super.write(chunk, encoding as BufferEncoding, cb as (err?: Error | null) => void);
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    const s = this.#settings;
+    chooseStrategy(s.strategy, this.#path)
+      .then(async ({ strategy, binding }) => {
+        this.#target = await TargetFile.open(this.#path, s.atomic, s.mode);
+        this.#writer = new PageCacheWriter(this.#target.handle, strategy, s.windowBytes, binding);
+        debug('no-cache write %s: strategy %s', this.#path, strategy);
+      })
+      .then(() => callback(), callback);
+  }
+
+  override _writev(
+    chunks: { chunk: WriteChunk; encoding: BufferEncoding }[],
+    callback: (error?: Error | null) => void,
+  ): void {
+    let buffers: Uint8Array[];
+    try {
+      buffers = chunks.map((c) => chunkBytes(c.chunk));
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    (this.#writer as PageCacheWriter).write(buffers).then(() => {
+      for (const c of chunks) this.#done(c.chunk);
+      callback();
+    }, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    const target = this.#target as TargetFile;
+    (this.#writer as PageCacheWriter)
+      .finish()
+      .then(() => target.commit(this.#settings.fsync))
+      .then(() => {
+        this.#committed = true;
+        callback();
+      }, callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    for (const chunk of this.#leases) releaseChunk(chunk);
+    this.#leases.clear();
+    if (this.#committed || this.#target === null) {
+      callback(error);
+      return;
+    }
+    this.#target.abort().then(() => callback(error));
+  }
+
+  #done(chunk: unknown): void {
+    releaseChunk(chunk);
+    this.#leases.delete(chunk);
+  }
+}
+
+/**
+ * Open a file for writing with a bounded page cache. Strategy `'auto'` uses `RWF_DONTCACHE` where
+ * the filesystem takes it, else windowed writeback + `POSIX_FADV_DONTNEED`; without the native
+ * addon it writes normally (one `SLABIO_NO_NATIVE` warning).
+ *
+ * On error or `destroy()` the partial file (the temp file with `atomic`) is removed and every
+ * queued lease is released.
+ *
+ * @throws {TypeError|RangeError} for bad options (synchronously), naming the option.
+ * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` (as an `'error'` event) for a forced strategy
+ * the filesystem or platform cannot do.
+ * @example
+ * ```ts
+ * import { pipeline } from 'node:stream/promises';
+ * await pipeline(source, createNoCacheWriteStream('out.bin', { atomic: true }));
+ * ```
+ */
+export function createNoCacheWriteStream(
+  path: string,
+  options: NoCacheWriteStreamOptions = {},
+): NoCacheWriteStream {
+  return new NoCacheWriteStream(path, options);
+}

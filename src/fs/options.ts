@@ -1,0 +1,128 @@
+/**
+ * Options shared by the no-cache writers and reader, their validation, and the choice of strategy.
+ *
+ * @module
+ */
+import { dirname, resolve } from 'node:path';
+import { UnsupportedError } from '../errors.js';
+import { type LinuxBinding, linuxBindingOrWarn } from '../native/binding.js';
+import { capabilities } from '../native/capabilities.js';
+import { checkNonNegativeInt, checkSignal } from '../native/validate.js';
+
+/**
+ * How a writer keeps its page cache bounded.
+ * - `'auto'`: `'dontcache'` where the filesystem takes `RWF_DONTCACHE`, else `'windowed'`, and
+ *   `'none'` on memory-backed filesystems (tmpfs: the cache *is* the file) or without the addon.
+ * - `'dontcache'`: `pwritev2(RWF_DONTCACHE)`; the kernel drops each page once written back.
+ * - `'windowed'`: every `windowBytes`, `sync_file_range` starts writeback of the window just written
+ *   and `POSIX_FADV_DONTNEED` drops the one before once it is written back.
+ * - `'none'`: plain writes (what `fs.createWriteStream` does).
+ */
+export type CacheStrategy = 'auto' | 'dontcache' | 'windowed' | 'none';
+
+/** A strategy after `'auto'` was resolved. */
+export type ResolvedStrategy = Exclude<CacheStrategy, 'auto'>;
+
+/** Options of `createNoCacheWriteStream` and `writeFileNoCache`. */
+export interface NoCacheWriteOptions {
+  /** @default 'auto' */
+  strategy?: CacheStrategy;
+  /** Bytes per writeback window, a multiple of 4096 and at least 64 KiB. @default 8 MiB */
+  windowBytes?: number;
+  /**
+   * Write to a temporary name in the same directory, `fdatasync`, rename over `path`, fsync the
+   * directory. On failure the temporary file is removed and an existing `path` is untouched.
+   * @default false
+   */
+  atomic?: boolean;
+  /** `fsync` the file before closing (with `atomic`, instead of `fdatasync`). @default false */
+  fsync?: boolean;
+  /** File mode for a new file. @default 0o666 (before umask) */
+  mode?: number;
+  /** Aborting stops the write, removes what was written and rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** Validated options with defaults applied. */
+export interface WriteSettings {
+  strategy: CacheStrategy;
+  windowBytes: number;
+  atomic: boolean;
+  fsync: boolean;
+  mode: number;
+  signal: AbortSignal | undefined;
+}
+
+/** Default writeback window: 8 MiB, as in the issue (PostgreSQL's flush_after works the same way). */
+export const DEFAULT_WINDOW_BYTES = 8 << 20;
+const MIN_WINDOW_BYTES = 64 << 10;
+const STRATEGIES: readonly CacheStrategy[] = ['auto', 'dontcache', 'windowed', 'none'];
+
+/** Validate `path` and write options; throws TypeError/RangeError naming the option. */
+export function writeSettings(path: unknown, options: NoCacheWriteOptions): WriteSettings {
+  if (typeof path !== 'string' || path === '') {
+    throw new TypeError(`path must be a non-empty string, got ${String(path)}`);
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`options must be an object, got ${String(options)}`);
+  }
+  const strategy = options.strategy ?? 'auto';
+  if (!STRATEGIES.includes(strategy)) {
+    throw new TypeError(
+      `options.strategy must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`,
+    );
+  }
+  const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
+  checkNonNegativeInt('options.windowBytes', windowBytes);
+  if (windowBytes < MIN_WINDOW_BYTES || windowBytes % 4096 !== 0) {
+    throw new RangeError(
+      `options.windowBytes must be a multiple of 4096 and at least ${MIN_WINDOW_BYTES}, got ${windowBytes}`,
+    );
+  }
+  const mode = options.mode ?? 0o666;
+  checkNonNegativeInt('options.mode', mode);
+  checkSignal(options.signal);
+  return {
+    strategy,
+    windowBytes,
+    atomic: options.atomic === true,
+    fsync: options.fsync === true,
+    mode,
+    signal: options.signal,
+  };
+}
+
+/** The strategy chosen for a file, and the addon it needs. */
+export interface StrategyChoice {
+  strategy: ResolvedStrategy;
+  binding: LinuxBinding | null;
+}
+
+/**
+ * Resolve `'auto'` against what the filesystem of `path` supports; check that a forced strategy can
+ * run at all.
+ *
+ * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` for a forced strategy that cannot work here.
+ */
+export async function chooseStrategy(
+  requested: CacheStrategy,
+  path: string,
+): Promise<StrategyChoice> {
+  if (requested === 'none') return { strategy: 'none', binding: null };
+  const binding = linuxBindingOrWarn('page-cache-bounded writing');
+  if (binding === null) {
+    if (requested === 'auto') return { strategy: 'none', binding: null };
+    throw new UnsupportedError(`strategy '${requested}' needs the slabio native addon`);
+  }
+  const caps = await capabilities(dirname(resolve(path)));
+  if (requested === 'dontcache' && !caps.dontcache.available) {
+    throw new UnsupportedError(`strategy 'dontcache' is not available: ${caps.dontcache.reason}`);
+  }
+  if (requested !== 'auto') return { strategy: requested, binding };
+  if (caps.memoryBacked) return { strategy: 'none', binding };
+  if (caps.dontcache.available) return { strategy: 'dontcache', binding };
+  if (caps.syncFileRange.available && caps.fadvise.available) {
+    return { strategy: 'windowed', binding };
+  }
+  return { strategy: 'none', binding };
+}

@@ -1,0 +1,110 @@
+/**
+ * Write a whole file with a bounded page cache.
+ *
+ * @module
+ */
+import { chunkBytes, releaseChunk, type WriteChunk } from './chunks.js';
+import {
+  chooseStrategy,
+  type NoCacheWriteOptions,
+  type ResolvedStrategy,
+  writeSettings,
+} from './options.js';
+import { PageCacheWriter } from './page-cache-writer.js';
+import { TargetFile } from './target-file.js';
+
+/** What {@link writeFileNoCache} accepts. */
+export type WriteFileData = WriteChunk | Iterable<WriteChunk> | AsyncIterable<WriteChunk>;
+
+/** The result of {@link writeFileNoCache}. */
+export interface WriteFileResult {
+  /** Bytes written. */
+  bytesWritten: number;
+  /** The strategy that was used. */
+  strategy: ResolvedStrategy;
+}
+
+function isIterable(v: unknown): v is Iterable<unknown> | AsyncIterable<unknown> {
+  return v !== null && typeof v === 'object' && (Symbol.iterator in v || Symbol.asyncIterator in v);
+}
+
+// Collect up to this many bytes of small chunks into one pwritev2 call.
+const BATCH_BYTES = 1 << 20;
+
+/**
+ * Write `data` to `path` keeping the page cache it causes bounded (see `createNoCacheWriteStream`
+ * for the strategies). `data` is a Buffer/Uint8Array, a string, a pool lease, or an (async)
+ * iterable of those; every lease passed in is released, on success and on failure.
+ *
+ * On any error or abort the partial file (the temp file with `atomic: true`) is removed and the
+ * error propagates; with `atomic: true` an existing file at `path` is untouched.
+ *
+ * @default options `{ strategy: 'auto', windowBytes: 8 MiB, atomic: false, fsync: false }`
+ * @throws {TypeError|RangeError} for bad arguments, naming the option.
+ * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` for a forced strategy that cannot work here.
+ * @throws {SystemError} `ERR_SLABIO_SYSTEM` when a cache-control syscall fails.
+ * @example
+ * ```ts
+ * await writeFileNoCache('report.pdf', pdfLease, { atomic: true }); // releases the lease
+ * ```
+ */
+export async function writeFileNoCache(
+  path: string,
+  data: WriteFileData,
+  options: NoCacheWriteOptions = {},
+): Promise<WriteFileResult> {
+  const pending = new Set<unknown>();
+  const single = !isIterable(data) || data instanceof Uint8Array || typeof data === 'string';
+  if (single) pending.add(data);
+  else if (Array.isArray(data)) for (const c of data) pending.add(c);
+  let target: TargetFile | null = null;
+  try {
+    const s = writeSettings(path, options);
+    const { strategy, binding } = await chooseStrategy(s.strategy, path);
+    s.signal?.throwIfAborted();
+    target = await TargetFile.open(path, s.atomic, s.mode);
+    const writer = new PageCacheWriter(target.handle, strategy, s.windowBytes, binding);
+    const source: Iterable<unknown> | AsyncIterable<unknown> = single
+      ? [data]
+      : (data as Iterable<unknown>);
+    let batch: Uint8Array[] = [];
+    let batchBytes = 0;
+    let batchChunks: unknown[] = [];
+    const flush = async (): Promise<void> => {
+      await writer.write(batch);
+      for (const c of batchChunks) {
+        releaseChunk(c);
+        pending.delete(c);
+      }
+      batch = [];
+      batchBytes = 0;
+      batchChunks = [];
+    };
+    for await (const chunk of source) {
+      pending.add(chunk);
+      s.signal?.throwIfAborted();
+      const bytes = chunkBytes(chunk);
+      batch.push(bytes);
+      batchChunks.push(chunk);
+      batchBytes += bytes.length;
+      if (batchBytes >= BATCH_BYTES) await flush();
+    }
+    await flush();
+    s.signal?.throwIfAborted();
+    await writer.finish();
+    const t = target;
+    target = null;
+    try {
+      await t.commit(s.fsync);
+    } catch (err) {
+      await t.abort();
+      throw err;
+    }
+    return { bytesWritten: writer.bytesWritten, strategy: writer.strategy };
+  } catch (err) {
+    if (target !== null) await target.abort();
+    throw err;
+  } finally {
+    for (const c of pending) releaseChunk(c);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * What page-cache control works here, and why not where it does not. Probed once per filesystem
+ * (by device id) and cached for the life of the process.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { open, stat, statfs, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type LinuxBinding, loadBinding, nativeLoadError } from './binding.js';
+import { toSystemError } from './syscalls.js';
+
+/** One capability: whether it works and, when not, why. */
+export interface Capability {
+  available: boolean;
+  /** Why it is off (absent when available). */
+  reason?: string;
+}
+
+/** The result of {@link capabilities}. */
+export interface Capabilities {
+  /** The native addon: loaded, or the load error. */
+  native: Capability;
+  /** `malloc_trim` / `mallinfo2` (glibc only). */
+  mallocTrim: Capability;
+  /** `posix_fadvise` on the probed filesystem. */
+  fadvise: Capability;
+  /** `sync_file_range` on the probed filesystem. */
+  syncFileRange: Capability;
+  /** `pwritev2(RWF_DONTCACHE)` on the probed filesystem (Linux >= 6.14, not tmpfs). */
+  dontcache: Capability;
+  /** `cachestat(2)` (Linux >= 6.5); otherwise residency falls back to `mmap` + `mincore`. */
+  cachestat: Capability;
+  /** The probed directory and its filesystem. */
+  filesystem: { dir: string; type: string; device: number };
+  /** Whether the filesystem keeps its data in memory (tmpfs, ramfs): dropping cache cannot help. */
+  memoryBacked: boolean;
+}
+
+const FS_TYPES: Record<number, string> = {
+  61267: 'ext4',
+  16914836: 'tmpfs',
+  2240043254: 'ramfs',
+  1481003842: 'xfs',
+  2435016766: 'btrfs',
+  2035054128: 'overlayfs',
+  26985: 'nfs',
+  4283649346: 'cifs',
+  801189825: 'zfs',
+  1702057286: 'fuse',
+  4076150800: 'f2fs',
+};
+
+interface FsProbe {
+  fadvise: Capability;
+  syncFileRange: Capability;
+  dontcache: Capability;
+  cachestat: Capability;
+}
+
+const probes = new Map<number, Promise<FsProbe>>();
+
+const ok: Capability = { available: true };
+function off(reason: string): Capability {
+  return { available: false, reason };
+}
+function errnoOf(err: unknown): string {
+  const e = toSystemError(err) as { errno?: unknown; message?: string };
+  return typeof e.errno === 'string' ? e.errno : String(e.message ?? err);
+}
+
+async function probeOnce(dir: string, fsType: string): Promise<FsProbe> {
+  const b = loadBinding();
+  if (b?.linux !== true || b.constants === undefined) {
+    const why = nativeLoadError()?.message.split('\n')[0] ?? `not supported on ${process.platform}`;
+    const r = off(`native addon unavailable: ${why}`);
+    return { fadvise: r, syncFileRange: r, dontcache: r, cachestat: r };
+  }
+  const lb = b as LinuxBinding;
+  const c = lb.constants;
+  // A real file on the filesystem in question: RWF_DONTCACHE support is per filesystem.
+  const path = join(dir, `.slabio-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const fh = await open(path, 'wx+', 0o600);
+  try {
+    const page = Buffer.alloc(c.PAGE_SIZE);
+    const result: FsProbe = { fadvise: ok, syncFileRange: ok, dontcache: ok, cachestat: ok };
+    await lb.pwritev2(fh.fd, [page], 0, c.RWF_DONTCACHE).catch((err: unknown) => {
+      const errno = errnoOf(err);
+      result.dontcache = off(
+        errno === 'EOPNOTSUPP' || errno === 'EINVAL'
+          ? `RWF_DONTCACHE refused on ${fsType} (${errno}): needs Linux >= 6.14 and a filesystem that supports uncached buffered IO`
+          : `RWF_DONTCACHE probe failed: ${errno}`,
+      );
+    });
+    await lb.syncFileRange(fh.fd, 0, 0, c.SYNC_FILE_RANGE_WRITE).catch((err: unknown) => {
+      result.syncFileRange = off(`sync_file_range failed on ${fsType}: ${errnoOf(err)}`);
+    });
+    await lb.fadvise(fh.fd, 0, 0, c.POSIX_FADV_DONTNEED).catch((err: unknown) => {
+      result.fadvise = off(`posix_fadvise failed on ${fsType}: ${errnoOf(err)}`);
+    });
+    await lb.cachestat(fh.fd, 0, 0).catch((err: unknown) => {
+      const errno = errnoOf(err);
+      result.cachestat = off(
+        errno === 'ENOSYS' ? 'cachestat needs Linux >= 6.5' : `cachestat failed: ${errno}`,
+      );
+    });
+    return result;
+  } finally {
+    await fh.close();
+    await unlink(path).catch(() => {});
+  }
+}
+
+/** The filesystem of `dir`: device id and a type name from `statfs`. */
+export async function filesystemOf(dir: string): Promise<{ device: number; type: string }> {
+  const [st, sfs] = await Promise.all([stat(dir), statfs(dir)]);
+  return { device: st.dev, type: FS_TYPES[sfs.type] ?? `0x${sfs.type.toString(16)}` };
+}
+
+/**
+ * Report what page-cache control works for files in `dir`: the addon, `fadvise`,
+ * `sync_file_range`, `RWF_DONTCACHE` and `cachestat`, each with the reason when off. The first call
+ * per filesystem writes and removes one page-sized probe file in `dir`; later calls for the same
+ * filesystem are answered from a cache.
+ *
+ * @param dir A directory on the filesystem to probe. @default os.tmpdir()
+ * @throws {Error} The `fs` error when `dir` cannot be stat'ed or written (not cached: a writable
+ * directory on the same filesystem is probed on the next call).
+ * @example
+ * ```ts
+ * const caps = await capabilities('./out');
+ * if (!caps.dontcache.available) console.log('no RWF_DONTCACHE:', caps.dontcache.reason);
+ * ```
+ */
+export async function capabilities(dir: string = tmpdir()): Promise<Capabilities> {
+  if (typeof dir !== 'string') throw new TypeError(`dir must be a string, got ${typeof dir}`);
+  const abs = resolve(dir);
+  const fs = await filesystemOf(abs);
+  let probe = probes.get(fs.device);
+  if (probe === undefined) {
+    probe = probeOnce(abs, fs.type);
+    probes.set(fs.device, probe);
+    // Only definite answers are cached: a failure to create the probe file says nothing about
+    // the filesystem.
+    probe.catch(() => probes.delete(fs.device));
+  }
+  const p = await probe;
+  const b = loadBinding();
+  const loadError = nativeLoadError();
+  const memoryBacked = fs.type === 'tmpfs' || fs.type === 'ramfs';
+  return {
+    native: loadError === null ? ok : off(loadError.message.split('\n')[0] ?? 'load failed'),
+    mallocTrim:
+      b === null ? off('native addon unavailable') : b.glibc ? ok : off('malloc_trim needs glibc'),
+    ...p,
+    filesystem: { dir: abs, type: fs.type, device: fs.device },
+    memoryBacked,
+  };
+}
