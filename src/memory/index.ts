@@ -1,2 +1,20 @@
 export * from './cgroup.js';
 export { type CgroupLocation, locateMemoryCgroup, type ReadTextFile } from './cgroup-locate.js';
+export { type DrainOptions, type DrainResult, drainAndExit } from './drain.js';
+export {
+  type GuardSample,
+  type GuardState,
+  type GuardStats,
+  MemoryGuard,
+  type MemoryGuardEvents,
+  type MemoryGuardOptions,
+  type ReliefReport,
+  type TrimmablePool,
+} from './guard.js';
+export {
+  defaultPageCacheRegistry,
+  PageCacheRegistry,
+  type PageCacheRegistryOptions,
+  trackFile,
+} from './page-cache-registry.js';
+export { type ReadinessCheck, ReadinessGate, type ReadinessGateOptions } from './readiness.js';

@@ -1,0 +1,110 @@
+/**
+ * Graceful shutdown for an `http.Server` under memory pressure: fail readiness, stop accepting,
+ * let in-flight requests finish up to a deadline, then exit with a chosen code.
+ *
+ * @module
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { debug } from '../debug.js';
+
+/** Options of {@link drainAndExit}. */
+export interface DrainOptions {
+  /** Longest wait for in-flight requests before the remaining connections are cut, in ms. @default 10000 */
+  deadlineMs?: number;
+  /** Exit code passed to `exit`. @default 0 */
+  exitCode?: number;
+  /** Failed first, so the load balancer stops sending traffic; e.g. a `ReadinessGate`. */
+  readiness?: { fail(reason?: string): void };
+  /**
+   * Time to keep serving after failing readiness and before closing the listener, so the
+   * endpoint leaves the Service first (≈ probe period × failure threshold). @default 0
+   */
+  graceMs?: number;
+  /** Called with the exit code at the end; `false` to return instead. @default process.exit */
+  exit?: ((code: number) => void) | false;
+  /** Aborting stops waiting: connections are cut at once, then `exit` runs. */
+  signal?: AbortSignal;
+}
+
+/** How the drain went. */
+export interface DrainResult {
+  /** Open connections when the listener closed. */
+  connectionsAtClose: number;
+  /** Whether every connection ended by itself before the deadline. */
+  completed: boolean;
+  /** The exit code used. */
+  exitCode: number;
+}
+
+const POLL_MS = 25;
+
+function connections(server: Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
+}
+
+/**
+ * Drain `server` and exit: fail `readiness`, wait `graceMs`, close the listener (new connections
+ * are refused), answer requests that still arrive on open keep-alive connections with
+ * `Connection: close`, close connections as they go idle, wait for in-flight requests up to
+ * `deadlineMs`, cut what is left, and call `exit(exitCode)`.
+ *
+ * @throws {RangeError} for a negative or non-finite `deadlineMs`/`graceMs` or a non-integer `exitCode`.
+ * @example
+ * ```ts
+ * const guard = new MemoryGuard({ onHard: () => void drainAndExit(server, { readiness: gate, exitCode: 75 }) });
+ * ```
+ */
+export async function drainAndExit(
+  server: Server,
+  options: DrainOptions = {},
+): Promise<DrainResult> {
+  const deadlineMs = check('deadlineMs', options.deadlineMs ?? 10_000);
+  const graceMs = check('graceMs', options.graceMs ?? 0);
+  const exitCode = options.exitCode ?? 0;
+  if (!Number.isInteger(exitCode))
+    throw new RangeError(`options.exitCode must be an integer, got ${exitCode}`);
+  const { signal } = options;
+  options.readiness?.fail('draining');
+  debug('drain: readiness failed, closing in %d ms', graceMs);
+  if (graceMs > 0 && signal?.aborted !== true) {
+    await sleep(graceMs, undefined, { signal }).catch(() => undefined);
+  }
+
+  const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('connection', 'close');
+  };
+  server.prependListener('request', onRequest);
+  const closed = new Promise<void>((resolve) => {
+    if (!server.listening) resolve();
+    server.close(() => resolve());
+  });
+  const connectionsAtClose = await connections(server);
+  let done = false;
+  void closed.then(() => {
+    done = true;
+  });
+  const deadline = performance.now() + deadlineMs;
+  // server.close() drops idle keep-alive connections only once; a connection whose request
+  // finishes later goes idle and would hold the drain until keepAliveTimeout.
+  while (!done && performance.now() < deadline && signal?.aborted !== true) {
+    server.closeIdleConnections();
+    await Promise.race([closed, sleep(POLL_MS)]);
+  }
+  const completed = done;
+  if (!completed) {
+    debug('drain: deadline or abort, cutting %d connections', await connections(server));
+    server.closeAllConnections();
+    await closed;
+  }
+  server.removeListener('request', onRequest);
+  if (options.exit !== false) (options.exit ?? process.exit)(exitCode);
+  return { connectionsAtClose, completed, exitCode };
+}
+
+function check(name: string, v: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new RangeError(`options.${name} must be a non-negative number, got ${String(v)}`);
+  }
+  return v;
+}
