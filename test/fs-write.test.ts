@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { LimitExceededError } from '../src/errors.js';
+import {
+  createNoCacheWriteStream,
+  readFileNoCache,
+  residency,
+  writeFileNoCache,
+} from '../src/fs/index.js';
+import { nativeAvailable } from '../src/native/index.js';
+import { BufferPool } from '../src/pool/index.js';
+import { chunk, MiB, sha256, tempDir } from './fs-helpers.js';
+
+const native = nativeAvailable();
+const chunks = Array.from({ length: 24 }, (_, i) => chunk(i));
+const hash = sha256(...chunks);
+
+async function* failingSource(after: number, err: Error): AsyncGenerator<Buffer> {
+  for (let i = 0; i < after; i++) yield chunks[i] as Buffer;
+  throw err;
+}
+
+for (const atomic of [true, false]) {
+  test(`error mid-write (atomic: ${atomic}) leaves no temp file${atomic ? ' and the old file intact' : ''}`, async (t) => {
+    const dir = await tempDir(t);
+    const p = join(dir, 'out.bin');
+    if (atomic) await writeFile(p, 'old contents');
+    const boom = new Error('injected');
+    await assert.rejects(writeFileNoCache(p, failingSource(12, boom), { atomic }), boom);
+    assert.deepEqual(await readdir(dir), atomic ? ['out.bin'] : []);
+    if (atomic) assert.equal(await readFile(p, 'utf8'), 'old contents');
+  });
+}
+
+test('atomic write replaces the old file with exactly the bytes written', async (t) => {
+  const dir = await tempDir(t);
+  const p = join(dir, 'out.bin');
+  await writeFile(p, 'old');
+  const r = await writeFileNoCache(p, Readable.from(chunks), { atomic: true, fsync: true });
+  assert.equal(r.bytesWritten, 24 * MiB);
+  assert.deepEqual(await readdir(dir), ['out.bin']);
+  assert.equal(sha256(await readFile(p)), hash);
+});
+
+test('abort during the write rejects with signal.reason and removes the file', async (t) => {
+  const dir = await tempDir(t);
+  const ac = new AbortController();
+  const reason = new Error('stop');
+  async function* src(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < 24; i++) {
+      if (i === 5) ac.abort(reason);
+      yield chunks[i] as Buffer;
+    }
+  }
+  await assert.rejects(
+    writeFileNoCache(join(dir, 'a.bin'), src(), { atomic: true, signal: ac.signal }),
+    reason,
+  );
+  assert.deepEqual(await readdir(dir), []);
+});
+
+test('leases are released once written, also when the write fails', async (t) => {
+  const dir = await tempDir(t);
+  const pool = new BufferPool({ maxBytes: 64 * MiB });
+  const leases = chunks.slice(0, 4).map((c) => {
+    const l = pool.acquire(c.length);
+    c.copy(l.buffer);
+    return l;
+  });
+  await writeFileNoCache(join(dir, 'l.bin'), leases);
+  assert.ok(leases.every((l) => l.released));
+  assert.equal(sha256(await readFile(join(dir, 'l.bin'))), sha256(...chunks.slice(0, 4)));
+  const l2 = pool.acquire(MiB);
+  await assert.rejects(
+    writeFileNoCache(join(dir, 'x.bin'), [l2, 42 as unknown as Buffer]),
+    TypeError,
+  );
+  assert.equal(l2.released, true);
+  assert.equal(pool.stats().inUseBytes, 0);
+  assert.deepEqual(await readdir(dir), ['l.bin']);
+});
+
+test('createNoCacheWriteStream: pipeline of buffers and leases, bounded cache', async (t) => {
+  const dir = await tempDir(t);
+  const pool = new BufferPool({ maxBytes: 64 * MiB });
+  const p = join(dir, 's.bin');
+  const ws = createNoCacheWriteStream(p, { windowBytes: 4 * MiB, atomic: true });
+  async function* src(): AsyncGenerator<unknown> {
+    for (const [i, c] of chunks.entries()) {
+      if (i % 2 === 0) yield c;
+      else {
+        const l = pool.acquire(c.length);
+        c.copy(l.buffer);
+        yield l;
+      }
+    }
+  }
+  await pipeline(src, ws);
+  assert.equal(ws.bytesWritten, 24 * MiB);
+  assert.equal(pool.stats().inUseBytes, 0);
+  if (native) {
+    const res = await residency(p);
+    assert.ok(res.cachedBytes <= 4 * MiB, `${ws.strategy}: ${res.cachedBytes} bytes cached`);
+  }
+  assert.equal(sha256(await readFile(p)), hash);
+  assert.deepEqual(await readdir(dir), ['s.bin']);
+});
+
+test('createNoCacheWriteStream destroyed mid-way: file removed, queued leases released', async (t) => {
+  const dir = await tempDir(t);
+  const pool = new BufferPool({ maxBytes: 64 * MiB });
+  const ws = createNoCacheWriteStream(join(dir, 'd.bin'));
+  const leases = [0, 1, 2].map(() => pool.acquire(MiB));
+  for (const l of leases) ws.write(l);
+  const err = new Error('cancel');
+  let seen: unknown = null;
+  ws.on('error', (e) => {
+    seen = e;
+  });
+  ws.destroy(err);
+  await new Promise((r) => ws.once('close', r));
+  assert.equal(seen, err);
+  assert.ok(leases.every((l) => l.released));
+  assert.deepEqual(await readdir(dir), []);
+});
+
+test('readFileNoCache reads exactly the file into a lease and leaves it uncached', async (t) => {
+  const dir = await tempDir(t);
+  const p = join(dir, 'r.bin');
+  await writeFileNoCache(p, chunks);
+  const pool = new BufferPool({ maxBytes: 64 * MiB });
+  for (const strategy of ['auto', 'fadvise', 'none'] as const) {
+    await readFile(p); // cached (and clean) before the no-cache read
+    const lease = await readFileNoCache(p, { pool, strategy, chunkBytes: 4 * MiB });
+    assert.equal(sha256(lease.buffer), hash);
+    lease.release();
+    if (native) {
+      const cached = (await residency(p)).cachedBytes;
+      if (strategy === 'none') assert.ok(cached >= 20 * MiB, `none: ${cached}`);
+      else assert.equal(cached, 0, `${strategy}: ${cached}`);
+    }
+  }
+  await assert.rejects(readFileNoCache(p, { pool, maxBytes: MiB }), LimitExceededError);
+  const empty = join(dir, 'empty');
+  await writeFile(empty, '');
+  const e = await readFileNoCache(empty, { pool });
+  assert.equal(e.buffer.length, 0);
+  e.release();
+  assert.equal(pool.stats().inUseBytes, 0);
+});
+
+test('without the addon: files are written normally, capabilities says why, one SLABIO_NO_NATIVE warning', async (t) => {
+  const dir = await tempDir(t);
+  const index = fileURLToPath(new URL('../src/index.js', import.meta.url));
+  const script = `
+    const m = await import(${JSON.stringify(index)});
+    const warnings = [];
+    process.on('warning', (w) => warnings.push(w.code));
+    const p = ${JSON.stringify(join(dir, 'n.bin'))};
+    const r1 = await m.writeFileNoCache(p, Buffer.alloc(1 << 20, 7), { atomic: true });
+    await m.writeFileNoCache(p, Buffer.alloc(1 << 20, 7));
+    const caps = await m.capabilities(${JSON.stringify(dir)});
+    let forced = null;
+    await m.writeFileNoCache(p, Buffer.alloc(1), { strategy: 'windowed' }).catch((e) => { forced = e.code; });
+    await new Promise((r) => setImmediate(r));
+    console.log(JSON.stringify({ strategy: r1.strategy, warnings, native: caps.native, forced, trim: m.mallocTrim() }));
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, SLABIO_NATIVE: '0' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const r = JSON.parse(out);
+  assert.equal(r.strategy, 'none');
+  assert.deepEqual(r.warnings, ['SLABIO_NO_NATIVE']);
+  assert.equal(r.native.available, false);
+  assert.match(r.native.reason, /SLABIO_NATIVE=0/);
+  assert.equal(r.forced, 'ERR_SLABIO_UNSUPPORTED');
+  assert.equal(r.trim, false);
+  assert.equal((await readFile(join(dir, 'n.bin'))).length, 1 << 20);
+});
