@@ -35,7 +35,12 @@ function drop(pool: BufferPool, size: number): void {
 
 describe('leak detection', () => {
   it('reports a dropped lease once, with the acquiring stack in debug mode', async () => {
-    const pool = new BufferPool({ sizeClasses: [4096], maxBytes: 1 << 20, debug: true, name: 'leaky' });
+    const pool = new BufferPool({
+      sizeClasses: [4096],
+      maxBytes: 1 << 20,
+      debug: true,
+      name: 'leaky',
+    });
     const warnings = await leakWarnings(() => drop(pool, 100));
     assert.equal(warnings.length, 1);
     const message = warnings[0]?.message ?? '';
@@ -64,7 +69,12 @@ describe('leak detection', () => {
   });
 
   it('samples outside debug mode (1 in leakSampleRate) and reports once per pool', async () => {
-    const pool = new BufferPool({ sizeClasses: [4096], maxBytes: 64 << 20, leakSampleRate: 4, debug: false });
+    const pool = new BufferPool({
+      sizeClasses: [4096],
+      maxBytes: 64 << 20,
+      leakSampleRate: 4,
+      debug: false,
+    });
     const warnings = await leakWarnings(() => {
       for (let i = 0; i < 40; i++) drop(pool, 10);
     });
@@ -85,7 +95,12 @@ describe('leak detection', () => {
   });
 
   it('a slab whose blocks leaked can still be trimmed', async () => {
-    const pool = new BufferPool({ sizeClasses: [4096], maxBytes: 1 << 20, slabBytes: 8192, leakSampleRate: 1 });
+    const pool = new BufferPool({
+      sizeClasses: [4096],
+      maxBytes: 1 << 20,
+      slabBytes: 8192,
+      leakSampleRate: 1,
+    });
     const kept = pool.acquire(1);
     await leakWarnings(() => drop(pool, 1));
     assert.equal(pool.trim(), 0, 'one block is still leased');

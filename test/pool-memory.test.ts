@@ -26,7 +26,11 @@ async function settle(): Promise<void> {
 }
 
 describe('BufferPool memory return', () => {
-  it('trim() gives a burst back: arrayBuffers and RSS fall', { skip: !nativeAvailable() && 'native addon not loaded: RSS cannot be handed back without malloc_trim' }, async () => {
+  it('trim() gives a burst back: arrayBuffers and RSS fall', {
+    skip:
+      !nativeAvailable() &&
+      'native addon not loaded: RSS cannot be handed back without malloc_trim',
+  }, async () => {
     // A first burst, trimmed and collected, raises glibc's dynamic mmap threshold past 1 MiB:
     // from then on 1 MiB chunks come from the heap and stay in RSS unless trimmed. This is
     // the steady state of a long-running service, so measure the second burst.
@@ -45,7 +49,9 @@ describe('BufferPool memory return', () => {
     const after = process.memoryUsage();
     const abDrop = before.arrayBuffers - after.arrayBuffers;
     const rssDrop = before.rss - after.rss;
-    console.log(`arrayBuffers -${(abDrop / MiB).toFixed(0)} MiB, rss -${(rssDrop / MiB).toFixed(0)} MiB`);
+    console.log(
+      `arrayBuffers -${(abDrop / MiB).toFixed(0)} MiB, rss -${(rssDrop / MiB).toFixed(0)} MiB`,
+    );
     assert.ok(abDrop >= 150 * MiB, `arrayBuffers fell by ${abDrop}`);
     assert.ok(rssDrop >= 100 * MiB, `rss fell by ${rssDrop}`);
     pool.close();

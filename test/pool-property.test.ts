@@ -8,7 +8,12 @@ const KiB = 1024;
 type Op = { kind: 'acquire'; size: number } | { kind: 'release'; pick: number } | { kind: 'trim' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.integer({ min: 0, max: 400 * KiB }).map((size) => ({ kind: 'acquire' as const, size })) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .integer({ min: 0, max: 400 * KiB })
+      .map((size) => ({ kind: 'acquire' as const, size })),
+  },
   { weight: 4, arbitrary: fc.nat().map((pick) => ({ kind: 'release' as const, pick })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'trim' as const }) },
 );
@@ -16,7 +21,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 /** Byte range of a lease's block inside its ArrayBuffer. */
 function range(lease: Lease): { ab: ArrayBufferLike; start: number; end: number } {
   const b = lease.buffer;
-  return { ab: b.buffer, start: b.byteOffset, end: b.byteOffset + Math.max(lease.capacity, b.length) };
+  return {
+    ab: b.buffer,
+    start: b.byteOffset,
+    end: b.byteOffset + Math.max(lease.capacity, b.length),
+  };
 }
 
 describe('BufferPool invariants (fast-check)', () => {
@@ -62,7 +71,11 @@ describe('BufferPool invariants (fast-check)', () => {
             const expectInUse = live.reduce((sum, l) => sum + l.capacity, 0);
             assert.equal(stats.inUseBytes, expectInUse, 'in-use bytes balance');
             const classBytes = stats.classes.reduce((sum, c) => sum + c.reservedBytes, 0);
-            assert.equal(stats.reservedBytes, classBytes + stats.oversizeBytes, 'reserved balances');
+            assert.equal(
+              stats.reservedBytes,
+              classBytes + stats.oversizeBytes,
+              'reserved balances',
+            );
           }
           // No two live leases share memory.
           const ranges = live.filter((l) => l.capacity > 0).map(range);
@@ -76,7 +89,10 @@ describe('BufferPool invariants (fast-check)', () => {
           }
           for (const lease of live) {
             const expected = tags.get(lease) ?? -1;
-            assert.ok(lease.buffer.every((byte) => byte === expected), 'a lease was overwritten');
+            assert.ok(
+              lease.buffer.every((byte) => byte === expected),
+              'a lease was overwritten',
+            );
             lease.release();
           }
           const end = pool.stats();

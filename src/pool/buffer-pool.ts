@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { performance } from 'node:perf_hooks';
 import { channels, debug } from '../debug.js';
 import { ClosedError, PoolExhaustedError, TimeoutError } from '../errors.js';
 import { Lease, type LeaseOwner } from './lease.js';
@@ -19,12 +18,6 @@ export interface AcquireOptions {
   signal?: AbortSignal;
   /** Give up waiting after this many milliseconds with `ERR_SLABIO_TIMEOUT`. @default no timeout */
   timeoutMs?: number;
-}
-
-/** Options for {@link BufferPool.trim}. */
-export interface TrimOptions {
-  /** Only drop slabs that have been entirely free for at least this long. @default 0 */
-  idleMs?: number;
 }
 
 interface Waiter {
@@ -88,6 +81,10 @@ export class BufferPool implements LeaseOwner {
   readonly #leakRegistry: FinalizationRegistry<LeakRecord> | null;
   readonly #reportedLeakStacks = new Set<string>();
   #acquired = 0;
+  /** Logical clock: incremented whenever a slab becomes idle. */
+  #clock = 0;
+  /** The clock at the previous idle-timer tick: slabs idle since then have been idle ≥ idleTrimMs. */
+  #tickMark = 0;
   #closed = false;
   #idleTimer: NodeJS.Timeout | null = null;
 
@@ -186,39 +183,17 @@ export class BufferPool implements LeaseOwner {
   }
 
   /**
-   * Drop slabs whose blocks are all free (and have been for `idleMs`), so their memory can go
-   * back to the OS. Returns the bytes dropped from the reservation. The memory leaves the process
-   * once V8 has collected it; with the native addon loaded slabio then calls `malloc_trim(0)`.
+   * Drop every slab whose blocks are all free, so its memory can go back to the OS. Returns the
+   * bytes dropped from the reservation. The memory leaves the process once V8 has collected it
+   * (at once if nothing else references it); with the native addon loaded slabio then calls
+   * `malloc_trim(0)`, because glibc would otherwise keep the freed pages (see the README).
    * @example
    * ```ts
    * pool.trim(); // after a burst
    * ```
    */
-  trim(options: TrimOptions = {}): number {
-    const idleMs = options.idleMs ?? 0;
-    if (!Number.isFinite(idleMs) || idleMs < 0) {
-      throw new RangeError(`options.idleMs must be a non-negative number, got ${idleMs}`);
-    }
-    const now = performance.now();
-    let freed = 0;
-    for (const cls of this.#classes) {
-      for (const slab of [...cls.slabs]) {
-        if (slab.idleSince >= 0 && now - slab.idleSince >= idleMs) freed += this.#dropSlab(slab);
-      }
-    }
-    if (freed > 0) {
-      debug('pool %s: trimmed %d bytes', this.#options.name, freed);
-      if (channels.poolTrim.hasSubscribers) {
-        channels.poolTrim.publish({
-          pool: this,
-          freedBytes: freed,
-          reason: idleMs > 0 ? 'idle' : 'trim',
-        });
-      }
-    }
-    if (this.#slabCount() === 0) this.#stopIdleTimer();
-    this.#drainWaiters();
-    return freed;
+  trim(): number {
+    return this.#trimIdle(Number.POSITIVE_INFINITY, 'trim');
   }
 
   /** A snapshot of the pool's accounting; see {@link PoolStats} for each field. */
@@ -261,11 +236,31 @@ export class BufferPool implements LeaseOwner {
     } else {
       const slab = block.slab;
       if (this.#options.debug) poisonAndDetach(slab);
-      const idle = slab.owner.put(block, performance.now());
+      const idle = slab.owner.put(block, this.#clock + 1);
+      if (idle) this.#clock++;
       if (idle && this.#closed) this.#dropSlab(slab);
       else if (idle) this.#startIdleTimer();
     }
     if (this.#waiters.length > 0) this.#drainWaiters();
+  }
+
+  /** Drop idle slabs that went idle at or before logical time `mark`. */
+  #trimIdle(mark: number, reason: 'trim' | 'idle'): number {
+    let freed = 0;
+    for (const cls of this.#classes) {
+      for (const slab of [...cls.slabs]) {
+        if (slab.idleSince >= 0 && slab.idleSince <= mark) freed += this.#dropSlab(slab);
+      }
+    }
+    if (freed > 0) {
+      debug('pool %s: dropped %d idle bytes (%s)', this.#options.name, freed, reason);
+      if (channels.poolTrim.hasSubscribers) {
+        channels.poolTrim.publish({ pool: this, freedBytes: freed, reason });
+      }
+    }
+    if (this.#slabCount() === 0) this.#stopIdleTimer();
+    this.#drainWaiters();
+    return freed;
   }
 
   #tryAcquire(size: number): Lease | null {
@@ -401,7 +396,7 @@ export class BufferPool implements LeaseOwner {
       this.#counters.oversizeBytes -= record.budgetBytes;
     } else {
       // Never reuse the block: a view of it may still be referenced without its lease.
-      record.block.slab.owner.leak(record.block, performance.now());
+      record.block.slab.owner.leak(record.block, ++this.#clock);
     }
     if (channels.poolLeak.hasSubscribers) {
       channels.poolLeak.publish({ pool: this, size: record.size, stack: record.stack });
@@ -471,7 +466,14 @@ export class BufferPool implements LeaseOwner {
   #startIdleTimer(): void {
     const { idleTrimMs } = this.#options;
     if (idleTrimMs === 0 || this.#idleTimer !== null || this.#closed) return;
-    this.#idleTimer = setInterval(() => this.trim({ idleMs: idleTrimMs }), idleTrimMs).unref();
+    this.#tickMark = this.#clock;
+    // Each tick drops slabs that were already idle at the previous tick and still are: idle for
+    // between idleTrimMs and twice that.
+    this.#idleTimer = setInterval(() => {
+      const mark = this.#tickMark;
+      this.#tickMark = this.#clock;
+      this.#trimIdle(mark, 'idle');
+    }, idleTrimMs).unref();
   }
 
   #stopIdleTimer(): void {

@@ -1,4 +1,4 @@
-export { type AcquireOptions, BufferPool, type TrimOptions } from './buffer-pool.js';
+export { type AcquireOptions, BufferPool } from './buffer-pool.js';
 export { getDefaultPool } from './default-pool.js';
 export { Lease } from './lease.js';
 export { type BufferPoolOptions, defaultMaxBytes, type ExhaustedPolicy } from './options.js';

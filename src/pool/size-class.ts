@@ -15,7 +15,11 @@ export interface Slab {
   readonly free: Block[];
   /** Blocks whose lease was garbage-collected unreleased: never reused, the user may hold a view. */
   leaked: number;
-  /** When the last block came back (`performance.now()`), or -1 while any block is out. */
+  /**
+   * The pool's logical clock (a count of returns) when the last block came back, or -1 while any
+   * block is out. A counter rather than a timestamp: reading a clock costs more than the rest of a
+   * release, and ordering is all that eviction and idle trimming need.
+   */
   idleSince: number;
 }
 

@@ -1,0 +1,143 @@
+/**
+ * Churn: 20 000 buffers of random size in 100–300 KiB, 8 alive at a time, each filled as a
+ * decoder would fill it. Pooled leases vs `Buffer.allocUnsafe`, each variant in its own child
+ * process so RSS and GC counts are its own. Reports ops/s, GC count and pause, peak RSS and
+ * peak `arrayBuffers`, and RSS at the end.
+ *
+ * Run: `npm start` (until the container lab exists) or `npm run bench -- churn` (`--json`,
+ * `--ops N`).
+ */
+import { fileURLToPath } from 'node:url';
+import { BufferPool, type Lease } from '../src/index.js';
+import { environment, mib, runChild, sampleMemory, table, trackGc, wantsJson } from './harness.js';
+
+const KiB = 1024;
+const LIVE = 8;
+
+interface Result {
+  variant: string;
+  ops: number;
+  opsPerSec: number;
+  gcCount: number;
+  gcPauseMs: number;
+  peakRssBytes: number;
+  peakArrayBuffersBytes: number;
+  finalRssBytes: number;
+}
+
+/** Deterministic sizes (xorshift32) so both variants see the same sequence. */
+function* sizes(n: number): Generator<number> {
+  let x = 2463534242;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    yield 100 * KiB + ((x >>> 0) % (200 * KiB + 1));
+  }
+}
+
+async function runVariant(variant: string, ops: number): Promise<Result> {
+  const gc = trackGc();
+  const memory = sampleMemory(5);
+  const start = process.hrtime.bigint();
+  if (variant === 'slabio pool') {
+    const pool = new BufferPool({ maxBytes: 64 * 1024 * KiB });
+    const live: Array<Lease | undefined> = new Array(LIVE);
+    let i = 0;
+    for (const size of sizes(ops)) {
+      const slot = i++ % LIVE;
+      live[slot]?.release();
+      const lease = pool.acquire(size);
+      lease.buffer.fill(i & 0xff);
+      live[slot] = lease;
+      // Yield like a service would between requests: timers (the RSS sampler) and GC observer run.
+      if ((i & 63) === 0) await yieldToLoop();
+    }
+    for (const lease of live) lease?.release();
+    pool.close();
+  } else {
+    const live: Array<Buffer | undefined> = new Array(LIVE);
+    let i = 0;
+    for (const size of sizes(ops)) {
+      const buffer = Buffer.allocUnsafe(size);
+      buffer.fill(i & 0xff);
+      live[i++ % LIVE] = buffer;
+      // Yield like a service would between requests: timers (the RSS sampler) and GC observer run.
+      if ((i & 63) === 0) await yieldToLoop();
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  memory.sample();
+  memory.stop();
+  gc.stop();
+  return {
+    variant,
+    ops,
+    opsPerSec: ops / seconds,
+    gcCount: gc.count,
+    gcPauseMs: gc.pauseMs,
+    peakRssBytes: memory.peakRss,
+    peakArrayBuffersBytes: memory.peakArrayBuffers,
+    finalRssBytes: process.memoryUsage().rss,
+  };
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  const value = i === -1 ? fallback : Number(process.argv[i + 1]);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new RangeError(`${name} must be a positive integer`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const child = process.argv.indexOf('--variant');
+  const ops = option('--ops', 20_000);
+  if (child !== -1) {
+    // GC observer entries are delivered asynchronously: let them arrive before reporting.
+    const result = await runVariant(process.argv[child + 1] ?? '', ops);
+    await new Promise((r) => setTimeout(r, 50));
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const script = fileURLToPath(import.meta.url);
+  const results: Result[] = [];
+  for (const variant of ['Buffer.allocUnsafe', 'slabio pool']) {
+    results.push(await runChild<Result>(script, ['--variant', variant, '--ops', String(ops)]));
+  }
+  if (wantsJson()) {
+    console.log(JSON.stringify({ environment: environment(), results }));
+    return;
+  }
+  const base = results[0] as Result;
+  console.log(`churn.bench — ${ops} buffers of 100–300 KiB, ${LIVE} alive at a time, each filled`);
+  console.log(`${environment()}\n`);
+  console.log(
+    table(
+      [
+        'variant',
+        'ops/s',
+        'vs base',
+        'GCs',
+        'GC pause ms',
+        'peak RSS MiB',
+        'peak arrayBuffers MiB',
+        'final RSS MiB',
+      ],
+      results.map((r) => [
+        r.variant,
+        Math.round(r.opsPerSec).toLocaleString('en-US'),
+        `${(r.opsPerSec / base.opsPerSec).toFixed(2)}×`,
+        String(r.gcCount),
+        r.gcPauseMs.toFixed(1),
+        mib(r.peakRssBytes),
+        mib(r.peakArrayBuffersBytes),
+        mib(r.finalRssBytes),
+      ]),
+    ),
+  );
+}
+
+await main();
