@@ -324,8 +324,7 @@ export class BufferPool implements LeaseOwner {
 
   /** How many blocks the class may reserve now, dropping idle slabs of any class if needed. */
   #grant(cls: SizeClass): number {
-    const want = cls.blocksPerSlab * cls.size;
-    if (!this.#fits(want)) this.#evictIdle(want - this.#available());
+    this.#fits(cls.blocksPerSlab * cls.size); // evicts idle slabs as far as needed and possible
     return Math.min(cls.blocksPerSlab, Math.floor(this.#available() / cls.size));
   }
 
