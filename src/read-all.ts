@@ -1,0 +1,219 @@
+/**
+ * Bounded `readAll`: read a whole stream, iterable or file into one pooled lease.
+ *
+ * @module
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { debug } from './debug.js';
+import type { Lease } from './pool/index.js';
+import { BlockWriter } from './read-all/block-writer.js';
+import type { ChunkList } from './read-all/chunk-list.js';
+import { drainFile, isFileHandle, openFile } from './read-all/from-file.js';
+import {
+  abandonIterable,
+  abandonWebStream,
+  drainIterable,
+  drainWebStream,
+} from './read-all/from-iterable.js';
+import { declaredLength, drainStream, stopStream } from './read-all/from-stream.js';
+import {
+  type ReadAllOptions,
+  type ResolvedReadAllOptions,
+  resolveReadAllOptions,
+} from './read-all/options.js';
+
+export { ChunkList } from './read-all/chunk-list.js';
+export type { ReadAllOptions } from './read-all/options.js';
+
+/**
+ * What `readAll` reads: a Node `Readable` (an `http.IncomingMessage`, a socket, `fs.ReadStream`,
+ * `Readable.from(...)`), any async iterable of bytes or strings, a web `ReadableStream`, a
+ * `FileHandle` (read from offset 0 for regular files, left open), or a file path.
+ */
+export type ReadAllSource =
+  | Readable
+  | NodeJS.ReadableStream
+  | AsyncIterable<Uint8Array | string>
+  | ReadableStream<Uint8Array | string>
+  | WebReadableStream<Uint8Array | string>
+  | FileHandle
+  | string
+  | URL;
+
+type Classified =
+  | { kind: 'file'; source: string | URL | FileHandle }
+  | { kind: 'stream'; source: Readable }
+  | { kind: 'web'; source: WebReadableStream<unknown> }
+  | { kind: 'iterable'; source: AsyncIterable<unknown> };
+
+function isObject(value: unknown): value is Record<string | symbol, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** @throws {TypeError} naming what was passed when it is no source readAll knows. */
+function classify(source: unknown): Classified {
+  if (typeof source === 'string' || source instanceof URL) return { kind: 'file', source };
+  if (isFileHandle(source)) return { kind: 'file', source };
+  if (isObject(source)) {
+    // Node streams first: they are async iterable too, but 'data' events avoid read()'s concat.
+    if (
+      typeof source.on === 'function' &&
+      typeof source.pause === 'function' &&
+      typeof source.resume === 'function' &&
+      typeof source.read === 'function'
+    ) {
+      return { kind: 'stream', source: source as unknown as Readable };
+    }
+    if (typeof source.getReader === 'function') {
+      return { kind: 'web', source: source as unknown as WebReadableStream<unknown> };
+    }
+    if (typeof source[Symbol.asyncIterator] === 'function') {
+      return { kind: 'iterable', source: source as unknown as AsyncIterable<unknown> };
+    }
+  }
+  const what = isObject(source) ? (source.constructor?.name ?? 'object') : typeof source;
+  throw new TypeError(
+    `source must be a Readable, an async iterable, a ReadableStream, a FileHandle or a path, got ${what}`,
+  );
+}
+
+/** Run one read to its end and hand the writer to `finish`; on any failure release and stop. */
+async function collect<T>(
+  source: unknown,
+  options: ReadAllOptions | undefined,
+  finish: (writer: BlockWriter) => T | Promise<T>,
+): Promise<T> {
+  const opts = resolveReadAllOptions(options);
+  const classified = classify(source);
+  if (classified.kind === 'file') return collectFile(classified.source, opts, finish);
+  const { pool, maxBytes, signal } = opts;
+  const declared =
+    opts.lengthHint ??
+    (classified.kind === 'stream' ? declaredLength(classified.source) : undefined);
+  const writer = new BlockWriter({ pool, maxBytes, declared, signal });
+  let draining = false;
+  try {
+    signal?.throwIfAborted();
+    await writer.start();
+    draining = true;
+    if (classified.kind === 'stream') await drainStream(classified.source, writer, signal);
+    else if (classified.kind === 'web') await drainWebStream(classified.source, writer, signal);
+    else await drainIterable(classified.source, writer, signal);
+    return await finish(writer);
+  } catch (err) {
+    writer.close();
+    debug('readAll failed after %d bytes: %s', writer.bytesRead, (err as Error)?.message);
+    if (classified.kind === 'stream') stopStream(classified.source, err);
+    else if (!draining && classified.kind === 'web') abandonWebStream(classified.source, err);
+    else if (!draining) abandonIterable(classified.source);
+    throw err;
+  }
+}
+
+async function collectFile<T>(
+  source: string | URL | FileHandle,
+  opts: ResolvedReadAllOptions,
+  finish: (writer: BlockWriter) => T | Promise<T>,
+): Promise<T> {
+  const { pool, maxBytes, signal } = opts;
+  signal?.throwIfAborted();
+  const file = await openFile(source);
+  const declared = opts.lengthHint ?? file.size;
+  const writer = new BlockWriter({ pool, maxBytes, declared, signal });
+  try {
+    await writer.start();
+    await drainFile(file, writer, declared, signal);
+    return await finish(writer);
+  } catch (err) {
+    writer.close();
+    throw err;
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Read a whole source into one pooled lease of exactly its length.
+ *
+ * With a known length (`lengthHint`, a file's `fstat` size, an `IncomingMessage`'s
+ * `content-length`) one block of that size is leased and filled in place. Without one, blocks are
+ * filled class by class (never doubling one buffer; each new block is at most a quarter of what is
+ * held, so memory held stays within 1.25 × the bytes read plus one block) and copied once into the
+ * result at the end. Release the lease when done (`using` does it).
+ *
+ * On every failure (source error, abort, limit, length mismatch) all blocks go back to the pool
+ * and the source is destroyed; an `IncomingMessage` that hit the limit or its declared length is
+ * paused instead, so the handler can still answer 413 — answer with `connection: close` so Node
+ * closes the socket instead of waiting for the rest of the upload.
+ *
+ * A `'wait'` pool whose budget is smaller than about 2.25 × the largest body can wait forever for
+ * the final copy's lease; pass a `signal` (e.g. `AbortSignal.timeout(ms)`) or size the budget.
+ *
+ * @param source A `Readable`, async iterable, web `ReadableStream`, `FileHandle` or path.
+ * @param options See {@link ReadAllOptions}.
+ * @throws {TypeError} for a source of another kind, bad options, or a chunk that is not bytes or a string.
+ * @throws {RangeError} for an out-of-range option, naming it.
+ * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` past `maxBytes` (declared or read).
+ * @throws {LengthMismatchError} `ERR_SLABIO_LENGTH_MISMATCH` when the source is shorter or longer than declared.
+ * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait.
+ * @throws the source's own error, or `signal.reason` on abort.
+ * @example
+ * ```ts
+ * import { LimitExceededError, readAll } from 'slabio';
+ * http.createServer(async (req, res) => {
+ *   try {
+ *     using body = await readAll(req, { maxBytes: 1 << 20 });
+ *     res.end(`got ${body.buffer.length} bytes`);
+ *   } catch (err) {
+ *     if (!(err instanceof LimitExceededError)) throw err;
+ *     res.writeHead(413, { connection: 'close' }).end();
+ *   }
+ * });
+ * ```
+ */
+export function readAll(source: ReadAllSource, options?: ReadAllOptions): Promise<Lease> {
+  return collect(source, options, (writer) => writer.toLease());
+}
+
+/**
+ * Like {@link readAll}, but return the filled blocks as a {@link ChunkList} without the final copy:
+ * for `writev`, hashing or parsing across chunks. With a known length the list has one chunk.
+ *
+ * @throws the same as {@link readAll}.
+ * @example
+ * ```ts
+ * using body = await readAllChunks(req, { maxBytes: 64 << 20 });
+ * const hash = createHash('sha256');
+ * for (const chunk of body.chunks) hash.update(chunk);
+ * ```
+ */
+export function readAllChunks(source: ReadAllSource, options?: ReadAllOptions): Promise<ChunkList> {
+  return collect(source, options, (writer) => writer.toChunks());
+}
+
+/**
+ * Read a file into one lease: `readAll` of a path or `FileHandle`, with `filehandle.read` going
+ * straight into a block of the file's `fstat` size (no stream, no intermediate Buffer). A file
+ * that changes size while it is read rejects with `ERR_SLABIO_LENGTH_MISMATCH`.
+ *
+ * @throws {TypeError} (rejects) when `path` is not a string, URL or FileHandle; otherwise as {@link readAll}
+ * plus the `fs` errors of `open`/`read` (`ENOENT`, `EISDIR`, ...).
+ * @example
+ * ```ts
+ * using image = await readFilePooled('input.png', { maxBytes: 20 << 20 });
+ * await sharp(image.buffer).resize(200).toFile('thumb.png');
+ * ```
+ */
+export function readFilePooled(
+  path: string | URL | FileHandle,
+  options?: ReadAllOptions,
+): Promise<Lease> {
+  if (typeof path !== 'string' && !(path instanceof URL) && !isFileHandle(path)) {
+    return Promise.reject(
+      new TypeError(`path must be a string, URL or FileHandle, got ${typeof path}`),
+    );
+  }
+  return readAll(path, options);
+}

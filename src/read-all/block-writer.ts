@@ -1,0 +1,241 @@
+/**
+ * The engine under every reader: fills pool blocks with what a source produces, under the limit
+ * and the declared length, and turns them into one lease or a chunk list at the end. Internal.
+ *
+ * @module
+ */
+import { LengthMismatchError, LimitExceededError } from '../errors.js';
+import type { BufferPool, Lease } from '../pool/index.js';
+import { copyBytes } from './bytes.js';
+import { ChunkList } from './chunk-list.js';
+
+/**
+ * The smallest block grown into when the length is unknown. Below this, per-block bookkeeping
+ * costs more than the memory it saves; 16 KiB is also Node's default stream highWaterMark.
+ */
+const MIN_BLOCK = 16 * 1024;
+
+/** What every read is checked against. */
+export interface BlockWriterOptions {
+  pool: BufferPool;
+  maxBytes: number;
+  /** The exact length the source declared; `undefined` when unknown. */
+  declared: number | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Growth rule (unknown length): blocks are filled completely, one after another, and a block is
+ * leased only when the previous one is full. The first block fits the first chunk; each later one
+ * is the largest class not above a quarter of the bytes already held. So the only unfilled space
+ * is in the current block, at most `max(first block, bytesHeld / 4)`: memory held stays within
+ * 1.25 × bytes read plus one block, and no buffer is ever copied into a bigger one while reading.
+ * With a declared length there is a single block of exactly that length, filled in place.
+ */
+export class BlockWriter {
+  readonly #pool: BufferPool;
+  readonly #maxBytes: number;
+  readonly #declared: number | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #blocks: Lease[] = [];
+  /** The current block's full buffer, or null before the first block. */
+  #current: Buffer | null = null;
+  #offset = 0;
+  #bytesRead = 0;
+  #closed = false;
+
+  constructor(options: BlockWriterOptions) {
+    this.#pool = options.pool;
+    this.#maxBytes = options.maxBytes;
+    this.#declared = options.declared;
+    this.#signal = options.signal;
+  }
+
+  /** Bytes accepted so far. */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** Bytes that may still be accepted before `maxBytes` (Infinity without a limit). */
+  get allowance(): number {
+    return this.#maxBytes - this.#bytesRead;
+  }
+
+  /**
+   * Check the declared length against the limit (before anything is read) and lease its block.
+   * @throws {LimitExceededError} when the declared length is over `maxBytes`.
+   */
+  async start(): Promise<void> {
+    const declared = this.#declared;
+    if (declared === undefined) return;
+    if (declared > this.#maxBytes) throw new LimitExceededError(this.#maxBytes, declared);
+    if (declared > 0) this.#adopt(await this.#pool.acquireAsync(declared, this.#acquireOptions()));
+  }
+
+  /**
+   * Account for `length` more bytes before they are stored.
+   * @throws {LimitExceededError} past `maxBytes`. @throws {LengthMismatchError} past the declared length.
+   */
+  #admit(length: number): void {
+    const total = this.#bytesRead + length;
+    if (this.#declared !== undefined && total > this.#declared) {
+      throw new LengthMismatchError(this.#declared, total);
+    }
+    if (total > this.#maxBytes) throw new LimitExceededError(this.#maxBytes, total);
+    this.#bytesRead = total;
+  }
+
+  /**
+   * Store a chunk. Returns `undefined` when it was stored at once, or a promise when a new block
+   * had to be leased first (the caller pauses its source until it settles).
+   * @throws {LimitExceededError|LengthMismatchError} as {@link BlockWriter.admit}.
+   */
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    if (chunk.length === 0) return undefined;
+    this.#admit(chunk.length);
+    return this.#copy(chunk, 0);
+  }
+
+  #copy(chunk: Uint8Array, from: number): Promise<void> | undefined {
+    while (from < chunk.length) {
+      const current = this.#current;
+      if (current === null || this.#offset === current.length) {
+        const rest = from;
+        return this.#grow(chunk.length - from).then(() => this.#copy(chunk, rest));
+      }
+      const n = Math.min(current.length - this.#offset, chunk.length - from);
+      copyBytes(chunk, current, this.#offset, from, from + n);
+      this.#offset += n;
+      from += n;
+    }
+    return undefined;
+  }
+
+  /**
+   * Make room for a direct read (files): returns `undefined` when the current block has space,
+   * else a promise for a new block.
+   */
+  reserve(pending: number): Promise<void> | undefined {
+    const current = this.#current;
+    if (current !== null && this.#offset < current.length) return undefined;
+    return this.#grow(pending);
+  }
+
+  /** The current block and the free range in it, after {@link BlockWriter.reserve}. */
+  get target(): { buffer: Buffer; offset: number; length: number } {
+    const buffer = this.#current as Buffer;
+    return { buffer, offset: this.#offset, length: buffer.length - this.#offset };
+  }
+
+  /**
+   * Record `n` bytes read straight into {@link BlockWriter.target}.
+   * @throws {LimitExceededError|LengthMismatchError} when they cross the limit or declared length.
+   */
+  commit(n: number): void {
+    this.#admit(n);
+    this.#offset += n;
+  }
+
+  async #grow(pending: number): Promise<void> {
+    const lease = await this.#pool.acquireAsync(
+      this.#nextBlockSize(pending),
+      this.#acquireOptions(),
+    );
+    this.#adopt(lease);
+  }
+
+  #adopt(lease: Lease): void {
+    if (this.#closed) {
+      // The read failed while this block was being leased: nobody will fill it.
+      lease.release();
+      throw new Error('read was abandoned while a block was being leased');
+    }
+    this.#blocks.push(lease);
+    this.#current = lease.buffer;
+    this.#offset = 0;
+  }
+
+  #nextBlockSize(pending: number): number {
+    const classes = this.#pool.sizeClasses;
+    const largest = classes[classes.length - 1] as number;
+    if (this.#blocks.length === 0) {
+      // Round the first block up so a body that arrives as one chunk needs one block.
+      return this.#pool.classFor(Math.max(MIN_BLOCK, pending)) ?? largest;
+    }
+    // Round later blocks down, so the free space stays below a quarter of what is held.
+    const target = Math.max(MIN_BLOCK, Math.floor(this.#bytesHeld() / 4));
+    let size = classes[0] as number;
+    for (const c of classes) if (c <= target) size = c;
+    return size;
+  }
+
+  #bytesHeld(): number {
+    let held = 0;
+    for (const b of this.#blocks) held += b.capacity;
+    return held;
+  }
+
+  /** @throws {LengthMismatchError} when the source ended short of its declared length. */
+  #checkEnd(): void {
+    if (this.#declared !== undefined && this.#bytesRead !== this.#declared) {
+      throw new LengthMismatchError(this.#declared, this.#bytesRead);
+    }
+  }
+
+  /**
+   * The source ended: return everything as one lease of exactly `bytesRead` bytes. A single block
+   * of the right class is handed over as is; otherwise one copy into a new lease, after which the
+   * blocks go back to the pool.
+   */
+  async toLease(): Promise<Lease> {
+    this.#checkEnd();
+    const n = this.#bytesRead;
+    const blocks = this.#blocks;
+    const only = blocks[0];
+    if (only === undefined) return this.#pool.acquireAsync(0);
+    if (
+      blocks.length === 1 &&
+      (this.#declared !== undefined || this.#pool.classFor(n) === only.capacity)
+    ) {
+      only.truncate(n);
+      blocks.length = 0;
+      this.#closed = true;
+      return only;
+    }
+    const out = await this.#pool.acquireAsync(n, this.#acquireOptions());
+    if (this.#closed) {
+      out.release();
+      throw new Error('read was abandoned while the result was being leased');
+    }
+    const target = out.buffer;
+    let at = 0;
+    for (const block of blocks) {
+      const used = Math.min(block.buffer.length, n - at);
+      block.buffer.copy(target, at, 0, used);
+      at += used;
+    }
+    this.close();
+    return out;
+  }
+
+  /** The source ended: hand the blocks over as a {@link ChunkList}, without copying. */
+  toChunks(): ChunkList {
+    this.#checkEnd();
+    const last = this.#blocks.at(-1);
+    if (last !== undefined) last.truncate(this.#offset);
+    const list = new ChunkList(this.#blocks.splice(0), this.#bytesRead);
+    this.#closed = true;
+    return list;
+  }
+
+  /** Release every block (idempotent); blocks still being leased are released on arrival. */
+  close(): void {
+    this.#closed = true;
+    for (const block of this.#blocks.splice(0)) block.release();
+    this.#current = null;
+  }
+
+  #acquireOptions(): { signal?: AbortSignal } {
+    return this.#signal === undefined ? {} : { signal: this.#signal };
+  }
+}

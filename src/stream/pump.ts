@@ -1,0 +1,193 @@
+/**
+ * `pump`: copy a stream or a file into a writable through a ring of pool blocks.
+ *
+ * @module
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { finished, type Readable, type Writable } from 'node:stream';
+import type { BufferPool } from '../pool/index.js';
+import { raced } from '../read-all/bytes.js';
+import { isFileHandle, type OpenedFile, openFile } from '../read-all/from-file.js';
+import { BlockRing } from './block-ring.js';
+import {
+  checkOptions,
+  checkSignal,
+  DEFAULT_BLOCK_SIZE,
+  poolOption,
+  positiveInt,
+} from './options.js';
+import { ReadableReader } from './readable-reader.js';
+
+/** Options of {@link pump}. Every option is optional. */
+export interface PumpOptions {
+  /** The pool the ring's blocks come from. @default getDefaultPool() */
+  pool?: BufferPool;
+  /** Abort: destroys source and destination, rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Bytes per block (and per write). @default 65536 */
+  blockSize?: number;
+  /** Blocks in the ring: how many writes may be in flight at once. @default 4 */
+  blocks?: number;
+  /** Call `destination.end()` after the last write and wait for 'finish'. @default true */
+  end?: boolean;
+}
+
+/** What `pump` copies from: a Node `Readable`, a `FileHandle` (left open) or a file path. */
+export type PumpSource = Readable | FileHandle | string | URL;
+
+interface Reader {
+  readInto(target: Buffer): Promise<number>;
+  close(failed: boolean): Promise<void>;
+}
+
+function isReadable(value: unknown): value is Readable {
+  const v = value as Partial<Readable> | null;
+  return (
+    typeof v?.on === 'function' && typeof v.pause === 'function' && typeof v.read === 'function'
+  );
+}
+
+function isWritable(value: unknown): value is Writable {
+  const v = value as Partial<Writable> | null;
+  return (
+    typeof v?.write === 'function' && typeof v.end === 'function' && typeof v.on === 'function'
+  );
+}
+
+function fileReader(file: OpenedFile): Reader {
+  let position = file.position;
+  return {
+    async readInto(target) {
+      const { bytesRead } = await file.handle.read(target, 0, target.length, position);
+      if (position !== null) position += bytesRead;
+      return bytesRead;
+    },
+    close: () => file.close(),
+  };
+}
+
+function streamReader(stream: Readable, blockSize: number): Reader {
+  const reader = new ReadableReader(stream, blockSize);
+  return {
+    readInto: (target) => reader.readInto(target),
+    close: async (failed) => reader.close(failed),
+  };
+}
+
+/** Resolves once `stream` has emitted 'close' (or already has). */
+function closed(stream: Writable): Promise<void> {
+  if (stream.closed) return Promise.resolve();
+  return new Promise((resolve) => stream.once('close', () => resolve()));
+}
+
+/** Wait for 'drain'; the listener is removed if the wait is abandoned. */
+function drained(stream: Writable, failure: Promise<never>): Promise<void> {
+  let onDrain = (): void => {};
+  const drain = new Promise<void>((resolve) => {
+    onDrain = resolve;
+    stream.once('drain', onDrain);
+  });
+  return raced(drain, failure).finally(() => stream.removeListener('drain', onDrain));
+}
+
+/**
+ * Copy `source` to `destination` through a ring of `blocks` pool blocks and resolve with the bytes
+ * copied. A file is read with `filehandle.read` straight into the blocks; a `Readable`'s chunks are
+ * copied in (coalescing small chunks into full blocks). A block is reused only after the
+ * destination's write callback for it fired, and writing waits for 'drain' when `write()` returns
+ * false, so at most `blocks × blockSize` bytes are in flight and nothing is allocated per chunk.
+ *
+ * The destination must be done with a chunk when it calls back: true for `fs.WriteStream`,
+ * sockets, HTTP responses and hashing writables, but not for a `PassThrough`/`Transform`, which
+ * passes the same Buffer on to its readable side; use `stream.pipeline` for those.
+ *
+ * On failure (either side errors, abort) both streams are destroyed, as `stream.pipeline` does,
+ * and every block is released once the destination has called back or closed.
+ *
+ * @throws {TypeError} for a source or destination of another kind, or bad options.
+ * @throws {RangeError} for a non-positive `blockSize` / `blocks`.
+ * @throws the source's or destination's error, or `signal.reason` on abort.
+ * @example
+ * ```ts
+ * const bytes = await pump('big.bin', fs.createWriteStream('copy.bin'), { signal });
+ * ```
+ */
+export async function pump(
+  source: PumpSource,
+  destination: Writable,
+  options: PumpOptions = {},
+): Promise<number> {
+  checkOptions(options);
+  const pool = poolOption(options.pool);
+  const signal = checkSignal(options.signal);
+  const blockSize = positiveInt('blockSize', options.blockSize, DEFAULT_BLOCK_SIZE);
+  const count = positiveInt('blocks', options.blocks, 4);
+  const end = options.end ?? true;
+  const fromFile = typeof source === 'string' || source instanceof URL || isFileHandle(source);
+  if (!fromFile && !isReadable(source)) {
+    throw new TypeError('source must be a Readable, a FileHandle or a path');
+  }
+  if (!isWritable(destination)) throw new TypeError('destination must be a Writable');
+
+  // One promise that rejects on the destination's error / premature close or on abort.
+  let stopWatching = (): void => {};
+  let onAbort = (): void => {};
+  const finishedWriting = new Promise<void>((resolve, reject) => {
+    stopWatching = finished(destination, { readable: false }, (err) =>
+      err ? reject(err) : resolve(),
+    );
+  });
+  const failure = new Promise<never>((_, reject) => {
+    finishedWriting.catch(reject);
+    onAbort = () => reject(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  failure.catch(() => {});
+
+  const ring = new BlockRing(pool, blockSize, count, signal);
+  let reader: Reader | undefined;
+  let total = 0;
+  try {
+    signal?.throwIfAborted();
+    reader = fromFile
+      ? fileReader(await openFile(source as string | URL | FileHandle))
+      : streamReader(source as Readable, blockSize);
+    for (;;) {
+      signal?.throwIfAborted();
+      const slot = await raced(ring.take(), failure);
+      const buffer = slot.lease.buffer;
+      // A file read is never abandoned half-way: it writes into the block until it returns, so the
+      // block could not be released before. Abort is checked between reads instead.
+      const pending = reader.readInto(buffer);
+      const n = fromFile ? await pending : await raced(pending, failure);
+      if (n === 0) {
+        ring.giveBack(slot);
+        break;
+      }
+      total += n;
+      ring.send(slot);
+      const chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
+      if (!destination.write(chunk, slot.onWritten)) await drained(destination, failure);
+    }
+    await raced(ring.idle(), failure);
+    if (end) {
+      destination.end();
+      await raced(finishedWriting, failure);
+    }
+    return total;
+  } catch (err) {
+    if (reader === undefined && !fromFile) (source as Readable).destroy();
+    await reader?.close(true).catch(() => {});
+    reader = undefined;
+    destination.destroy();
+    // The destination may still read blocks whose write has not called back; it cannot once closed.
+    await Promise.race([ring.idle(), closed(destination)]);
+    throw err;
+  } finally {
+    stopWatching();
+    signal?.removeEventListener('abort', onAbort);
+    ring.close();
+    await reader?.close(false);
+  }
+}
