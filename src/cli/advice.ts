@@ -1,0 +1,78 @@
+/**
+ * Concrete advice from an inspection: what to change, in the order it matters.
+ *
+ * @module
+ */
+
+import type { CgroupMemory } from '../memory/index.js';
+import type { Capabilities } from '../native/index.js';
+import type { AllocatorReport } from './allocator.js';
+import { bytes, percent } from './format.js';
+
+const MiB = 1024 * 1024;
+
+/** Turn the figures into short, actionable sentences. */
+export function advise(m: CgroupMemory, a: AllocatorReport, caps: Capabilities | null): string[] {
+  const out: string[] = [];
+  if (m.version === null) {
+    out.push(
+      'No memory cgroup found: these are host figures. Inside a container, run this command there (kubectl exec) to see its limit.',
+    );
+  } else if (m.limit === null) {
+    out.push(
+      'No memory limit on this cgroup: nothing will OOM-kill it at a container limit, but the guard has no target; set resources.limits.memory (or pass MemoryGuard a byte threshold).',
+    );
+  }
+  if (m.limit !== null && m.workingSet >= 0.9 * m.limit) {
+    out.push(
+      `The working set is at ${percent(m.workingSet, m.limit)} of the limit: the OOM killer acts at 100%. Start a MemoryGuard with a soft threshold below this.`,
+    );
+  }
+  if (m.activeFile >= 16 * MiB && m.activeFile >= 0.25 * m.workingSet) {
+    out.push(
+      `${bytes(m.activeFile)} of the working set is active page cache (files read more than once). Write files with writeFileNoCache()/createNoCacheWriteStream(), read them with readFileNoCache(), or let MemoryGuard drop the cache of tracked files.`,
+    );
+  }
+  if (m.inactiveFile >= 64 * MiB) {
+    out.push(
+      `${bytes(m.inactiveFile)} of inactive page cache counts in "usage" but not in the working set Kubernetes judges by: alert on container_memory_working_set_bytes, not usage.`,
+    );
+  }
+  if (m.shmem >= 16 * MiB) {
+    out.push(
+      `${bytes(m.shmem)} is tmpfs/shared memory: it cannot be dropped, only deleted. Keep temp files off tmpfs (emptyDir.medium: Memory).`,
+    );
+  }
+  if ((m.events?.oomKill ?? 0) > 0) {
+    out.push(`This cgroup has recorded ${m.events?.oomKill} OOM kill(s).`);
+  }
+  if (m.pressure !== null && m.pressure.some.avg10 >= 10) {
+    out.push(
+      `Tasks stalled on memory ${m.pressure.some.avg10.toFixed(1)}% of the last 10 s (PSI, ${m.pressure.scope}): reclaim is hurting latency.`,
+    );
+  }
+  if (a.libc === 'glibc' && a.preloaded === null && a.mallocArenaMax === null) {
+    out.push(
+      'glibc malloc may create up to 8 arenas per core (libuv and native-addon threads each get one) that fragment and keep freed memory: set MALLOC_ARENA_MAX=2 in the container environment.',
+    );
+  }
+  if (a.malloc !== null && a.malloc.freeBytes >= 32 * MiB) {
+    out.push(
+      `malloc holds ${bytes(a.malloc.freeBytes)} free inside its arenas: mallocTrim() (run by MemoryGuard and pool trimming) hands it back.`,
+    );
+  }
+  if (caps !== null) {
+    if (!caps.native.available) {
+      out.push(
+        `Page-cache control is off: ${caps.native.reason ?? 'native addon missing'}. Install a C++ toolchain and run npm rebuild slabio.`,
+      );
+    }
+    if (caps.memoryBacked) {
+      out.push(
+        `${caps.filesystem.dir} is on ${caps.filesystem.type}: files there live in memory and count as shmem; dropping cache cannot help.`,
+      );
+    }
+  }
+  if (out.length === 0) out.push('Nothing to fix: the working set is well under the limit.');
+  return out;
+}

@@ -1,0 +1,192 @@
+/**
+ * `slabio inspect [dir]`: where the container's working set goes, the allocator, page-cache
+ * control, the files holding the most cache, and advice.
+ *
+ * @module
+ */
+import {
+  type CgroupMemory,
+  type ReadCgroupMemoryOptions,
+  readCgroupMemory,
+} from '../memory/index.js';
+import { type Capabilities, capabilities } from '../native/index.js';
+import { advise } from './advice.js';
+import { type AllocatorReport, allocatorReport } from './allocator.js';
+import { bytes, percent, row } from './format.js';
+import { type ResidencyScan, scanResidency } from './residency-scan.js';
+
+/** Everything `slabio inspect --json` prints. */
+export interface InspectReport {
+  memory: CgroupMemory;
+  process: { pid: number; rss: number; heapUsed: number; external: number; arrayBuffers: number };
+  allocator: AllocatorReport;
+  /** Page-cache control on `dir` (or the temp dir); `null` with the probe's error in `capabilitiesError`. */
+  capabilities: Capabilities | null;
+  capabilitiesError: string | null;
+  files: ResidencyScan | null;
+  advice: string[];
+}
+
+/** Options of {@link inspect}. */
+export interface InspectOptions {
+  /** Directory to probe and scan for cached files. */
+  dir?: string;
+  /** How many files to list. @default 10 */
+  top?: number;
+  /** Passed to `readCgroupMemory`. */
+  reader?: ReadCgroupMemoryOptions;
+  signal?: AbortSignal;
+}
+
+/**
+ * Gather the inspection report.
+ *
+ * @throws {CgroupError} `ERR_SLABIO_CGROUP` when the cgroup files are unreadable or malformed.
+ * @throws {Error} the fs error when `dir` cannot be read.
+ */
+export async function inspect(options: InspectOptions = {}): Promise<InspectReport> {
+  const reader = { ...options.reader, ...(options.signal ? { signal: options.signal } : {}) };
+  const [memory, allocator] = await Promise.all([readCgroupMemory(reader), allocatorReport()]);
+  const files =
+    options.dir === undefined
+      ? null
+      : await scanResidency(options.dir, {
+          top: options.top ?? 10,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+  let caps: Capabilities | null = null;
+  let capabilitiesError: string | null = null;
+  try {
+    caps = await capabilities(options.dir);
+  } catch (err) {
+    capabilitiesError = (err as Error).message;
+  }
+  const mu = process.memoryUsage();
+  return {
+    memory,
+    process: {
+      pid: process.pid,
+      rss: mu.rss,
+      heapUsed: mu.heapUsed,
+      external: mu.external,
+      arrayBuffers: mu.arrayBuffers,
+    },
+    allocator,
+    capabilities: caps,
+    capabilitiesError,
+    files,
+    advice: advise(memory, allocator, caps),
+  };
+}
+
+function memorySection(m: CgroupMemory): string[] {
+  const where =
+    m.version === null ? `none: host figures (${m.source})` : `v${m.version} ${m.path} (${m.dir})`;
+  const lines = [
+    'memory (as Kubernetes sees it)',
+    row('cgroup', where),
+    row('limit', m.limit === null ? `none (host ${bytes(m.hostMemory)})` : bytes(m.limit)),
+    row('usage', `${bytes(m.usage)}  (${percent(m.usage, m.limit)})`),
+    row(
+      'working set',
+      `${bytes(m.workingSet)}  (${percent(m.workingSet, m.limit)})  = usage − inactive_file`,
+    ),
+    row('  anon', bytes(m.anon)),
+    row('  active file', `${bytes(m.activeFile)}  counted`),
+    row('  inactive file', `${bytes(m.inactiveFile)}  not counted`),
+    row('  shmem', bytes(m.shmem)),
+    row('  dirty/writeback', `${bytes(m.dirty)} / ${bytes(m.writeback)}`),
+    row('headroom', m.headroom === null ? 'n/a (no limit)' : bytes(m.headroom)),
+  ];
+  if (m.events !== null) {
+    const e = m.events;
+    const parts = [
+      ['oom', e.oom],
+      ['oom_kill', e.oomKill],
+      ['high', e.high],
+      ['max', e.max],
+    ]
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k} ${v}`);
+    lines.push(row('events', parts.join(', ')));
+  }
+  if (m.pressure !== null) {
+    const p = m.pressure;
+    lines.push(
+      row(
+        'pressure',
+        `some ${p.some.avg10.toFixed(2)}/${p.some.avg60.toFixed(2)}/${p.some.avg300.toFixed(2)}%` +
+          (p.full
+            ? `, full ${p.full.avg10.toFixed(2)}/${p.full.avg60.toFixed(2)}/${p.full.avg300.toFixed(2)}%`
+            : '') +
+          ` (avg10/60/300, ${p.scope})`,
+      ),
+    );
+  }
+  return lines;
+}
+
+function allocatorSection(r: InspectReport): string[] {
+  const a = r.allocator;
+  const lines = [
+    'allocator',
+    row('libc', a.libc === 'glibc' ? `glibc ${a.glibcVersion}` : a.libc),
+    row('MALLOC_ARENA_MAX', a.mallocArenaMax ?? 'unset'),
+    row('preloaded', a.preloaded ?? 'none'),
+  ];
+  if (a.malloc !== null) {
+    lines.push(
+      row(
+        'malloc',
+        `arenas ${bytes(a.malloc.arenaBytes)}, in use ${bytes(a.malloc.inUseBytes)}, free but held ${bytes(a.malloc.freeBytes)}, mmap ${bytes(a.malloc.mmapBytes)}`,
+      ),
+    );
+  } else {
+    lines.push(row('malloc', 'no statistics (needs the native addon and glibc)'));
+  }
+  lines.push(
+    row(
+      'this process',
+      `rss ${bytes(r.process.rss)}, heap ${bytes(r.process.heapUsed)}, external ${bytes(r.process.external)}`,
+    ),
+  );
+  return lines;
+}
+
+function capabilitySection(r: InspectReport): string[] {
+  const c = r.capabilities;
+  if (c === null)
+    return ['page-cache control', row('probe failed', r.capabilitiesError ?? 'unknown')];
+  const yn = (x: { available: boolean; reason?: string }) =>
+    x.available ? 'yes' : `no: ${x.reason ?? ''}`;
+  return [
+    `page-cache control (${c.filesystem.dir}, ${c.filesystem.type}${c.memoryBacked ? ', in memory' : ''})`,
+    row('native addon', yn(c.native)),
+    row('malloc_trim', yn(c.mallocTrim)),
+    row('fadvise', yn(c.fadvise)),
+    row('sync_file_range', yn(c.syncFileRange)),
+    row('RWF_DONTCACHE', yn(c.dontcache)),
+    row('cachestat', yn(c.cachestat)),
+  ];
+}
+
+function filesSection(f: ResidencyScan): string[] {
+  const head = `files holding page cache in ${f.dir} (${f.scanned} scanned${f.truncated ? ', stopped early' : ''}${f.failed ? `, ${f.failed} unreadable` : ''}): ${bytes(f.cachedBytes)} cached`;
+  if (f.unavailable !== null) return [head, row('unavailable', f.unavailable)];
+  if (f.top.length === 0) return [head, '  none of them is cached'];
+  return [
+    head,
+    ...f.top.map(
+      (x) =>
+        `  ${bytes(x.cachedBytes).padStart(10)} of ${bytes(x.bytes).padStart(10)}  ${x.path}${x.exact ? '' : ' (upper bound)'}`,
+    ),
+  ];
+}
+
+/** Render the report for a terminal. */
+export function formatInspect(r: InspectReport): string {
+  const sections = [memorySection(r.memory), allocatorSection(r), capabilitySection(r)];
+  if (r.files !== null) sections.push(filesSection(r.files));
+  sections.push(['advice', ...r.advice.map((a) => `  - ${a}`)]);
+  return `${sections.map((s) => s.join('\n')).join('\n\n')}\n`;
+}

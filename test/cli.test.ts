@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { sparkline } from '../src/cli/format.js';
+import type { InspectReport } from '../src/cli/inspect.js';
+import { frame } from '../src/cli/watch.js';
+import { readCgroupMemory } from '../src/memory/index.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../test/fixtures/cgroup/', import.meta.url));
+const MiB = 1024 * 1024;
+
+function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('slabio inspect', () => {
+  it('--json reports this machine as readCgroupMemory does, with allocator, capabilities and advice', async () => {
+    const { code, stdout, stderr } = await run('inspect', '--json');
+    assert.equal(code, 0, stderr);
+    const r = JSON.parse(stdout) as InspectReport;
+    const here = await readCgroupMemory();
+    assert.equal(r.memory.source, here.source);
+    assert.equal(r.memory.version, here.version);
+    assert.equal(r.memory.limit, here.limit);
+    assert.equal(r.memory.workingSet, Math.max(0, r.memory.usage - r.memory.inactiveFile));
+    assert.ok(['glibc', 'musl', 'unknown'].includes(r.allocator.libc));
+    assert.ok(r.advice.length >= 1);
+    assert.equal(r.files, null);
+    assert.ok(r.capabilities !== null || r.capabilitiesError !== null);
+  });
+
+  it('lists a file that sits in the page cache under [dir]', async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-cli-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'cached.bin');
+    await writeFile(file, Buffer.alloc(2 * MiB, 1));
+    await readFile(file);
+    const { code, stdout, stderr } = await run('inspect', dir, '--json', '--top', '3');
+    assert.equal(code, 0, stderr);
+    const r = JSON.parse(stdout) as InspectReport;
+    assert.equal(r.files?.dir, dir);
+    if (r.files?.unavailable) {
+      t.diagnostic(`residency unavailable: ${r.files.unavailable}`);
+      return;
+    }
+    assert.equal(r.files?.scanned, 1);
+    assert.equal(r.files?.top[0]?.path, file);
+    assert.ok((r.files?.top[0]?.cachedBytes ?? 0) > 0);
+    const human = await run('inspect', dir);
+    assert.equal(human.code, 0);
+    assert.match(human.stdout, /files holding page cache in .*\(1 scanned\)/);
+    assert.ok(human.stdout.includes(file));
+  });
+
+  it('prints the sections a human needs', async () => {
+    const { code, stdout } = await run('inspect');
+    assert.equal(code, 0);
+    for (const heading of [
+      'memory (as Kubernetes sees it)',
+      'allocator',
+      'page-cache control',
+      'advice',
+    ]) {
+      assert.ok(stdout.includes(`${heading}`), heading);
+    }
+    assert.match(stdout, /working set .* = usage − inactive_file/);
+  });
+
+  it('reads another cgroup with --cgroup-dir', async () => {
+    const dir = path.join(FIXTURES, 'v1/sys/fs/cgroup/memory');
+    const { code, stdout } = await run('inspect', '--json', '--cgroup-dir', dir);
+    assert.equal(code, 0);
+    const r = JSON.parse(stdout) as InspectReport;
+    assert.equal(r.memory.workingSet, 50 * MiB);
+    assert.equal(r.memory.limit, 128 * MiB);
+  });
+
+  it('exits 1 with the error code when the cgroup files are malformed, 1 for a missing dir', async () => {
+    const bad = await run(
+      'inspect',
+      '--cgroup-dir',
+      path.join(FIXTURES, 'v2-malformed/sys/fs/cgroup/app'),
+    );
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /ERR_SLABIO_CGROUP: .*malformed number "12x34"/);
+    assert.equal(bad.stdout, '');
+    const missing = await run(
+      'inspect',
+      path.join(os.tmpdir(), `slabio-no-such-dir-${process.pid}`),
+    );
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /ENOENT/);
+  });
+
+  it('exits 2 on bad usage, 0 for --help and --version', async () => {
+    assert.equal((await run('frobnicate')).code, 2);
+    assert.equal((await run('inspect', 'a', 'b')).code, 2);
+    assert.equal((await run('inspect', '--top', '0')).code, 2);
+    assert.equal((await run('inspect', '--nope')).code, 2);
+    assert.equal((await run()).code, 2);
+    const help = await run('--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /slabio inspect \[dir\]/);
+    const version = await run('--version');
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+    assert.equal(version.stdout.trim(), pkg.version);
+  });
+});
+
+describe('slabio watch', () => {
+  it('prints --count frames and stops', async () => {
+    const { code, stdout } = await run('watch', '--interval', '10', '--count', '3');
+    assert.equal(code, 0);
+    assert.equal(stdout.match(/^slabio watch:/gm)?.length, 3);
+    assert.match(stdout, /working set .* of /);
+  });
+
+  it('renders a frame with a sparkline scaled to the limit', async () => {
+    const m = await readCgroupMemory({ root: path.join(FIXTURES, 'v2') });
+    const text = frame(m, [0, 128 * MiB, 256 * MiB], 1000);
+    assert.match(text, /working set 152\.0 MiB of 256\.0 MiB \(59\.4%\)/);
+    assert.ok(text.includes('▁▅█'));
+    assert.match(text, /oom_kill 1/);
+  });
+
+  it('sparkline scales to the values without a limit', () => {
+    assert.equal(sparkline([]), '');
+    assert.equal(sparkline([5, 5]), '▁▁');
+    assert.equal(sparkline([10, 20, 30]), '▁▅█');
+    assert.equal(sparkline([0, 300], 100), '▁█', 'clamped to max');
+  });
+});
