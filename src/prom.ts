@@ -1,0 +1,287 @@
+/**
+ * `slabio/prom`: Prometheus metrics for the working set, the memory guard and buffer pools, via
+ * prom-client (an optional peer dependency: only this entry point loads it).
+ *
+ * @module
+ */
+import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-client';
+import type { CgroupMemory, ReadCgroupMemoryOptions } from './memory/cgroup.js';
+import { readCgroupMemory } from './memory/cgroup.js';
+import type { GuardStats } from './memory/guard.js';
+
+/** The part of a `BufferPool` the metrics read. */
+export interface PoolStatsSource {
+  stats(): {
+    reservedBytes: number;
+    inUseBytes: number;
+    highWaterBytes: number;
+    leaks: number;
+    oversize: number;
+    classes: ReadonlyArray<{
+      size: number;
+      reservedBytes: number;
+      inUseBytes: number;
+      highWaterBytes: number;
+    }>;
+  };
+}
+
+/** The part of a `MemoryGuard` the metrics read. */
+export interface GuardStatsSource {
+  stats(): GuardStats;
+}
+
+/** Options of {@link registerSlabioMetrics}. */
+export interface SlabioMetricsOptions {
+  /** Registry to register on. @default prom-client's global `register` */
+  registry?: Registry;
+  /** Metric name prefix. @default 'slabio_' */
+  prefix?: string;
+  /** Pools by name (the `pool` label). @default {} */
+  pools?: Record<string, PoolStatsSource>;
+  /** A memory guard: its state, actions and page-cache drops. */
+  guard?: GuardStatsSource;
+  /** Options for `readCgroupMemory` (e.g. `cgroupDir`). */
+  reader?: ReadCgroupMemoryOptions;
+  /**
+   * How long one cgroup read serves the memory gauges, so a scrape reads the files once.
+   * @default 500
+   */
+  cacheMs?: number;
+}
+
+/** What {@link registerSlabioMetrics} registered. */
+export interface SlabioMetrics {
+  /** The metric names. */
+  names: string[];
+  /** Remove every metric from the registry. */
+  unregister(): void;
+}
+
+const STATE = { ok: 0, soft: 1, hard: 2 } as const;
+
+/**
+ * Register slabio's gauges and counters on a prom-client registry. Values are read at scrape time.
+ *
+ * | metric | type | labels |
+ * |---|---|---|
+ * | `slabio_memory_working_set_bytes` (cadvisor's formula), `_usage_bytes`, `_limit_bytes` (host memory when unlimited), `_limited` (0/1), `_anon_bytes`, `_active_file_bytes`, `_inactive_file_bytes`, `_shmem_bytes`, `_oom_kills` | gauge | |
+ * | `slabio_guard_state` (0 ok, 1 soft, 2 hard) | gauge | |
+ * | `slabio_guard_events_total` | counter | `event` = soft, hard, recovered |
+ * | `slabio_guard_trimmed_bytes_total`, `slabio_page_cache_drops_total`, `slabio_guard_malloc_trims_total`, `slabio_guard_reclaims_total` | counter | |
+ * | `slabio_pool_reserved_bytes`, `_in_use_bytes`, `_high_water_bytes` | gauge | `pool`, `class` (block size, or `all`) |
+ * | `slabio_pool_leaks_total`, `slabio_pool_oversize_total` | counter | `pool` |
+ *
+ * @throws {Error} prom-client's error when a metric of the same name is already registered.
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import { registerSlabioMetrics } from 'slabio/prom';
+ * const registry = new Registry();
+ * registerSlabioMetrics({ registry, guard, pools: { default: pool } });
+ * ```
+ */
+export function registerSlabioMetrics(options: SlabioMetricsOptions = {}): SlabioMetrics {
+  const registry = options.registry ?? globalRegistry;
+  const p = options.prefix ?? 'slabio_';
+  const cacheMs = options.cacheMs ?? 500;
+  if (!Number.isFinite(cacheMs) || cacheMs < 0) {
+    throw new RangeError(`options.cacheMs must be a non-negative number, got ${cacheMs}`);
+  }
+  const registers = [registry];
+  const names: string[] = [];
+  let cached: { at: number; value: Promise<CgroupMemory> } | null = null;
+  const memory = (): Promise<CgroupMemory> => {
+    const now = performance.now();
+    if (cached === null || now - cached.at > cacheMs) {
+      cached = { at: now, value: readCgroupMemory(options.reader) };
+      // A failed read is not cached: the next scrape tries again.
+      cached.value.catch(() => {
+        cached = null;
+      });
+    }
+    return cached.value;
+  };
+
+  const memGauge = (name: string, help: string, pick: (m: CgroupMemory) => number) => {
+    names.push(p + name);
+    new Gauge({
+      name: p + name,
+      help,
+      registers,
+      async collect() {
+        this.set(pick(await memory()));
+      },
+    });
+  };
+  memGauge(
+    'memory_working_set_bytes',
+    'Working set as cadvisor computes it: usage - inactive_file.',
+    (m) => m.workingSet,
+  );
+  memGauge(
+    'memory_usage_bytes',
+    'Memory charged to the cgroup (memory.current / usage_in_bytes).',
+    (m) => m.usage,
+  );
+  memGauge(
+    'memory_limit_bytes',
+    'Effective memory limit; host memory when the cgroup has none.',
+    (m) => m.limit ?? m.hostMemory,
+  );
+  memGauge('memory_limited', '1 when the cgroup has a memory limit, 0 otherwise.', (m) =>
+    m.limit === null ? 0 : 1,
+  );
+  memGauge('memory_anon_bytes', 'Anonymous memory (heap, malloc arenas).', (m) => m.anon);
+  memGauge(
+    'memory_active_file_bytes',
+    'Page cache on the active LRU (counted in the working set).',
+    (m) => m.activeFile,
+  );
+  memGauge(
+    'memory_inactive_file_bytes',
+    'Page cache on the inactive LRU (not counted).',
+    (m) => m.inactiveFile,
+  );
+  memGauge('memory_shmem_bytes', 'tmpfs and shared memory charged to the cgroup.', (m) => m.shmem);
+  memGauge(
+    'memory_oom_kills',
+    'OOM kills recorded for the cgroup (memory.events oom_kill).',
+    (m) => m.events?.oomKill ?? 0,
+  );
+
+  const guard = options.guard;
+  if (guard !== undefined) registerGuard(guard, p, registers, names);
+  const pools = Object.entries(options.pools ?? {});
+  if (pools.length > 0) registerPools(pools, p, registers, names);
+
+  return {
+    names,
+    unregister() {
+      for (const n of names) registry.removeSingleMetric(n);
+    },
+  };
+}
+
+/** Feed a monotonically growing total into a Counter as increments. */
+function deltas() {
+  const last = new Map<string, number>();
+  return (key: string, value: number): number => {
+    const d = value - (last.get(key) ?? 0);
+    last.set(key, value);
+    return Math.max(d, 0);
+  };
+}
+
+function registerGuard(guard: GuardStatsSource, p: string, registers: Registry[], names: string[]) {
+  names.push(`${p}guard_state`);
+  new Gauge({
+    name: `${p}guard_state`,
+    help: 'Memory guard state: 0 ok, 1 soft, 2 hard.',
+    registers,
+    collect() {
+      this.set(STATE[guard.stats().state]);
+    },
+  });
+  const d = deltas();
+  names.push(`${p}guard_events_total`);
+  new Counter({
+    name: `${p}guard_events_total`,
+    help: 'Memory guard events: soft action rounds, hard crossings, recoveries.',
+    labelNames: ['event'],
+    registers,
+    collect() {
+      const s = guard.stats();
+      for (const [event, v] of [
+        ['soft', s.softEvents],
+        ['hard', s.hardEvents],
+        ['recovered', s.recoveries],
+      ] as const) {
+        this.inc({ event }, d(event, v));
+      }
+    },
+  });
+  const counter = (name: string, help: string, pick: (s: GuardStats) => number) => {
+    names.push(p + name);
+    new Counter({
+      name: p + name,
+      help,
+      registers,
+      collect() {
+        this.inc(d(name, pick(guard.stats())));
+      },
+    });
+  };
+  counter(
+    'guard_trimmed_bytes_total',
+    'Bytes freed by pool trims the guard ran.',
+    (s) => s.trimmedBytes,
+  );
+  counter(
+    'page_cache_drops_total',
+    'Files whose page cache the guard dropped.',
+    (s) => s.pageCacheDrops,
+  );
+  counter(
+    'guard_malloc_trims_total',
+    'malloc_trim calls by the guard that released memory.',
+    (s) => s.mallocTrims,
+  );
+  counter(
+    'guard_reclaims_total',
+    'memory.reclaim writes by the guard (cgroup v2).',
+    (s) => s.reclaimWrites,
+  );
+}
+
+function registerPools(
+  pools: Array<[string, PoolStatsSource]>,
+  p: string,
+  registers: Registry[],
+  names: string[],
+) {
+  const gauge = (
+    name: string,
+    help: string,
+    field: 'reservedBytes' | 'inUseBytes' | 'highWaterBytes',
+  ) => {
+    names.push(p + name);
+    new Gauge({
+      name: p + name,
+      help,
+      labelNames: ['pool', 'class'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [pool, src] of pools) {
+          const s = src.stats();
+          this.set({ pool, class: 'all' }, s[field]);
+          for (const c of s.classes) this.set({ pool, class: String(c.size) }, c[field]);
+        }
+      },
+    });
+  };
+  gauge(
+    'pool_reserved_bytes',
+    'Bytes the pool holds (slabs and live oversize buffers).',
+    'reservedBytes',
+  );
+  gauge('pool_in_use_bytes', 'Bytes leased now.', 'inUseBytes');
+  gauge('pool_high_water_bytes', 'Most bytes ever held at once.', 'highWaterBytes');
+  const d = deltas();
+  const counter = (name: string, help: string, field: 'leaks' | 'oversize') => {
+    names.push(p + name);
+    new Counter({
+      name: p + name,
+      help,
+      labelNames: ['pool'],
+      registers,
+      collect() {
+        for (const [pool, src] of pools)
+          this.inc({ pool }, d(`${name}:${pool}`, src.stats()[field]));
+      },
+    });
+  };
+  counter('pool_leaks_total', 'Leases collected without release().', 'leaks');
+  counter('pool_oversize_total', 'Requests above the largest size class.', 'oversize');
+}

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { MemoryGuard } from '../src/memory/index.js';
+import { BufferPool } from '../src/pool/index.js';
+import { registerSlabioMetrics } from '../src/prom.js';
+
+const MiB = 1024 * 1024;
+const ROOT = fileURLToPath(new URL('../../test/fixtures/cgroup/v2', import.meta.url));
+const CTR = `${ROOT}/sys/fs/cgroup/kubepods.slice/pod-a/ctr`;
+
+function value(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  assert.ok(line !== undefined, `no series ${series} in\n${text}`);
+  return Number(line.slice(series.length + 1));
+}
+
+describe('slabio/prom', () => {
+  it('exports the working set, guard state and events, and pool figures per class', async (t) => {
+    const registry = new Registry();
+    const pool = new BufferPool({ sizeClasses: [4096, 65536], maxBytes: 4 * MiB, idleTrimMs: 0 });
+    t.after(() => pool.close());
+    const held = pool.acquire(60_000);
+    pool.acquire(100).release();
+    pool.acquire(100_000).release(); // above the largest class: oversize
+    const ws = { MiB: 152 };
+    const guard = new MemoryGuard({
+      soft: 0.5,
+      hard: 0.9,
+      intervalMs: 0,
+      cooldownMs: 0,
+      reclaim: false,
+      mallocTrim: false,
+      dropCache: false,
+      reader: {
+        root: ROOT,
+        readFile: async (f) =>
+          f.endsWith('ctr/memory.current') ? String((ws.MiB + 40) * MiB) : readFile(f, 'utf8'),
+      },
+    });
+    const metrics = registerSlabioMetrics({
+      registry,
+      guard,
+      pools: { main: pool },
+      reader: { root: ROOT },
+    });
+    t.after(() => metrics.unregister());
+
+    await guard.sample(); // 152 of 256 MiB: above the soft threshold (128 MiB)
+    let text = await registry.metrics();
+    assert.equal(value(text, 'slabio_memory_working_set_bytes'), 152 * MiB);
+    assert.equal(value(text, 'slabio_memory_usage_bytes'), 192 * MiB);
+    assert.equal(value(text, 'slabio_memory_limit_bytes'), 256 * MiB);
+    assert.equal(value(text, 'slabio_memory_limited'), 1);
+    assert.equal(value(text, 'slabio_memory_active_file_bytes'), 95 * MiB);
+    assert.equal(value(text, 'slabio_memory_inactive_file_bytes'), 40 * MiB);
+    assert.equal(value(text, 'slabio_memory_oom_kills'), 1);
+    assert.equal(value(text, 'slabio_guard_state'), 1);
+    assert.equal(value(text, 'slabio_guard_events_total{event="soft"}'), 1);
+    assert.equal(value(text, 'slabio_guard_events_total{event="hard"}'), 0);
+    const s = pool.stats();
+    assert.equal(
+      value(text, 'slabio_pool_reserved_bytes{pool="main",class="all"}'),
+      s.reservedBytes,
+    );
+    assert.equal(value(text, 'slabio_pool_in_use_bytes{pool="main",class="65536"}'), 65536);
+    assert.equal(value(text, 'slabio_pool_in_use_bytes{pool="main",class="4096"}'), 0);
+    assert.equal(value(text, 'slabio_pool_oversize_total{pool="main"}'), s.oversize);
+    assert.ok(s.oversize >= 1);
+
+    // A second scrape does not count the same events twice; new events are added.
+    ws.MiB = 240;
+    await guard.sample();
+    ws.MiB = 10;
+    await guard.sample();
+    text = await registry.metrics();
+    assert.equal(value(text, 'slabio_guard_events_total{event="soft"}'), 2);
+    assert.equal(value(text, 'slabio_guard_events_total{event="hard"}'), 1);
+    assert.equal(value(text, 'slabio_guard_events_total{event="recovered"}'), 1);
+    assert.equal(value(text, 'slabio_guard_state'), 0);
+    text = await registry.metrics();
+    assert.equal(value(text, 'slabio_guard_events_total{event="soft"}'), 2);
+    held.release();
+  });
+
+  it('reports host memory as the limit and limited 0 without a cgroup limit', async (t) => {
+    const registry = new Registry();
+    const m = registerSlabioMetrics({
+      registry,
+      prefix: 'x_',
+      reader: {
+        root: fileURLToPath(new URL('../../test/fixtures/cgroup/v2-unlimited', import.meta.url)),
+      },
+    });
+    t.after(() => m.unregister());
+    const text = await registry.metrics();
+    assert.equal(value(text, 'x_memory_limited'), 0);
+    assert.equal(value(text, 'x_memory_limit_bytes'), 8 * 1024 * MiB);
+    assert.ok(!m.names.some((n) => n.includes('guard') || n.includes('pool')));
+  });
+
+  it('refuses a second registration on the same registry and unregisters cleanly', async () => {
+    const registry = new Registry();
+    const m = registerSlabioMetrics({ registry, reader: { cgroupDir: CTR, root: ROOT } });
+    assert.throws(
+      () => registerSlabioMetrics({ registry, reader: { cgroupDir: CTR, root: ROOT } }),
+      /already been registered/,
+    );
+    m.unregister();
+    assert.equal(await registry.metrics(), '\n');
+    assert.throws(
+      () => registerSlabioMetrics({ registry, cacheMs: -1 }),
+      /options\.cacheMs .* got -1/,
+    );
+  });
+});
