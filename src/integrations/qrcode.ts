@@ -1,0 +1,20 @@
+/**
+ * `slabio/qrcode`: QR codes rendered into pooled leases, one at a time or as a batch written
+ * through the no-cache file writer. Needs the optional peer dependency `qrcode`.
+ *
+ * @module
+ */
+export {
+  type QrBatchItem,
+  type QrFileResult,
+  type QrLeaseResult,
+  qrBatch,
+} from './qrcode/batch.js';
+export type {
+  QrBatchOptions,
+  QrErrorCorrectionLevel,
+  QrFormat,
+  QrRenderOptions,
+  QrWriteOptions,
+} from './qrcode/options.js';
+export { renderQr } from './qrcode/render.js';
