@@ -76,7 +76,8 @@ export const defaultPageCacheRegistry: PageCacheRegistry = new PageCacheRegistry
 
 /**
  * Tell the memory guard that `file` was written or read and its page cache may be dropped under
- * memory pressure. slabio's own file writers call this; call it for files you touch yourself.
+ * memory pressure. slabio's no-cache writers and readers leave no cache behind; call this for files
+ * written or read with plain `fs`.
  *
  * @example
  * ```ts
