@@ -101,6 +101,8 @@ async function collect<T>(
     if (classified.kind === 'stream') await drainStream(classified.source, writer, signal);
     else if (classified.kind === 'web') await drainWebStream(classified.source, writer, signal);
     else await drainIterable(classified.source, writer, signal);
+    // An abort that raced the source's end still wins: the caller asked to stop before we settled.
+    signal?.throwIfAborted();
     return await finish(writer);
   } catch (err) {
     writer.close();
@@ -125,6 +127,7 @@ async function collectFile<T>(
   try {
     await writer.start();
     await drainFile(file, writer, declared, signal);
+    signal?.throwIfAborted();
     return await finish(writer);
   } catch (err) {
     writer.close();
