@@ -120,7 +120,10 @@ export class NoCacheWriteStream extends Writable {
       callback(error);
       return;
     }
-    this.#target.abort().then(() => callback(error));
+    const target = this.#target;
+    // A background writeback job must finish before the descriptor is closed (and reused).
+    const settled = this.#writer?.settle() ?? Promise.resolve();
+    settled.then(() => target.abort()).then(() => callback(error));
   }
 
   #done(chunk: unknown): void {

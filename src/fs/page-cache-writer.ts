@@ -11,20 +11,28 @@ import { IOV_MAX, toSystemError } from '../native/syscalls.js';
 import type { ResolvedStrategy } from './options.js';
 
 /**
- * Writes buffers at increasing offsets and, for `'windowed'` and `'dontcache'`, bounds the cache:
- * when a window of `windowBytes` is complete its writeback is started (`sync_file_range(WRITE)`);
- * the window before it is waited for (`WAIT_BEFORE|WRITE|WAIT_AFTER`) and then dropped with
- * `POSIX_FADV_DONTNEED`. At most about two windows are in the cache at any time, and nothing is
- * dropped before it has been written back.
+ * Writes buffers at increasing offsets and, for `'windowed'` and `'dontcache'`, bounds the cache.
+ *
+ * The file is cut into steps of half a window. When a step is complete, writeback of it is started
+ * (`sync_file_range(WRITE)`) and the step before it is waited for
+ * (`WAIT_BEFORE|WRITE|WAIT_AFTER`) and then dropped with `POSIX_FADV_DONTNEED`. That work runs in
+ * the background while the next step is written (the rsync / PostgreSQL `flush_after` pattern):
+ * waiting for the disk in line with the writes left both the disk and the writer idle half the
+ * time. The writer only waits when it completes another step before the previous background job
+ * is done, so at most three steps (1.5 windows) are cached at any time, and nothing is dropped
+ * before it has been written back.
  */
 export class PageCacheWriter {
   #fh: FileHandle;
   #strategy: ResolvedStrategy;
-  #window: number;
+  #step: number;
   #b: LinuxBinding | null;
   #pos = 0;
   #started = 0;
   #dropped = 0;
+  // The background writeback/drop job; it never rejects, it resolves to its error instead, so an
+  // abandoned job cannot become an unhandled rejection.
+  #job: Promise<unknown> | null = null;
 
   constructor(
     fh: FileHandle,
@@ -34,7 +42,9 @@ export class PageCacheWriter {
   ) {
     this.#fh = fh;
     this.#strategy = strategy;
-    this.#window = windowBytes;
+    // windowBytes is a multiple of 4096 and ≥ 64 KiB, so the step is whole pages: DONTNEED never
+    // has to round a partial page away except at the end of the file.
+    this.#step = Math.max(4096, Math.floor(windowBytes / 2 / 4096) * 4096);
     this.#b = binding;
   }
 
@@ -48,11 +58,24 @@ export class PageCacheWriter {
     return this.#pos;
   }
 
-  /** Write all of `buffers` in order, then advance the writeback window. */
+  /** Write all of `buffers` in order, advancing the writeback steps as they fill. */
   async write(buffers: readonly Uint8Array[]): Promise<void> {
+    const bounded = this.#strategy !== 'none';
     let list = buffers.filter((b) => b.length > 0);
     while (list.length > 0) {
-      const batch = list.slice(0, IOV_MAX);
+      // Stop each call at the next step boundary so that writeback of a step starts as soon as it
+      // is complete, not after a large batch that spans several steps.
+      const room = bounded
+        ? (Math.floor(this.#pos / this.#step) + 1) * this.#step - this.#pos
+        : Infinity;
+      const batch: Uint8Array[] = [];
+      let bytes = 0;
+      for (const b of list) {
+        if (batch.length === IOV_MAX || bytes >= room) break;
+        const take = Math.min(b.length, room - bytes);
+        batch.push(take === b.length ? b : b.subarray(0, take));
+        bytes += take;
+      }
       let n = await this.#writev(batch);
       this.#pos += n;
       // Drop what was written; a short write leaves the tail of one buffer for the next call.
@@ -68,13 +91,37 @@ export class PageCacheWriter {
         }
       }
       list = list.slice(i);
+      if (bounded && this.#pos - this.#started >= this.#step) await this.#advance();
     }
-    if (this.#strategy !== 'none') await this.#advance(false);
   }
 
   /** Write back and drop everything still cached (after the last write, before fsync/close). */
   async finish(): Promise<void> {
-    if (this.#strategy !== 'none') await this.#advance(true);
+    await this.#wait();
+    if (this.#strategy === 'none') return;
+    const b = this.#b as LinuxBinding;
+    const c = b.constants;
+    const fd = this.#fh.fd;
+    try {
+      // length 0 = to the end of the file, so the last partial page is dropped too.
+      const all =
+        c.SYNC_FILE_RANGE_WAIT_BEFORE | c.SYNC_FILE_RANGE_WRITE | c.SYNC_FILE_RANGE_WAIT_AFTER;
+      await b.syncFileRange(fd, this.#dropped, 0, all);
+      await b.fadvise(fd, this.#dropped, 0, c.POSIX_FADV_DONTNEED);
+      this.#started = this.#pos;
+      this.#dropped = this.#pos;
+    } catch (err) {
+      throw toSystemError(err);
+    }
+  }
+
+  /**
+   * Wait for the background job without throwing. Call before closing the file on an error path:
+   * a job still running could otherwise reach a reused descriptor number.
+   */
+  async settle(): Promise<void> {
+    await this.#job;
+    this.#job = null;
   }
 
   async #writev(batch: Uint8Array[]): Promise<number> {
@@ -92,30 +139,39 @@ export class PageCacheWriter {
     }
   }
 
-  async #advance(final: boolean): Promise<void> {
+  /** Wait for the previous background job and rethrow its error. */
+  async #wait(): Promise<void> {
+    const job = this.#job;
+    if (job === null) return;
+    this.#job = null;
+    const err = await job;
+    if (err !== null) throw err;
+  }
+
+  /** A step (or more) is complete: start its writeback and drop the one before, in the background. */
+  async #advance(): Promise<void> {
+    // One job at a time: this is what bounds the cache to three steps.
+    await this.#wait();
+    const complete = Math.floor(this.#pos / this.#step) * this.#step;
+    const start = this.#started;
+    const drop = this.#dropped;
+    const droppable = complete - this.#step;
+    this.#started = complete;
+    if (droppable > drop) this.#dropped = droppable;
     const b = this.#b as LinuxBinding;
     const c = b.constants;
     const fd = this.#fh.fd;
-    // Windows are aligned to multiples of windowBytes (itself a multiple of the page size), so
-    // DONTNEED never has to round a partial page away except at the end of the file.
-    const complete = final ? this.#pos : Math.floor(this.#pos / this.#window) * this.#window;
-    try {
-      if (complete > this.#started) {
-        await b.syncFileRange(fd, this.#started, complete - this.#started, c.SYNC_FILE_RANGE_WRITE);
-        this.#started = complete;
-      }
-      const droppable = final ? complete : complete - this.#window;
-      if (droppable > this.#dropped) {
+    this.#job = (async () => {
+      await b.syncFileRange(fd, start, complete - start, c.SYNC_FILE_RANGE_WRITE);
+      if (droppable > drop) {
         const all =
           c.SYNC_FILE_RANGE_WAIT_BEFORE | c.SYNC_FILE_RANGE_WRITE | c.SYNC_FILE_RANGE_WAIT_AFTER;
-        // length 0 = to the end of the file, so the last partial page is dropped too.
-        const len = final ? 0 : droppable - this.#dropped;
-        await b.syncFileRange(fd, this.#dropped, len, all);
-        await b.fadvise(fd, this.#dropped, len, c.POSIX_FADV_DONTNEED);
-        this.#dropped = droppable;
+        await b.syncFileRange(fd, drop, droppable - drop, all);
+        // Only after WAIT_AFTER: DONTNEED on pages still dirty would skip them, never lose them,
+        // but the bound would not hold.
+        await b.fadvise(fd, drop, droppable - drop, c.POSIX_FADV_DONTNEED);
       }
-    } catch (err) {
-      throw toSystemError(err);
-    }
+      return null;
+    })().catch((err: unknown) => toSystemError(err));
   }
 }

@@ -58,12 +58,14 @@ export async function writeFileNoCache(
   if (single) pending.add(data);
   else if (Array.isArray(data)) for (const c of data) pending.add(c);
   let target: TargetFile | null = null;
+  let writer: PageCacheWriter | null = null;
   try {
     const s = writeSettings(path, options);
     const { strategy, binding } = await chooseStrategy(s.strategy, path);
     s.signal?.throwIfAborted();
     target = await TargetFile.open(path, s.atomic, s.mode);
-    const writer = new PageCacheWriter(target.handle, strategy, s.windowBytes, binding);
+    const w = new PageCacheWriter(target.handle, strategy, s.windowBytes, binding);
+    writer = w;
     const source: Iterable<unknown> | AsyncIterable<unknown> = single
       ? [data]
       : (data as Iterable<unknown>);
@@ -71,7 +73,7 @@ export async function writeFileNoCache(
     let batchBytes = 0;
     let batchChunks: unknown[] = [];
     const flush = async (): Promise<void> => {
-      await writer.write(batch);
+      await w.write(batch);
       for (const c of batchChunks) {
         releaseChunk(c);
         pending.delete(c);
@@ -91,7 +93,7 @@ export async function writeFileNoCache(
     }
     await flush();
     s.signal?.throwIfAborted();
-    await writer.finish();
+    await w.finish();
     const t = target;
     target = null;
     try {
@@ -100,8 +102,10 @@ export async function writeFileNoCache(
       await t.abort();
       throw err;
     }
-    return { bytesWritten: writer.bytesWritten, strategy: writer.strategy };
+    return { bytesWritten: w.bytesWritten, strategy: w.strategy };
   } catch (err) {
+    // A background writeback job must finish before the descriptor is closed (and reused).
+    if (writer !== null) await writer.settle();
     if (target !== null) await target.abort();
     throw err;
   } finally {
