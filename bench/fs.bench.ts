@@ -1,9 +1,14 @@
 /**
  * Writing a large file in 1 MiB chunks: slabio's no-cache writer (each strategy) vs
- * `fs.createWriteStream` vs `fs.promises.writeFile`. Reports throughput, the ratio to
- * `fs.createWriteStream` and the page cache the file leaves behind (cachestat).
+ * `fs.createWriteStream` vs `fs.promises.writeFile`. Reports the median throughput, the ratio of
+ * medians to `fs.createWriteStream` and to `fs.createWriteStream` + fsync (the plain writer made
+ * durable, a fair comparison for writers that wait for the disk), and the page cache the file
+ * leaves behind (cachestat).
  *
- * Run: `npm run build && node dist/bench/fs.bench.js [--json] [--size-mib 1024] [--runs 3]`
+ * The runs are interleaved (run 1 of every case, then run 2, …, in a rotating order) after one
+ * unmeasured warm-up round, so that drift on a shared machine hits every case alike.
+ *
+ * Run: `npm run build && node dist/bench/fs.bench.js [--json] [--size-mib 1024] [--runs 7]`
  * Files go to os.tmpdir() (set TMPDIR to bench another filesystem).
  */
 import { createWriteStream } from 'node:fs';
@@ -18,7 +23,7 @@ const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     'size-mib': { type: 'string', default: '1024' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '7' },
   },
 });
 const MiB = 1 << 20;
@@ -34,6 +39,10 @@ async function* source(): AsyncGenerator<Buffer> {
 type Case = { name: string; run: (path: string) => Promise<void> };
 const cases: Case[] = [
   { name: 'fs.createWriteStream', run: (p) => pipeline(source, createWriteStream(p)) },
+  {
+    name: 'fs.createWriteStream + fsync',
+    run: (p) => pipeline(source, createWriteStream(p, { flush: true })),
+  },
   { name: 'fs.promises.writeFile', run: (p) => writeFile(p, chunks) },
   {
     name: "slabio no-cache 'dontcache'",
@@ -45,44 +54,54 @@ const cases: Case[] = [
   },
 ];
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
 const dir = await mkdtemp(join(tmpdir(), 'slabio-bench-'));
 try {
   const caps = await capabilities(dir);
-  const rows: {
-    name: string;
-    mibPerS: number;
-    rme: number;
-    vsPlain: number;
-    cacheLeftMiB: number;
-  }[] = [];
-  for (const c of cases) {
-    if (c.name.includes('dontcache') && !caps.dontcache.available) continue;
-    const rates: number[] = [];
-    let cacheLeft = 0;
-    for (let i = 0; i < runs; i++) {
-      const p = join(dir, 'out.bin');
+  const active = cases.filter((c) => !c.name.includes('dontcache') || caps.dontcache.available);
+  const rates = new Map<string, number[]>(active.map((c) => [c.name, []]));
+  const cacheLeft = new Map<string, number>(active.map((c) => [c.name, 0]));
+  const p = join(dir, 'out.bin');
+  for (let round = -1; round < runs; round++) {
+    // Rotate the order each round so no case always runs right after the same neighbour.
+    const shift = ((round % active.length) + active.length) % active.length;
+    const order = [...active.slice(shift), ...active.slice(0, shift)];
+    for (const c of order) {
       const t0 = process.hrtime.bigint();
       await c.run(p);
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      rates.push(sizeMiB / s);
-      cacheLeft = Math.max(cacheLeft, (await residency(p)).cachedBytes);
+      if (round >= 0) {
+        rates.get(c.name)?.push(sizeMiB / s);
+        const left = (await residency(p)).cachedBytes;
+        cacheLeft.set(c.name, Math.max(cacheLeft.get(c.name) ?? 0, left));
+      }
       // Unlinking drops the plain writers' dirty pages, so the next run starts from the same state.
       await unlink(p);
     }
-    const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
-    const sd = Math.sqrt(
-      rates.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, rates.length - 1),
-    );
-    rows.push({
-      name: c.name,
-      mibPerS: mean,
-      rme: (100 * sd) / mean,
-      vsPlain: 0,
-      cacheLeftMiB: cacheLeft / MiB,
-    });
   }
+  const rows = active.map((c) => {
+    const r = rates.get(c.name) ?? [];
+    return {
+      name: c.name,
+      mibPerS: median(r),
+      min: Math.min(...r),
+      max: Math.max(...r),
+      vsPlain: 0,
+      vsDurable: 0,
+      cacheLeftMiB: (cacheLeft.get(c.name) ?? 0) / MiB,
+    };
+  });
   const plain = rows[0]?.mibPerS ?? 1;
-  for (const r of rows) r.vsPlain = r.mibPerS / plain;
+  const durable = rows[1]?.mibPerS ?? 1;
+  for (const r of rows) {
+    r.vsPlain = r.mibPerS / plain;
+    r.vsDurable = r.mibPerS / durable;
+  }
   const env = {
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -95,13 +114,15 @@ try {
     console.log(JSON.stringify({ env, rows }, null, 2));
   } else {
     console.log(
-      `Writing ${sizeMiB} MiB in 1 MiB chunks to ${env.filesystem}, ${runs} runs, Node ${env.node}, ${env.cpu}`,
+      `Writing ${sizeMiB} MiB in 1 MiB chunks to ${env.filesystem}, median of ${runs} interleaved runs, Node ${env.node}, ${env.cpu}`,
     );
-    console.log('| writer | MiB/s | ± | vs createWriteStream | page cache left (MiB) |');
-    console.log('|---|---:|---:|---:|---:|');
+    console.log(
+      '| writer | MiB/s (median) | min–max | vs createWriteStream | vs createWriteStream + fsync | page cache left (MiB) |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       console.log(
-        `| ${r.name} | ${r.mibPerS.toFixed(0)} | ${r.rme.toFixed(1)}% | ${r.vsPlain.toFixed(2)}× | ${r.cacheLeftMiB.toFixed(1)} |`,
+        `| ${r.name} | ${r.mibPerS.toFixed(0)} | ${r.min.toFixed(0)}–${r.max.toFixed(0)} | ${r.vsPlain.toFixed(2)}× | ${r.vsDurable.toFixed(2)}× | ${r.cacheLeftMiB.toFixed(1)} |`,
       );
     }
   }
