@@ -1,0 +1,395 @@
+/**
+ * readAll vs what users do today to read a whole body: `Buffer.concat` of collected chunks (what
+ * raw-body does), `node:stream/consumers` `buffer()`, get-stream's growth (a resizable ArrayBuffer
+ * doubled as needed), a doubling Buffer (Go's bytes.Buffer) and, for files, `fs.readFile`.
+ * Bodies of 64 KiB, 1 MiB and 16 MiB in 64 KiB chunks, from an in-memory stream and from a file;
+ * readAll with and without a known length. Then `pump` vs `stream.pipeline` for a file copy.
+ *
+ * Every variant runs in its own child process (so peak RSS is its own) and reports ops/s, GC count
+ * and pause (PerformanceObserver 'gc'), peak RSS and `arrayBuffers`, new ArrayBuffer bytes per
+ * read (one read after a full GC, GC-free) and peak memory held per read (new ArrayBuffer bytes
+ * plus pool blocks in use, sampled at every chunk) as a multiple of the body.
+ *
+ * Run: `npm run bench -- read-all` (add `--json` for machine output, `--quick` for a short run,
+ * `--pump-mib=N` for the copy size, default 256).
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer as consumeBuffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import { BufferPool, pump, readAll } from '../src/index.js';
+import { environment, mib, runChild, sampleMemory, table, trackGc, wantsJson } from './harness.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const CHUNK = 64 * KiB;
+const SIZES = [64 * KiB, 1 * MiB, 16 * MiB];
+const quick = process.argv.includes('--quick');
+const pumpMiB = Number(process.argv.find((a) => a.startsWith('--pump-mib='))?.split('=')[1] ?? 256);
+
+type Source = 'memory' | 'file';
+const VARIANTS: Record<Source, string[]> = {
+  memory: [
+    'readAll',
+    'readAll+length',
+    'Buffer.concat',
+    'consumers.buffer',
+    'get-stream style',
+    'doubling',
+  ],
+  file: ['readAll(path)', 'readAll(stream)', 'fs.readFile', 'Buffer.concat', 'consumers.buffer'],
+};
+
+interface Row {
+  source: Source;
+  size: number;
+  variant: string;
+  opsPerSec: number;
+  rmePercent: number;
+  newBytesPerOp: number;
+  peakHeldPerOp: number;
+  gcCount: number;
+  gcPauseMs: number;
+  peakRss: number;
+  peakArrayBuffers: number;
+}
+
+// ---- the variants -------------------------------------------------------------------------------
+
+const pool = new BufferPool({ maxBytes: 256 * MiB, idleTrimMs: 0 });
+/** Called at every chunk by the sources: lets one measured read record its peak. */
+let onChunk: () => void = () => {};
+
+/** An in-memory stream of `chunks`, the same cheap Readable for every variant. */
+function memoryStream(chunks: readonly Buffer[]): Readable {
+  let i = 0;
+  return new Readable({
+    read() {
+      onChunk();
+      this.push(chunks[i++] ?? null);
+    },
+  });
+}
+
+async function concatAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    onChunk();
+  }
+  return Buffer.concat(chunks, length);
+}
+
+/** get-stream 9's getStreamAsArrayBuffer growth: a resizable ArrayBuffer, capacity doubled. */
+async function getStreamStyle(stream: Readable): Promise<Buffer> {
+  type Resizable = ArrayBuffer & { resize(n: number): void; maxByteLength: number };
+  const Ctor = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable;
+  let contents = new Ctor(0, { maxByteLength: 0 });
+  let length = 0;
+  for await (const chunk of stream) {
+    const c = chunk as Buffer;
+    const next = length + c.length;
+    if (next <= contents.maxByteLength) contents.resize(next);
+    else {
+      const grown = new Ctor(next, { maxByteLength: 2 ** Math.ceil(Math.log2(next)) });
+      new Uint8Array(grown).set(new Uint8Array(contents, 0, length));
+      contents = grown;
+    }
+    new Uint8Array(contents).set(c, length);
+    length = next;
+    onChunk();
+  }
+  return Buffer.from(contents, 0, length);
+}
+
+/** Go's bytes.Buffer: double the capacity and copy when full; the result is a view. */
+async function doubling(stream: Readable): Promise<Buffer> {
+  let buf = Buffer.allocUnsafe(512);
+  let length = 0;
+  for await (const chunk of stream) {
+    const c = chunk as Buffer;
+    if (length + c.length > buf.length) {
+      let cap = buf.length * 2;
+      while (cap < length + c.length) cap *= 2;
+      const grown = Buffer.allocUnsafe(cap);
+      buf.copy(grown, 0, 0, length);
+      buf = grown;
+    }
+    c.copy(buf, length);
+    length += c.length;
+    onChunk();
+  }
+  return buf.subarray(0, length);
+}
+
+function variantFn(
+  source: Source,
+  variant: string,
+  size: number,
+  file: string,
+): () => Promise<number> {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < size; at += CHUNK)
+    chunks.push(Buffer.alloc(Math.min(CHUNK, size - at), at & 0xff));
+  const open = (): Readable =>
+    source === 'memory' ? memoryStream(chunks) : createReadStream(file).on('data', () => onChunk());
+  const leased = async (read: Promise<{ buffer: Buffer; release(): void }>): Promise<Held> => {
+    const lease = await read;
+    return { length: lease.buffer.length, done: () => lease.release() };
+  };
+  switch (variant) {
+    case 'readAll':
+    case 'readAll(stream)':
+      return () => leased(readAll(open(), { pool }));
+    case 'readAll+length':
+      return () => leased(readAll(open(), { pool, lengthHint: size }));
+    case 'readAll(path)':
+      return () => leased(readAll(file, { pool }));
+    case 'fs.readFile':
+      return async () => dropped(await readFile(file));
+    case 'Buffer.concat':
+      return async () => dropped(await concatAll(open()));
+    case 'consumers.buffer':
+      return async () => dropped(await consumeBuffer(open()));
+    case 'get-stream style':
+      return async () => dropped(await getStreamStyle(open()));
+    case 'doubling':
+      return async () => dropped(await doubling(open()));
+    default:
+      throw new Error(`unknown variant ${variant}`);
+  }
+}
+
+// ---- child: one variant -------------------------------------------------------------------------
+
+async function child(source: Source, size: number, variant: string, file: string): Promise<Row> {
+  const run = variantFn(source, variant, size, file);
+  for (let i = 0; i < 5; i++) (await run()).done(); // warm the pool and the JIT
+  // One read after a full GC, with the sources reporting in: new bytes and peak held per read.
+  globalThis.gc?.();
+  const base = process.memoryUsage().arrayBuffers;
+  let peak = 0;
+  onChunk = () => {
+    const held = process.memoryUsage().arrayBuffers - base + pool.stats().inUseBytes;
+    if (held > peak) peak = held;
+  };
+  const result = await run();
+  onChunk(); // with the result still held
+  const newBytes = Math.max(0, process.memoryUsage().arrayBuffers - base);
+  result.done();
+  onChunk = () => {};
+
+  const memory = sampleMemory(5);
+  const gc = trackGc();
+  const bench = new Bench({
+    time: quick ? 200 : size >= 16 * MiB ? 2000 : 700,
+    warmupTime: quick ? 50 : 200,
+  });
+  let sink = 0;
+  bench.add(variant, async () => {
+    const result = await run();
+    sink ^= result.length;
+    result.done();
+  });
+  await bench.run();
+  memory.sample();
+  gc.stop();
+  memory.stop();
+  const r = bench.tasks[0]?.result;
+  if (r === undefined || !('throughput' in r)) throw new Error(`${variant} did not complete`);
+  if (sink === -1) console.error(sink);
+  return {
+    source,
+    size,
+    variant,
+    opsPerSec: r.throughput.mean,
+    rmePercent: r.throughput.rme,
+    newBytesPerOp: newBytes,
+    peakHeldPerOp: peak,
+    gcCount: gc.count,
+    gcPauseMs: gc.pauseMs,
+    peakRss: memory.peakRss,
+    peakArrayBuffers: memory.peakArrayBuffers,
+  };
+}
+
+// ---- child: pump vs pipeline --------------------------------------------------------------------
+
+interface PumpRow {
+  variant: string;
+  mibPerSec: number;
+  /** `null` when a GC ran during the copy (the growth of `arrayBuffers` then says nothing). */
+  newBytesPerChunk: number | null;
+  gcCount: number;
+  peakRss: number;
+}
+
+async function pumpChild(variant: string, from: string, to: string): Promise<PumpRow> {
+  const copy = (): Promise<unknown> =>
+    variant === 'pump'
+      ? pump(from, createWriteStream(to), { pool })
+      : pipeline(createReadStream(from), createWriteStream(to));
+  await copy(); // warm the page cache for both variants alike
+  globalThis.gc?.();
+  const gc = trackGc();
+  const memory = sampleMemory(5);
+  const before = process.memoryUsage().arrayBuffers;
+  let allocated = 0;
+  const timer = setInterval(() => {
+    allocated = Math.max(allocated, process.memoryUsage().arrayBuffers - before);
+  }, 5);
+  const rounds = 3;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) await copy();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  clearInterval(timer);
+  gc.stop();
+  memory.stop();
+  const chunks = (rounds * pumpMiB * MiB) / CHUNK;
+  return {
+    variant,
+    mibPerSec: (rounds * pumpMiB) / seconds,
+    newBytesPerChunk: gc.count === 0 ? allocated / chunks : null,
+    gcCount: gc.count,
+    peakRss: memory.peakRss,
+  };
+}
+
+// ---- parent -------------------------------------------------------------------------------------
+
+const label = (n: number): string => (n >= MiB ? `${n / MiB} MiB` : `${n / KiB} KiB`);
+
+async function main(): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-bench-read-all-'));
+  try {
+    const rows: Row[] = [];
+    for (const size of SIZES) {
+      const file = path.join(dir, `body-${size}.bin`);
+      await writeFile(file, Buffer.alloc(size, 7));
+      for (const source of ['memory', 'file'] as const) {
+        for (const variant of VARIANTS[source]) {
+          rows.push(
+            await runChild<Row>(
+              self,
+              ['--child', source, String(size), variant, file],
+              ['--expose-gc'],
+            ),
+          );
+        }
+      }
+    }
+    const big = path.join(dir, 'pump-src.bin');
+    const chunk = Buffer.alloc(MiB, 3);
+    await writeFile(big, '');
+    const { appendFile } = await import('node:fs/promises');
+    for (let i = 0; i < pumpMiB; i++) await appendFile(big, chunk);
+    const pumpRows: PumpRow[] = [];
+    for (const variant of ['stream.pipeline', 'pump']) {
+      pumpRows.push(
+        await runChild<PumpRow>(
+          self,
+          ['--pump-child', variant, big, path.join(dir, 'pump-dst.bin'), `--pump-mib=${pumpMiB}`],
+          ['--expose-gc'],
+        ),
+      );
+    }
+    report(rows, pumpRows);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function report(rows: Row[], pumpRows: PumpRow[]): void {
+  if (wantsJson()) {
+    console.log(
+      JSON.stringify({
+        environment: environment(),
+        chunk: CHUNK,
+        rows,
+        pump: { mib: pumpMiB, rows: pumpRows },
+      }),
+    );
+    return;
+  }
+  console.log(`readAll benchmark: ${environment()}; bodies in ${CHUNK / KiB} KiB chunks\n`);
+  const cells: string[][] = [];
+  for (const r of rows) {
+    const group = rows.filter((o) => o.source === r.source && o.size === r.size);
+    const concat = group.find((o) => o.variant === 'Buffer.concat')?.opsPerSec ?? Number.NaN;
+    const fastestBaseline = Math.max(
+      ...group.filter((o) => !o.variant.startsWith('readAll')).map((o) => o.opsPerSec),
+    );
+    cells.push([
+      `${r.source} ${label(r.size)}`,
+      r.variant,
+      r.opsPerSec.toFixed(0),
+      `±${r.rmePercent.toFixed(1)}%`,
+      `${(r.opsPerSec / concat).toFixed(2)}×`,
+      `${(r.opsPerSec / fastestBaseline).toFixed(2)}×`,
+      (r.newBytesPerOp / r.size).toFixed(2),
+      (r.peakHeldPerOp / r.size).toFixed(2),
+      String(r.gcCount),
+      r.gcPauseMs.toFixed(1),
+      mib(r.peakRss),
+      mib(r.peakArrayBuffers),
+    ]);
+  }
+  console.log(
+    table(
+      [
+        'body',
+        'variant',
+        'ops/s',
+        '±',
+        'vs concat',
+        'vs best baseline',
+        'new B/body',
+        'peak held/body',
+        'GCs',
+        'GC ms',
+        'peak RSS MiB',
+        'peak AB MiB',
+      ],
+      cells,
+    ),
+  );
+  console.log(`\nfile copy of ${pumpMiB} MiB, 3 rounds after a warm-up copy (page cache warm):\n`);
+  const base = pumpRows.find((r) => r.variant === 'stream.pipeline')?.mibPerSec ?? Number.NaN;
+  console.log(
+    table(
+      ['variant', 'MiB/s', 'vs pipeline', 'new AB bytes/chunk', 'GCs', 'peak RSS MiB'],
+      pumpRows.map((r) => [
+        r.variant,
+        r.mibPerSec.toFixed(0),
+        `${(r.mibPerSec / base).toFixed(2)}×`,
+        r.newBytesPerChunk === null ? 'n/a (GC ran)' : r.newBytesPerChunk.toFixed(0),
+        String(r.gcCount),
+        mib(r.peakRss),
+      ]),
+    ),
+  );
+}
+
+const argv = process.argv;
+const childAt = argv.indexOf('--child');
+const pumpAt = argv.indexOf('--pump-child');
+if (childAt !== -1) {
+  const [source, size, variant, file] = argv.slice(childAt + 1);
+  const row = await child(source as Source, Number(size), variant as string, file as string);
+  console.log(JSON.stringify(row));
+  process.exit(0);
+} else if (pumpAt !== -1) {
+  const [variant, from, to] = argv.slice(pumpAt + 1);
+  console.log(JSON.stringify(await pumpChild(variant as string, from as string, to as string)));
+  process.exit(0);
+} else {
+  await main();
+}
