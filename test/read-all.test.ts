@@ -191,16 +191,8 @@ describe('readAll growth', () => {
     // every block but the last is full: nothing was copied into a bigger buffer
     for (const chunk of list.chunks.slice(0, -1))
       assert.ok(pool.sizeClasses.includes(chunk.length));
-    const sizes = list.chunks.slice(0, -1).map((c) => c.length);
-    assert.deepEqual(
-      [...sizes].sort((a, b) => a - b),
-      sizes,
-      'block sizes never shrink',
-    );
-    assert.ok(
-      Math.max(...sizes) <= 0.25 * data.length + firstBlock,
-      'no block over a quarter of the body',
-    );
+    const largest = Math.max(...list.chunks.map((c) => c.length));
+    assert.ok(largest <= 0.25 * data.length + firstBlock, 'no block over a quarter of the body');
   });
 
   it('with a known length leases one block of the right class and copies nothing more', async () => {

@@ -27,9 +27,10 @@ export interface BlockWriterOptions {
 /**
  * Growth rule (unknown length): blocks are filled completely, one after another, and a block is
  * leased only when the previous one is full. The first block fits the first chunk; each later one
- * is the largest class not above a quarter of the bytes already held. So the only unfilled space
- * is in the current block, at most `max(first block, bytesHeld / 4)`: memory held stays within
- * 1.25 × bytes read plus one block, and no buffer is ever copied into a bigger one while reading.
+ * is the largest class not above the larger of a quarter of the bytes already held and the rest of
+ * the chunk being stored (which fills such a block entirely). So the only unfilled space is in the
+ * current block, at most `max(first block, bytesHeld / 4)`: memory held stays within 1.25 × bytes
+ * read plus one block, and no buffer is ever copied into a bigger one while reading.
  * With a declared length there is a single block of exactly that length, filled in place.
  */
 export class BlockWriter {
@@ -162,8 +163,10 @@ export class BlockWriter {
       // Round the first block up so a body that arrives as one chunk needs one block.
       return this.#pool.classFor(Math.max(MIN_BLOCK, pending)) ?? largest;
     }
-    // Round later blocks down, so the free space stays below a quarter of what is held.
-    const target = Math.max(MIN_BLOCK, Math.floor(this.#bytesHeld() / 4));
+    // Round later blocks down, so the free space stays below a quarter of what is held. A block no
+    // larger than the pending chunk is filled by it completely, so sizing up to the chunk adds no
+    // free space and saves blocks when chunks are large.
+    const target = Math.max(MIN_BLOCK, Math.floor(this.#bytesHeld() / 4), pending);
     let size = classes[0] as number;
     for (const c of classes) if (c <= target) size = c;
     return size;

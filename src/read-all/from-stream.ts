@@ -4,10 +4,11 @@
  * @module
  */
 import { IncomingMessage } from 'node:http';
-import { finished, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { LengthMismatchError, LimitExceededError } from '../errors.js';
 import type { BlockWriter } from './block-writer.js';
 import { toBytes } from './bytes.js';
+import { onEnd } from './stream-end.js';
 
 /** The `content-length` of an incoming message, when it is the body's length. */
 export function declaredLength(stream: Readable): number | undefined {
@@ -35,7 +36,7 @@ export function stopStream(stream: Readable, reason: unknown): void {
 /**
  * Feed `stream` into `writer` until it ends. 'data' events deliver the source's chunks as they are
  * (`read()` would concatenate buffered chunks into a new Buffer); the stream is paused only while a
- * new block is being leased. Rejects with the source's error, the writer's limit/length errors,
+ * new block is being leased and chunks arrive meanwhile. Rejects with the source's error, the writer's limit/length errors,
  * a `TypeError` for non-byte chunks, or `signal.reason`; the source is stopped on every failure.
  */
 export function drainStream(
@@ -47,6 +48,7 @@ export function drainStream(
     let settled = false;
     let busy = false;
     let ended = false;
+    let paused = false;
     const backlog: Uint8Array[] = [];
 
     const finish = (err?: unknown): void => {
@@ -72,7 +74,6 @@ export function drainStream(
       }
       if (pending === undefined) return;
       busy = true;
-      stream.pause();
       pending.then(afterBlock, finish);
     };
     const afterBlock = (): void => {
@@ -80,7 +81,10 @@ export function drainStream(
       while (backlog.length > 0 && !busy && !settled) store(backlog.shift() as Uint8Array);
       if (busy || settled) return;
       if (ended) finish();
-      else stream.resume();
+      else if (paused) {
+        paused = false;
+        stream.resume();
+      }
     };
     const onData = (chunk: unknown): void => {
       if (settled) return;
@@ -91,9 +95,18 @@ export function drainStream(
         finish(err);
         return;
       }
-      // pause() stops further 'data' events, but a chunk already being emitted may still arrive.
-      if (busy) backlog.push(bytes);
-      else store(bytes);
+      if (!busy) {
+        store(bytes);
+        return;
+      }
+      // A block is being leased. Usually that takes a microtask and no chunk arrives meanwhile;
+      // when one does (flow() emits buffered chunks back to back, or the pool makes us wait), keep
+      // it and pause the source until the block is there. pause() only stops later events.
+      backlog.push(bytes);
+      if (!paused) {
+        paused = true;
+        stream.pause();
+      }
     };
     const onAbort = (): void => finish(signal?.reason);
 
@@ -102,8 +115,7 @@ export function drainStream(
       return;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    // finished() reports 'end', errors and premature 'close', also for a stream that already ended.
-    const stopFinished = finished(stream, { writable: false }, (err) => {
+    const stopFinished = onEnd(stream, (err) => {
       if (err) {
         finish(err);
         return;

@@ -3,8 +3,9 @@
  *
  * @module
  */
-import { finished, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { copyBytes, toBytes } from '../read-all/bytes.js';
+import { onEnd } from '../read-all/stream-end.js';
 
 /**
  * Reads a `Readable` into caller-supplied buffers: `readInto(target)` copies whatever the stream has
@@ -29,7 +30,7 @@ export class ReadableReader {
   constructor(stream: Readable, highWaterMark: number) {
     this.#stream = stream;
     this.#highWaterMark = highWaterMark;
-    this.#stopFinished = finished(stream, { writable: false }, (err) => {
+    this.#stopFinished = onEnd(stream, (err) => {
       if (err) this.#fail(err);
       else this.#ended = true;
       this.#wakeUp();

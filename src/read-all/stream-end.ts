@@ -1,0 +1,43 @@
+/**
+ * Watching a Readable for its end without waiting for 'close'. Internal.
+ *
+ * @module
+ */
+import type { Readable } from 'node:stream';
+
+/** The error Node's own `finished()` reports for a stream closed before 'end'. */
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+}
+
+/**
+ * Call `done()` on 'end', `done(err)` on 'error' or on 'close' before 'end'; returns a function
+ * that stops listening. Unlike `stream.finished()`, 'end' is enough: an `fs.ReadStream` emits
+ * 'close' only after closing its descriptor on the thread pool, one more round trip per read
+ * that nobody reading the bytes needs to wait for.
+ */
+export function onEnd(stream: Readable, done: (err?: unknown) => void): () => void {
+  let called = false;
+  const once = (err?: unknown): void => {
+    if (called) return;
+    called = true;
+    done(err);
+  };
+  const onEndEvent = (): void => once();
+  const onError = (err: unknown): void => once(err);
+  const onClose = (): void => {
+    if (!stream.readableEnded) once(stream.errored ?? prematureClose());
+  };
+  stream.on('end', onEndEvent);
+  stream.on('error', onError);
+  stream.on('close', onClose);
+  // A stream that already finished emits nothing more.
+  if (stream.errored) queueMicrotask(() => once(stream.errored));
+  else if (stream.readableEnded) queueMicrotask(() => once());
+  else if (stream.destroyed) queueMicrotask(() => once(prematureClose()));
+  return () => {
+    stream.removeListener('end', onEndEvent);
+    stream.removeListener('error', onError);
+    stream.removeListener('close', onClose);
+  };
+}
