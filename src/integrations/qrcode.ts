@@ -6,6 +6,7 @@
  */
 export {
   type QrBatchItem,
+  type QrBatchResult,
   type QrFileResult,
   type QrLeaseResult,
   qrBatch,

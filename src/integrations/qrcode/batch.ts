@@ -30,7 +30,10 @@ export interface QrFileResult<Id = string> {
   path: string;
 }
 
-type Result<Id> = QrLeaseResult<Id> | QrFileResult<Id>;
+/** What {@link qrBatch} yields: a lease, or a path with `outDir`. */
+export type QrBatchResult<Id = string> = QrLeaseResult<Id> | QrFileResult<Id>;
+
+type Result<Id> = QrBatchResult<Id>;
 
 interface Task<Id> {
   readonly promise: Promise<Result<Id>>;
@@ -206,8 +209,12 @@ export function qrBatch<Id = string>(
 ): AsyncGenerator<QrLeaseResult<Id>, void, undefined>;
 export function qrBatch<Id = string>(
   items: Iterable<QrBatchItem<Id>> | AsyncIterable<QrBatchItem<Id>>,
+  options?: QrBatchOptions,
+): AsyncGenerator<QrBatchResult<Id>, void, undefined>;
+export function qrBatch<Id = string>(
+  items: Iterable<QrBatchItem<Id>> | AsyncIterable<QrBatchItem<Id>>,
   options: QrBatchOptions = {},
-): AsyncGenerator<Result<Id>, void, undefined> {
+): AsyncGenerator<QrBatchResult<Id>, void, undefined> {
   const s = batchSettings(options);
   return run(iteratorOf(items), s);
 }
