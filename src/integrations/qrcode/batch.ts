@@ -20,13 +20,17 @@ export interface QrBatchItem<Id = string> {
 
 /** A rendered code held in a lease: release it (or pass it to `writeFileNoCache`). */
 export interface QrLeaseResult<Id = string> {
+  /** The item's `id`. */
   id: Id;
+  /** Exactly the PNG (or SVG) bytes; yours to release. */
   lease: Lease;
 }
 
 /** A rendered code written to `path` (the lease is already released). */
 export interface QrFileResult<Id = string> {
+  /** The item's `id`. */
   id: Id;
+  /** `<outDir>/<id>.<format>`, complete and closed. */
   path: string;
 }
 
