@@ -1,0 +1,9 @@
+/**
+ * `slabio/pdfkit`: PDFs rendered with pdfkit into pooled leases, or into files written through the
+ * no-cache writer. Needs the optional peer dependency `pdfkit` (and `@types/pdfkit` for types).
+ *
+ * @module
+ */
+export { PdfBuildContext } from './pdfkit/build-context.js';
+export type { PdfWriteOptions, RenderPdfOptions } from './pdfkit/options.js';
+export { type PdfBuild, type PdfFileResult, renderPdf } from './pdfkit/render.js';
