@@ -69,7 +69,7 @@ async function runVariant(variant: string, ops: number): Promise<Result> {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   memory.sample();
   memory.stop();
-  gc.stop();
+  await gc.stop();
   return {
     variant,
     ops,
@@ -98,7 +98,6 @@ async function main(): Promise<void> {
   if (child !== -1) {
     // GC observer entries are delivered asynchronously: let them arrive before reporting.
     const result = await runVariant(process.argv[child + 1] ?? '', ops);
-    await new Promise((r) => setTimeout(r, 50));
     console.log(JSON.stringify(result));
     return;
   }

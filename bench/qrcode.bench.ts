@@ -147,10 +147,7 @@ async function child(name: string, dir: string): Promise<ChildResult> {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   mem.sample();
   mem.stop();
-  // PerformanceObserver delivers 'gc' entries late: after a synchronous loop (renderQr) one
-  // setImmediate still shows 0 GCs where 100 ms later there are dozens.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  gc.stop();
+  await gc.stop(); // waits for late 'gc' entries
   let cacheBytes = 0;
   if (v.files) {
     for (let i = 0; i < count; i++) {
