@@ -1,0 +1,122 @@
+/**
+ * `decodeRaw`: an image's pixels into one pooled lease.
+ *
+ * @module
+ */
+import type { Metadata } from 'sharp';
+import { BadInputError, LimitExceededError } from '../../errors.js';
+import type { Lease } from '../../pool/index.js';
+import { type ImageInput, openInput } from './input.js';
+import { type ImageOptions, type ImageSettings, resolveImageOptions } from './options.js';
+import {
+  acquire,
+  applyBuild,
+  type BuildPipeline,
+  badInput,
+  copyIntoLease,
+  createSharp,
+  runPipeline,
+} from './pipeline.js';
+
+/** Options of {@link decodeRaw}. */
+export interface DecodeRawOptions extends ImageOptions {
+  /**
+   * Set up the pipeline before the raw output (`resize`, `ensureAlpha`, `toColourspace('b-w')`,
+   * ...). Without it the lease is sized from the header and taken from the pool before decoding.
+   * @default undefined (the image as decoded: 8 bits per channel, sRGB or grey, with its alpha)
+   */
+  build?: BuildPipeline | undefined;
+}
+
+/** Decoded pixels: interleaved, 8 bits per channel, row after row without padding. */
+export interface RawImage extends Disposable {
+  /** The pixels: exactly `width × height × channels` bytes. The caller releases it. */
+  readonly lease: Lease;
+  readonly width: number;
+  readonly height: number;
+  /** 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA). */
+  readonly channels: number;
+}
+
+/** Bytes libvips' raw output will take, from the header: CMYK comes out as sRGB, depth as 8 bits. */
+function rawBytesFromHeader(meta: Metadata, s: ImageSettings): number {
+  const { width, height } = meta;
+  if (!(width > 0 && height > 0)) {
+    throw new BadInputError(`image header declares no dimensions (${width}×${height})`);
+  }
+  const pixels = width * height;
+  if (s.limitInputPixels > 0 && pixels > s.limitInputPixels) {
+    throw new BadInputError(
+      `image declares ${width}×${height} = ${pixels} pixels, over limitInputPixels ${s.limitInputPixels}`,
+    );
+  }
+  const channels = meta.space === 'cmyk' ? meta.channels - 1 : meta.channels;
+  const bytes = pixels * channels;
+  if (bytes > s.maxOutputBytes) throw new LimitExceededError(s.maxOutputBytes, bytes, 'raw image');
+  return bytes;
+}
+
+/**
+ * Decode an image into a lease of raw pixels plus its `{ width, height, channels }`.
+ *
+ * Without `build`, the header is read first: an image over `limitInputPixels` or whose pixels
+ * would exceed `maxOutputBytes` is refused before decoding, and the lease is taken from the pool
+ * before libvips allocates its own copy, so a `'wait'` pool throttles decoding. Ownership of
+ * `input` is as for {@link transformImage}. Dispose the result (`using`) or release `lease`.
+ *
+ * @param input See {@link ImageInput}.
+ * @param options See {@link DecodeRawOptions}.
+ * @throws {TypeError|RangeError} for a bad input kind or option (names it).
+ * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for corrupt, truncated, empty or non-image input
+ * and over `limitInputPixels`; sharp's error is the `cause` where it raised one.
+ * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` above `maxInputBytes` or `maxOutputBytes`.
+ * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait, or for
+ * pixels larger than the pool's whole budget.
+ * @throws `signal.reason` on abort.
+ * @example
+ * ```ts
+ * import { decodeRaw } from 'slabio/sharp';
+ * using image = await decodeRaw(upload, { maxOutputBytes: 64 << 20 });
+ * const { width, height, channels } = image;
+ * const pixels = image.lease.buffer; // width * height * channels bytes
+ * ```
+ */
+export async function decodeRaw(input: ImageInput, options?: DecodeRawOptions): Promise<RawImage> {
+  const s = resolveImageOptions(options);
+  const build = options?.build;
+  if (build !== undefined && typeof build !== 'function') {
+    throw new TypeError(`options.build must be a function, got ${typeof build}`);
+  }
+  s.signal?.throwIfAborted();
+  const held = await openInput(input, s);
+  let reserved: Lease | undefined;
+  try {
+    let image = createSharp(held.bytes, s);
+    if (build === undefined) {
+      let meta: Metadata;
+      try {
+        meta = await image.metadata();
+      } catch (err) {
+        s.signal?.throwIfAborted();
+        throw badInput(err, 'image header could not be read');
+      }
+      reserved = await acquire(rawBytesFromHeader(meta, s), s);
+    } else {
+      image = await applyBuild(image, build);
+    }
+    const { data, info } = await runPipeline(image.raw(), s);
+    const sized = reserved;
+    reserved = undefined; // copyIntoLease consumes it: returns it filled or releases it
+    const lease = await copyIntoLease(data, s, sized);
+    return {
+      lease,
+      width: info.width,
+      height: info.height,
+      channels: info.channels,
+      [Symbol.dispose]: () => lease[Symbol.dispose](),
+    };
+  } finally {
+    reserved?.release();
+    held.release();
+  }
+}

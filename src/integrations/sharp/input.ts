@@ -1,0 +1,69 @@
+/**
+ * Turning an image input (lease, bytes, path or stream) into bytes sharp can read. Internal.
+ *
+ * @module
+ */
+import { fileURLToPath } from 'node:url';
+import { LimitExceededError } from '../../errors.js';
+import { readFileNoCache } from '../../fs/index.js';
+import { Lease } from '../../pool/index.js';
+import { type ReadAllSource, readAll } from '../../read-all.js';
+import type { ImageSettings } from './options.js';
+
+/**
+ * What `transformImage` and `decodeRaw` read:
+ * - a {@link Lease} (for example from `readAll` or `readFileNoCache`): read in place, never
+ *   released by slabio; keep it until the returned promise settles;
+ * - a `Buffer` or `Uint8Array`: read in place;
+ * - a path (`string` or file `URL`): read into a pooled lease with `readFileNoCache`, so the input
+ *   does not stay in the page cache, and released when done;
+ * - a `Readable`, async iterable or web `ReadableStream`: collected with `readAll` into a pooled
+ *   lease (sharp's own stream input would `Buffer.concat` every chunk), released when done.
+ */
+export type ImageInput = Lease | Uint8Array | string | URL | Exclude<ReadAllSource, string | URL>;
+
+/** @internal Input bytes plus how to give them back. */
+export interface HeldInput {
+  readonly bytes: Uint8Array;
+  /** Releases the lease slabio read the input into; does nothing for caller-owned memory. */
+  release(): void;
+}
+
+const NOTHING = (): void => {};
+
+function checkLength(length: number, s: ImageSettings): void {
+  if (length > s.maxInputBytes)
+    throw new LimitExceededError(s.maxInputBytes, length, 'image input');
+}
+
+function owned(lease: Lease): HeldInput {
+  return { bytes: lease.buffer, release: () => lease[Symbol.dispose]() };
+}
+
+/**
+ * @internal Bytes of `input`, read into the pool when it is a path or a stream.
+ * @throws {TypeError} for an input of another kind.
+ * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` above `maxInputBytes`.
+ * @throws {UseAfterReleaseError} `ERR_SLABIO_RELEASED` for a released lease.
+ */
+export async function openInput(input: ImageInput, s: ImageSettings): Promise<HeldInput> {
+  if (input instanceof Lease) {
+    const bytes = input.buffer;
+    checkLength(bytes.length, s);
+    return { bytes, release: NOTHING };
+  }
+  if (input instanceof Uint8Array) {
+    checkLength(input.length, s);
+    return { bytes: input, release: NOTHING };
+  }
+  const options = {
+    pool: s.pool,
+    maxBytes: s.maxInputBytes,
+    ...(s.signal === undefined ? {} : { signal: s.signal }),
+  };
+  if (typeof input === 'string' || input instanceof URL) {
+    const path = typeof input === 'string' ? input : fileURLToPath(input);
+    return owned(await readFileNoCache(path, options));
+  }
+  return owned(await readAll(input, options));
+}

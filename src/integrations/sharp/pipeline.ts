@@ -1,0 +1,95 @@
+/**
+ * Running one sharp pipeline: construction, error mapping, and copying its output into the pool.
+ * Internal.
+ *
+ * @module
+ */
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
+import { BadInputError, LimitExceededError } from '../../errors.js';
+import type { Lease } from '../../pool/index.js';
+import type { ImageSettings } from './options.js';
+
+/** What `build` gets and may return. */
+export type BuildPipeline = (image: Sharp) => Sharp | undefined | Promise<Sharp | undefined>;
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0] || err.message : String(err);
+}
+
+/**
+ * @internal A sharp instance reading `bytes` with slabio's pixel limit.
+ * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for zero bytes (sharp's error is the cause).
+ * @throws sharp's own error for bad `sharpOptions` (a caller mistake, not bad input).
+ */
+export function createSharp(bytes: Uint8Array, s: ImageSettings): Sharp {
+  try {
+    return sharp(bytes, { ...s.sharpOptions, limitInputPixels: s.limitInputPixels });
+  } catch (err) {
+    if (bytes.length === 0) {
+      throw new BadInputError('image input is empty (0 bytes)', { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** @internal Map a libvips/sharp processing failure to `ERR_SLABIO_BAD_INPUT`. */
+export function badInput(err: unknown, what: string): BadInputError {
+  return new BadInputError(`${what}: ${describe(err)}`, { cause: err });
+}
+
+/**
+ * @internal Run `build` and check it handed back a sharp instance. Errors it throws pass through
+ * unchanged: they are the caller's own (or sharp's validation of the caller's arguments).
+ */
+export async function applyBuild(image: Sharp, build: BuildPipeline): Promise<Sharp> {
+  const built = (await build(image)) ?? image;
+  if (!(built instanceof sharp)) {
+    throw new TypeError('build must return the sharp instance it was given (or nothing)');
+  }
+  return built;
+}
+
+/**
+ * @internal Run the pipeline to the end. It cannot be interrupted: the promise settles only after
+ * libvips has let go of the input, so the caller may release it then, also on abort.
+ * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` with sharp's error as the cause.
+ * @throws `signal.reason` when aborted meanwhile.
+ */
+export async function runPipeline(
+  image: Sharp,
+  s: ImageSettings,
+): Promise<{ data: Buffer; info: OutputInfo }> {
+  s.signal?.throwIfAborted();
+  let result: { data: Buffer; info: OutputInfo };
+  try {
+    result = await image.toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    s.signal?.throwIfAborted();
+    throw badInput(err, 'image could not be processed');
+  }
+  s.signal?.throwIfAborted();
+  if (result.data.length > s.maxOutputBytes) {
+    throw new LimitExceededError(s.maxOutputBytes, result.data.length, 'image output');
+  }
+  return result;
+}
+
+/** @internal A lease of exactly `length` bytes, waiting (abortably) under a `'wait'` pool. */
+export function acquire(length: number, s: ImageSettings): Promise<Lease> {
+  return s.pool.acquireAsync(length, s.signal === undefined ? {} : { signal: s.signal });
+}
+
+/**
+ * @internal Copy `data` into `lease` (when it fits exactly) or into a fresh lease of its length.
+ * `lease` is consumed: returned or released.
+ */
+export async function copyIntoLease(data: Buffer, s: ImageSettings, lease?: Lease): Promise<Lease> {
+  let target = lease;
+  if (target !== undefined && target.buffer.length !== data.length) {
+    target.release();
+    target = undefined;
+  }
+  target ??= await acquire(data.length, s);
+  data.copy(target.buffer);
+  return target;
+}

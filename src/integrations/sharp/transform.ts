@@ -1,0 +1,74 @@
+/**
+ * `transformImage`: one sharp pipeline from any input into one pooled lease.
+ *
+ * @module
+ */
+import type { Lease } from '../../pool/index.js';
+import { type ImageInput, openInput } from './input.js';
+import { type ImageOptions, resolveImageOptions } from './options.js';
+import {
+  applyBuild,
+  type BuildPipeline,
+  copyIntoLease,
+  createSharp,
+  runPipeline,
+} from './pipeline.js';
+
+/**
+ * Decode, transform and encode one image with sharp and return the encoded output in a lease from
+ * the pool, holding exactly the output's bytes.
+ *
+ * `build(image)` sets up the pipeline on the sharp instance (`resize`, `rotate`, `jpeg()`, ...) and
+ * returns it or nothing; it must not call an output method (`toBuffer`, `toFile`, `pipe`). Without
+ * a format call the output has the input's format.
+ *
+ * Ownership: a lease passed as `input` is read in place and never released by slabio; keep it
+ * until this promise settles. A path or stream input is read into a pooled lease that is released
+ * before the promise settles. The returned lease is the caller's: release it (or pass it to
+ * `writeFileNoCache`, which does).
+ *
+ * Memory: sharp hands its output over as one native buffer per image (its stream output pushes
+ * that same buffer as one chunk, so streaming it into `readAll` gains nothing); it is copied into
+ * the lease and dropped at once, so what the caller holds on to is pooled memory.
+ *
+ * @param input A lease, `Buffer`/`Uint8Array`, path, file URL, `Readable`, async iterable or web
+ * `ReadableStream`; see {@link ImageInput}.
+ * @param build Sets up the pipeline; errors it throws pass through unchanged.
+ * @param options See {@link ImageOptions}.
+ * @default options `{ limitInputPixels: 50_000_000, maxInputBytes: 64 MiB, maxOutputBytes: Infinity, pool: getDefaultPool() }`
+ * @throws {TypeError|RangeError} for a bad input kind, `build` or option (names it).
+ * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for corrupt, truncated, empty or non-image input
+ * and for an image over `limitInputPixels` (refused from its header, before decoding); sharp's
+ * error is the `cause`.
+ * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` above `maxInputBytes` or `maxOutputBytes`.
+ * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait.
+ * @throws `signal.reason` on abort.
+ * @example
+ * ```ts
+ * import { writeFileNoCache } from 'slabio';
+ * import { transformImage } from 'slabio/sharp';
+ * const thumb = await transformImage('upload.jpg', (img) => img.resize(320, 240).webp(), {
+ *   signal: AbortSignal.timeout(10_000),
+ * });
+ * await writeFileNoCache('thumb.webp', thumb); // releases the lease
+ * ```
+ */
+export async function transformImage(
+  input: ImageInput,
+  build: BuildPipeline,
+  options?: ImageOptions,
+): Promise<Lease> {
+  const s = resolveImageOptions(options);
+  if (typeof build !== 'function') {
+    throw new TypeError(`build must be a function, got ${typeof build}`);
+  }
+  s.signal?.throwIfAborted();
+  const held = await openInput(input, s);
+  try {
+    const image = await applyBuild(createSharp(held.bytes, s), build);
+    const { data } = await runPipeline(image, s);
+    return await copyIntoLease(data, s);
+  } finally {
+    held.release();
+  }
+}
