@@ -1,4 +1,5 @@
 export { channels } from './debug.js';
+export * from './decompress.js';
 export * from './errors.js';
 export * from './fs/index.js';
 export * from './memory/index.js';
