@@ -126,7 +126,7 @@ async function collectFile<T>(
   const writer = new BlockWriter({ pool, maxBytes, declared, signal });
   try {
     await writer.start();
-    await drainFile(file, writer, declared, signal);
+    await drainFile(file, writer, declared, opts.lengthHint !== undefined, signal);
     signal?.throwIfAborted();
     return await finish(writer);
   } catch (err) {
@@ -197,9 +197,10 @@ export function readAllChunks(source: ReadAllSource, options?: ReadAllOptions): 
 }
 
 /**
- * Read a file into one lease: `readAll` of a path or `FileHandle`, with `filehandle.read` going
- * straight into a block of the file's `fstat` size (no stream, no intermediate Buffer). A file
- * that changes size while it is read rejects with `ERR_SLABIO_LENGTH_MISMATCH`.
+ * Read a file into one lease: `readAll` of a path or `FileHandle`, with `fs.read` going straight
+ * into a block of the file's `fstat` size (no stream, no intermediate Buffer). Like `fs.readFile`
+ * it reads the size found at open; a file that shrinks meanwhile rejects with
+ * `ERR_SLABIO_LENGTH_MISMATCH`, as does one that differs from an explicit `lengthHint`.
  *
  * @throws {TypeError} (rejects) when `path` is not a string, URL or FileHandle; otherwise as {@link readAll}
  * plus the `fs` errors of `open`/`read` (`ENOENT`, `EISDIR`, ...).

@@ -58,7 +58,7 @@ function fileReader(file: OpenedFile): Reader {
   let position = file.position;
   return {
     async readInto(target) {
-      const { bytesRead } = await file.handle.read(target, 0, target.length, position);
+      const bytesRead = await file.read(target, 0, target.length, position);
       if (position !== null) position += bytesRead;
       return bytesRead;
     },
@@ -92,10 +92,11 @@ function drained(stream: Writable, failure: Promise<never>): Promise<void> {
 
 /**
  * Copy `source` to `destination` through a ring of `blocks` pool blocks and resolve with the bytes
- * copied. A file is read with `filehandle.read` straight into the blocks; a `Readable`'s chunks are
+ * copied. A file is read with `fs.read` straight into the blocks; a `Readable`'s chunks are
  * copied in (coalescing small chunks into full blocks). A block is reused only after the
- * destination's write callback for it fired, and writing waits for 'drain' when `write()` returns
- * false, so at most `blocks × blockSize` bytes are in flight and nothing is allocated per chunk.
+ * destination's write callback for it fired, and after `write()` returns false the next write
+ * waits for 'drain' (the next block is read meanwhile), so at most `blocks × blockSize` bytes are
+ * in flight and nothing is allocated per chunk.
  *
  * The destination must be done with a chunk when it calls back: true for `fs.WriteStream`,
  * sockets, HTTP responses and hashing writables, but not for a `PassThrough`/`Transform`, which
@@ -153,6 +154,9 @@ export async function pump(
     reader = fromFile
       ? fileReader(await openFile(source as string | URL | FileHandle))
       : streamReader(source as Readable, blockSize);
+    // Set while the destination asked us to wait: the next block is read meanwhile (so reading
+    // overlaps writing, as in stream.pipeline), and only the next write waits for 'drain'.
+    let drain: Promise<void> | undefined;
     for (;;) {
       signal?.throwIfAborted();
       const slot = await raced(ring.take(), failure);
@@ -165,10 +169,17 @@ export async function pump(
         ring.giveBack(slot);
         break;
       }
+      if (drain !== undefined) {
+        await drain;
+        drain = undefined;
+      }
       total += n;
       ring.send(slot);
       const chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
-      if (!destination.write(chunk, slot.onWritten)) await drained(destination, failure);
+      if (!destination.write(chunk, slot.onWritten)) {
+        drain = drained(destination, failure);
+        drain.catch(() => {}); // awaited before the next write; a failure is reported from there
+      }
     }
     await raced(ring.idle(), failure);
     if (end) {

@@ -39,7 +39,7 @@ async function* chunksOf(
     let position = file.position;
     for (;;) {
       signal?.throwIfAborted();
-      const { bytesRead } = await file.handle.read(block, 0, block.length, position);
+      const bytesRead = await file.read(block, 0, block.length, position);
       if (bytesRead === 0) return;
       if (position !== null) position += bytesRead;
       yield bytesRead === block.length ? block : block.subarray(0, bytesRead);
@@ -52,7 +52,7 @@ async function* chunksOf(
 
 /**
  * Iterate a file (a path, or a `FileHandle` that is left open and read from offset 0) in chunks
- * read with `filehandle.read` into one pool block, for hashing or scanning without allocating.
+ * read with `fs.read` into one pool block, for hashing or scanning without allocating.
  *
  * Each chunk is **borrowed**: it is a view of the same block and is valid only until the next
  * iteration step (the next read overwrites it) or the end of the loop (the block goes back to the
