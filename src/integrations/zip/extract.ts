@@ -1,0 +1,283 @@
+/**
+ * `extractZip`: safe, atomic extraction through the no-cache writer.
+ *
+ * @module
+ */
+import { mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { debug } from '../../debug.js';
+import { SystemError } from '../../errors.js';
+import { writeFileNoCache } from '../../fs/index.js';
+import { readAll } from '../../read-all.js';
+import { type PlannedEntry, readCatalog } from './catalog.js';
+import { asBadInput, entryBytes } from './entry-bytes.js';
+import { checkEntryName, NameRegistry } from './names.js';
+import {
+  type ExtractZipOptions,
+  type ResolvedExtractOptions,
+  resolveExtractOptions,
+  type ZipEntryOutput,
+} from './options.js';
+import { type OpenArchive, openArchive, type ZipSource } from './source.js';
+import { ZipEntry } from './zip-entry.js';
+
+/** What {@link extractZip} did. */
+export interface ExtractZipResult {
+  /** The destination directory (absolute), or `null` when none was given. */
+  destination: string | null;
+  /** Entries in the archive, directories included. */
+  entries: number;
+  /** Files written under the destination (entries, or `onEntry` outputs). */
+  files: number;
+  /** Uncompressed bytes read from the archive's file entries. */
+  bytes: number;
+}
+
+/** Where an extraction writes until it commits. */
+interface Staging {
+  readonly dir: string;
+  readonly outputs: NameRegistry;
+}
+
+function noop(): void {}
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+/** Refuse a destination that exists and is not an empty directory, before any work is done. */
+async function checkDestination(destination: string): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(destination)).isDirectory();
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return;
+    throw err;
+  }
+  if (!isDir) throw new SystemError('extractZip', 'ENOTDIR', `${destination} is not a directory`);
+  if ((await readdir(destination)).length > 0) {
+    throw new SystemError('extractZip', 'ENOTEMPTY', `${destination} is not empty`);
+  }
+}
+
+/** Move the staging directory into place: rename(2) replaces an empty directory atomically. */
+async function commit(staging: string, destination: string): Promise<void> {
+  try {
+    await rename(staging, destination);
+  } catch (err) {
+    const code = errnoOf(err);
+    // Windows (and some filesystems) refuse to rename over an empty directory: remove it first.
+    if (code === 'EPERM' || code === 'EEXIST' || code === 'EACCES') {
+      await rmdir(destination);
+      await rename(staging, destination);
+      return;
+    }
+    if (code === 'ENOTEMPTY') {
+      throw new SystemError('extractZip', code, `${destination} was filled by someone else`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+/** The path for `name` inside `root`, checked once more against the resolved root. */
+function inside(root: string, name: string): string {
+  const target = resolve(root, ...name.split('/'));
+  if (!target.startsWith(root + sep)) throw new Error(`internal: ${name} escapes ${root}`);
+  return target;
+}
+
+async function openEntry(
+  archive: OpenArchive,
+  plan: PlannedEntry,
+  signal: AbortSignal | undefined,
+) {
+  try {
+    return await archive.zipfile.openReadStreamPromise(plan.entry);
+  } catch (err) {
+    throw asBadInput(err, signal, `entry ${JSON.stringify(plan.rawName)}`);
+  }
+}
+
+async function writeOutput(
+  staging: Staging | null,
+  output: ZipEntryOutput,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (typeof output !== 'object' || output === null || typeof output.name !== 'string') {
+    throw new TypeError('onEntry must return undefined or { name: string, data }');
+  }
+  if (staging === null) {
+    throw new TypeError('onEntry returned an output but extractZip has no destination (null)');
+  }
+  const path = checkEntryName(output.name, 'output');
+  staging.outputs.add(path, output.name, false);
+  const target = inside(staging.dir, path.name);
+  await mkdir(dirname(target), { recursive: true });
+  await writeFileNoCache(target, output.data, signal === undefined ? {} : { signal });
+}
+
+async function handToCallback(
+  archive: OpenArchive,
+  plan: PlannedEntry,
+  opts: ResolvedExtractOptions,
+  staging: Staging | null,
+): Promise<number> {
+  const { signal } = opts;
+  const stream = await openEntry(archive, plan, signal);
+  const size = plan.entry.uncompressedSize;
+  const lease = await readAll(entryBytes(stream, plan, signal), {
+    pool: opts.pool,
+    maxBytes: opts.maxEntryBytes,
+    lengthHint: size,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  const entry = new ZipEntry(
+    {
+      name: plan.path.name,
+      rawName: plan.rawName,
+      index: plan.index,
+      size,
+      compressedSize: plan.entry.compressedSize,
+      lastModified: plan.entry.getLastModDate(),
+    },
+    lease,
+  );
+  try {
+    const output = await (opts.onEntry as NonNullable<ExtractZipOptions['onEntry']>)(entry, lease);
+    if (output !== undefined) {
+      await writeOutput(staging, output, signal);
+      return 1;
+    }
+    return 0;
+  } finally {
+    if (!entry.taken) lease[Symbol.dispose]();
+  }
+}
+
+async function extractEntries(
+  archive: OpenArchive,
+  plans: PlannedEntry[],
+  opts: ResolvedExtractOptions,
+  staging: Staging | null,
+): Promise<{ files: number; bytes: number }> {
+  const { signal } = opts;
+  let files = 0;
+  let bytes = 0;
+  for (const plan of plans) {
+    signal?.throwIfAborted();
+    if (plan.directory) {
+      if (staging !== null && opts.onEntry === undefined) {
+        await mkdir(inside(staging.dir, plan.path.name), { recursive: true });
+      }
+      continue;
+    }
+    if (opts.onEntry !== undefined) {
+      files += await handToCallback(archive, plan, opts, staging);
+    } else {
+      const dir = (staging as Staging).dir;
+      const target = inside(dir, plan.path.name);
+      await mkdir(dirname(target), { recursive: true });
+      const stream = await openEntry(archive, plan, signal);
+      await writeFileNoCache(
+        target,
+        entryBytes(stream, plan, signal),
+        signal === undefined ? {} : { signal },
+      );
+      files++;
+    }
+    bytes += plan.entry.uncompressedSize;
+  }
+  return { files, bytes };
+}
+
+/**
+ * Extract a zip archive into `destinationDir`, safely and atomically, writing every file through
+ * the no-cache writer so the extraction leaves no page cache behind.
+ *
+ * Before anything is written the whole central directory is read and judged: more than
+ * `maxEntries` entries, an unsafe name (`..` segments, absolute paths, drive letters, backslashes,
+ * NUL), a symlink or other special file (by the unix mode in the external attributes), a
+ * duplicate name (after dropping `./` and `//`; with `foldCase` also case-insensitively), a file
+ * where another entry needs a directory, or overlapping entries are refused. Declared sizes past
+ * `maxEntryBytes` / `maxTotalBytes` / `maxRatio` are refused too, and while extracting every
+ * entry is counted byte by byte and stopped at the first byte past its declared size, so the
+ * limits hold for the bytes the archive really produces. CRC-32 is verified.
+ *
+ * Atomic: files are written into a fresh directory next to the destination (same filesystem)
+ * which is renamed into place once everything succeeded. On any failure or abort that directory
+ * is removed, so the destination is left as it was (absent or empty). The destination must not
+ * exist or be an empty directory. Permissions, times and owners from the archive are not applied.
+ *
+ * With `onEntry` each file entry is handed to the callback as a pooled lease instead (see
+ * {@link ExtractZipOptions.onEntry}); `destinationDir` may then be `null` if the callback never
+ * returns an output.
+ *
+ * @param source A path, the archive's bytes (a lease is only read), or a stream (spooled to a
+ * temporary file next to the destination, removed afterwards).
+ * @param destinationDir The directory to create, or `null` with `onEntry`.
+ * @param options See {@link ExtractZipOptions}.
+ * @default options `{ maxEntries: 10000, maxTotalBytes: 1 GiB, maxRatio: 100, maxArchiveBytes: 1 GiB }`
+ * @throws {TypeError|RangeError} for bad arguments, naming them.
+ * @throws {UnsafeArchiveError} `ERR_SLABIO_UNSAFE_ARCHIVE` for unsafe names, links, duplicates,
+ * overlapping entries, too many entries, or an entry that inflates past its declared size.
+ * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` for sizes or ratios past the limits.
+ * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for a corrupt or truncated archive, a CRC
+ * mismatch, encrypted entries or compression methods other than stored and deflate.
+ * @throws {SystemError} `ERR_SLABIO_SYSTEM` (`ENOTEMPTY`/`ENOTDIR`) for an unusable destination.
+ * @throws the `onEntry` callback's own error unchanged, fs errors, or `signal.reason` on abort.
+ * @example
+ * ```ts
+ * import { extractZip } from 'slabio/zip';
+ * const { files, bytes } = await extractZip('upload.zip', 'photos/batch-42', { maxTotalBytes: 512 << 20 });
+ * ```
+ */
+export async function extractZip(
+  source: ZipSource,
+  destinationDir: string | null,
+  options?: ExtractZipOptions,
+): Promise<ExtractZipResult> {
+  const opts = resolveExtractOptions(options);
+  if (destinationDir !== null && (typeof destinationDir !== 'string' || destinationDir === '')) {
+    throw new TypeError(
+      `destinationDir must be a non-empty string (or null with onEntry), got ${String(destinationDir)}`,
+    );
+  }
+  if (destinationDir === null && opts.onEntry === undefined) {
+    throw new TypeError('destinationDir may only be null when options.onEntry is given');
+  }
+  const { signal } = opts;
+  signal?.throwIfAborted();
+  const destination = destinationDir === null ? null : resolve(destinationDir);
+  if (destination !== null) await checkDestination(destination);
+  const parent = destination === null ? null : dirname(destination);
+  const spoolDir = parent ?? tmpdir();
+  const archive = await openArchive(source, spoolDir, opts.maxArchiveBytes, signal);
+  let staging: Staging | null = null;
+  try {
+    let plans: PlannedEntry[];
+    try {
+      plans = await readCatalog(archive.zipfile, opts);
+    } catch (err) {
+      throw asBadInput(err, signal, 'zip archive');
+    }
+    if (destination !== null && parent !== null) {
+      await mkdir(parent, { recursive: true });
+      const dir = await mkdtemp(join(parent, `.${basename(destination)}.slabio-`));
+      staging = { dir, outputs: new NameRegistry(opts.foldCase) };
+    }
+    const { files, bytes } = await extractEntries(archive, plans, opts, staging);
+    signal?.throwIfAborted();
+    if (staging !== null && destination !== null) {
+      await commit(staging.dir, destination);
+      staging = null;
+    }
+    debug('extractZip: %d entries, %d files, %d bytes', plans.length, files, bytes);
+    return { destination, entries: plans.length, files, bytes };
+  } finally {
+    if (staging !== null) await rm(staging.dir, { recursive: true, force: true }).catch(noop);
+    await archive.close();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Options of `extractZip`: what they mean, their defaults and validation.
+ *
+ * @module
+ */
+import { DEFAULT_MAX_RATIO } from '../../decompress/options.js';
+import type { WriteChunk } from '../../fs/index.js';
+import { BufferPool, getDefaultPool, type Lease } from '../../pool/index.js';
+import type { ZipEntry } from './zip-entry.js';
+
+/** What an `onEntry` callback may return to have a file written (see {@link ExtractZipOptions.onEntry}). */
+export interface ZipEntryOutput {
+  /** Path under the destination, checked like an entry name (no `..`, not absolute, no duplicates). */
+  name: string;
+  /** The bytes; a lease (also the entry's own) is released once written. */
+  data: WriteChunk;
+}
+
+/** Options of `extractZip`. Every option is optional. */
+export interface ExtractZipOptions {
+  /** Refuse archives with more entries (directories included). @default 10000 */
+  maxEntries?: number;
+  /** Refuse archives whose entries add up to more uncompressed bytes. @default 1 GiB */
+  maxTotalBytes?: number;
+  /**
+   * Refuse any single entry larger than this. With `onEntry` each entry is held in memory, so the
+   * default is lower there.
+   * @default 64 MiB with `onEntry`, else `maxTotalBytes`
+   */
+  maxEntryBytes?: number;
+  /**
+   * Refuse an entry whose uncompressed size is more than `maxRatio` × its compressed size (entries
+   * below 1 MiB uncompressed are never refused for their ratio). `Infinity` turns it off.
+   * @default 100
+   */
+  maxRatio?: number;
+  /** Refuse a source (file, buffer or stream being spooled) longer than this. @default 1 GiB */
+  maxArchiveBytes?: number;
+  /**
+   * Treat names that differ only in case (and Unicode normalization) as duplicates, as the
+   * filesystems of macOS and Windows do.
+   * @default true on macOS and Windows, false elsewhere
+   */
+  foldCase?: boolean;
+  /** The pool entry leases come from (with `onEntry`). @default getDefaultPool() */
+  pool?: BufferPool;
+  /**
+   * Hand each file entry to this callback as a pooled lease instead of writing it. Entries are
+   * handed over one at a time, in archive order; the next is read once the returned promise
+   * settles. Directory entries are not handed over.
+   *
+   * Ownership: the lease is released when the callback settles, unless the callback called
+   * `entry.takeLease()` (then releasing it is the caller's job) or returned it as `data`.
+   * Return `undefined` to write nothing, or a {@link ZipEntryOutput} to write a file under the
+   * destination (the same atomic rules apply: nothing appears unless the whole archive succeeds).
+   * An error thrown by the callback stops the extraction and passes through unchanged.
+   */
+  onEntry?: (
+    entry: ZipEntry,
+    lease: Lease,
+  ) => ZipEntryOutput | undefined | Promise<ZipEntryOutput | undefined>;
+  /** Abort: stop reading and writing, remove what was written, reject with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedExtractOptions {
+  maxEntries: number;
+  maxTotalBytes: number;
+  maxEntryBytes: number;
+  maxRatio: number;
+  maxArchiveBytes: number;
+  foldCase: boolean;
+  pool: BufferPool;
+  onEntry: ExtractZipOptions['onEntry'];
+  signal: AbortSignal | undefined;
+}
+
+const GIB = 1 << 30;
+const ON_ENTRY_MAX_ENTRY_BYTES = 64 << 20;
+
+function count(name: string, value: unknown, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') {
+    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
+  }
+  if (value === Number.POSITIVE_INFINITY) return value;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`options.${name} must be an integer >= ${min} or Infinity, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Apply defaults and validate.
+ * @throws {TypeError|RangeError} naming the option and the bad value.
+ */
+export function resolveExtractOptions(options: ExtractZipOptions = {}): ResolvedExtractOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `options must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
+  }
+  const { pool, onEntry, signal, foldCase } = options;
+  if (pool !== undefined && !(pool instanceof BufferPool)) {
+    throw new TypeError('options.pool must be a BufferPool');
+  }
+  if (onEntry !== undefined && typeof onEntry !== 'function') {
+    throw new TypeError(`options.onEntry must be a function, got ${typeof onEntry}`);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
+  }
+  if (foldCase !== undefined && typeof foldCase !== 'boolean') {
+    throw new TypeError(`options.foldCase must be a boolean, got ${typeof foldCase}`);
+  }
+  const maxRatio = options.maxRatio ?? DEFAULT_MAX_RATIO;
+  if (typeof maxRatio !== 'number') {
+    throw new TypeError(`options.maxRatio must be a number, got ${typeof maxRatio}`);
+  }
+  if (!(maxRatio >= 1)) {
+    throw new RangeError(`options.maxRatio must be a number >= 1 or Infinity, got ${maxRatio}`);
+  }
+  const maxTotalBytes = count('maxTotalBytes', options.maxTotalBytes, GIB);
+  const entryDefault = onEntry === undefined ? maxTotalBytes : ON_ENTRY_MAX_ENTRY_BYTES;
+  return {
+    maxEntries: count('maxEntries', options.maxEntries, 10_000),
+    maxTotalBytes,
+    maxEntryBytes: count('maxEntryBytes', options.maxEntryBytes, entryDefault),
+    maxRatio,
+    maxArchiveBytes: count('maxArchiveBytes', options.maxArchiveBytes, GIB),
+    foldCase: foldCase ?? (process.platform === 'darwin' || process.platform === 'win32'),
+    pool: pool ?? getDefaultPool(),
+    onEntry,
+    signal,
+  };
+}
