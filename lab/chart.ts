@@ -1,0 +1,104 @@
+/**
+ * An SVG line chart of the working set over time, both runs on one axis, with the limit drawn.
+ * Hand-written SVG: no dependency, renders on GitHub and in any browser.
+ *
+ * @module
+ */
+import type { RunResult } from './types.js';
+import { MiB } from './types.js';
+
+const W = 860;
+const H = 420;
+const PAD = { left: 70, right: 20, top: 40, bottom: 50 };
+const COLORS: Record<string, string> = { naive: '#d6452f', slabio: '#2f6fd6' };
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A round step that gives about `target` ticks over `span`. */
+function niceStep(span: number, target: number): number {
+  const raw = span / target;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * mag >= raw) return m * mag;
+  return 10 * mag;
+}
+
+/** Options of {@link renderChart}. */
+export interface ChartOptions {
+  title: string;
+  limitBytes: number | null;
+  runs: RunResult[];
+}
+
+/** Render the chart as a standalone SVG document. */
+export function renderChart(o: ChartOptions): string {
+  const maxT = Math.max(1, ...o.runs.flatMap((r) => r.samples.map((s) => s.t))) / 1000;
+  const maxMiB =
+    Math.max(
+      o.limitBytes ?? 0,
+      ...o.runs.flatMap((r) => r.samples.map((s) => s.workingSet)),
+      16 * MiB,
+    ) /
+    MiB /
+    0.9;
+  const plotW = W - PAD.left - PAD.right;
+  const plotH = H - PAD.top - PAD.bottom;
+  const x = (sec: number) => PAD.left + (sec / maxT) * plotW;
+  const y = (mib: number) => PAD.top + plotH - (mib / maxMiB) * plotH;
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(o.title)}</text>`,
+  );
+  const yStep = niceStep(maxMiB, 6);
+  for (let v = 0; v <= maxMiB; v += yStep) {
+    out.push(
+      `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/>`,
+      `<text x="${PAD.left - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${v}</text>`,
+    );
+  }
+  const xStep = niceStep(maxT, 8);
+  for (let t = 0; t <= maxT; t += xStep) {
+    out.push(
+      `<line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${PAD.top + plotH}" y2="${PAD.top + plotH + 5}" stroke="#555"/>`,
+      `<text x="${x(t).toFixed(1)}" y="${PAD.top + plotH + 18}" text-anchor="middle">${Number(t.toFixed(2))}</text>`,
+    );
+  }
+  out.push(
+    `<line x1="${PAD.left}" x2="${PAD.left}" y1="${PAD.top}" y2="${PAD.top + plotH}" stroke="#555"/>`,
+    `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${PAD.top + plotH}" y2="${PAD.top + plotH}" stroke="#555"/>`,
+    `<text x="${PAD.left + plotW / 2}" y="${H - 12}" text-anchor="middle">seconds since the job process started</text>`,
+    `<text x="18" y="${PAD.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 18 ${PAD.top + plotH / 2})">working set, MiB</text>`,
+  );
+  if (o.limitBytes !== null) {
+    const ly = y(o.limitBytes / MiB).toFixed(1);
+    out.push(
+      `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${ly}" y2="${ly}" stroke="#222" stroke-dasharray="6 4"/>`,
+      `<text x="${W - PAD.right - 4}" y="${Number(ly) - 6}" text-anchor="end">limit ${Math.round(o.limitBytes / MiB)} MiB</text>`,
+    );
+  }
+  let legendY = PAD.top + 14;
+  for (const r of o.runs) {
+    const color = COLORS[r.variant] ?? '#555';
+    const pts = r.samples
+      .map((s) => `${x(s.t / 1000).toFixed(1)},${y(s.workingSet / MiB).toFixed(1)}`)
+      .join(' ');
+    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts}"/>`);
+    const end = r.samples.at(-1);
+    if (r.oomKilled && end !== undefined) {
+      out.push(
+        `<text x="${x(end.t / 1000).toFixed(1)}" y="${(y(end.workingSet / MiB) - 8).toFixed(1)}" text-anchor="middle" fill="${color}">OOM-killed</text>`,
+      );
+    }
+    const label = `${r.variant}: peak ${Math.round(r.peakWorkingSetBytes / MiB)} MiB, final ${Math.round(r.finalWorkingSetBytes / MiB)} MiB`;
+    out.push(
+      `<line x1="${PAD.left + 12}" x2="${PAD.left + 36}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${color}" stroke-width="3"/>`,
+      `<text x="${PAD.left + 42}" y="${legendY}">${esc(label)}</text>`,
+    );
+    legendY += 18;
+  }
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
