@@ -23,7 +23,7 @@ export interface DecodeRawOptions extends ImageOptions {
   /**
    * Set up the pipeline before the raw output (`resize`, `ensureAlpha`, `toColourspace('b-w')`,
    * ...). Without it the lease is sized from the header and taken from the pool before decoding.
-   * @default undefined (the image as decoded: 8 bits per channel, sRGB or grey, with its alpha)
+   * @default undefined (the image as decoded: 8 bits per channel, sRGB or plain grey, with its alpha)
    */
   build?: BuildPipeline | undefined;
 }
@@ -34,11 +34,23 @@ export interface RawImage extends Disposable {
   readonly lease: Lease;
   readonly width: number;
   readonly height: number;
-  /** 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA). */
+  /**
+   * 1 (grey), 3 (RGB) or 4 (RGBA). Without `build`, a grey image without alpha stays one channel;
+   * grey + alpha comes out as RGBA, CMYK as RGB.
+   */
   readonly channels: number;
 }
 
-/** Bytes libvips' raw output will take, from the header: CMYK comes out as sRGB, depth as 8 bits. */
+/** Whether the header describes a grey image without alpha (kept as one channel). */
+function isPlainGrey(meta: Metadata): boolean {
+  return (meta.space === 'b-w' || meta.space === 'grey16') && !meta.hasAlpha;
+}
+
+/**
+ * Bytes the raw output will take, from the header. sharp's raw output is 8 bits per channel in
+ * sRGB: CMYK and grey + alpha come out as RGB(A); plain grey is kept as one channel (see
+ * `decodeRaw`).
+ */
 function rawBytesFromHeader(meta: Metadata, s: ImageSettings): number {
   const { width, height } = meta;
   if (!(width > 0 && height > 0)) {
@@ -50,7 +62,7 @@ function rawBytesFromHeader(meta: Metadata, s: ImageSettings): number {
       `image declares ${width}×${height} = ${pixels} pixels, over limitInputPixels ${s.limitInputPixels}`,
     );
   }
-  const channels = meta.space === 'cmyk' ? meta.channels - 1 : meta.channels;
+  const channels = isPlainGrey(meta) ? 1 : meta.hasAlpha ? 4 : 3;
   const bytes = pixels * channels;
   if (bytes > s.maxOutputBytes) throw new LimitExceededError(s.maxOutputBytes, bytes, 'raw image');
   return bytes;
@@ -101,6 +113,8 @@ export async function decodeRaw(input: ImageInput, options?: DecodeRawOptions): 
         throw badInput(err, 'image header could not be read');
       }
       reserved = await acquire(rawBytesFromHeader(meta, s), s);
+      // sharp would widen grey to RGB: three times the memory for the same information.
+      if (isPlainGrey(meta)) image = image.toColourspace('b-w');
     } else {
       image = await applyBuild(image, build);
     }
