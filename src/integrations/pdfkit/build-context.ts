@@ -8,10 +8,12 @@ import { Lease } from '../../pool/index.js';
 /**
  * The second argument of a `renderPdf` build function.
  *
- * pdfkit keeps a reference to image bytes until the image is written into the document, which for
- * PNGs with alpha or interlacing happens in a zlib callback after `doc.image()` returned. A lease
- * whose buffer is passed to `doc.image()` must therefore stay unreleased until `renderPdf`
- * settles; `own()` arranges exactly that.
+ * pdfkit keeps a reference to the bytes given to `doc.image()` until the image object is written
+ * into the document, which for PNGs with alpha or interlacing happens in a zlib callback after
+ * `doc.image()` returned. pdfkit 0.20 copies the bytes it needs inside `doc.image()` (JPEG once,
+ * PNG byte by byte into a JS array) and does not read them again, but that is not part of its
+ * contract: keep a lease whose buffer went to `doc.image()` unreleased until `renderPdf` settles.
+ * `own()` does exactly that, and also releases it when rendering fails.
  */
 export class PdfBuildContext {
   readonly #signal: AbortSignal;

@@ -7,15 +7,15 @@ import PDFDocument from 'pdfkit';
 import { debug } from '../../debug.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import type { Lease } from '../../pool/index.js';
-import { type ChunkList, type ReadAllOptions, readAll, readAllChunks } from '../../read-all.js';
 import { PdfBuildContext } from './build-context.js';
 import { type PdfSettings, pdfSettings, type RenderPdfOptions } from './options.js';
+import { PdfSink } from './pdf-sink.js';
 
-/** Draws the document: synchronous, or async (awaited before the document is ended). */
-export type PdfBuild = (
-  doc: PDFKit.PDFDocument,
-  context: PdfBuildContext,
-) => void | PromiseLike<void>;
+/**
+ * Draws the document: synchronous, or async (a returned promise is awaited before the document is
+ * ended; any other return value, such as the `doc` that pdfkit's chained calls return, is ignored).
+ */
+export type PdfBuild = (doc: PDFKit.PDFDocument, context: PdfBuildContext) => unknown;
 
 /** What {@link renderPdf} resolves to with `path`. */
 export interface PdfFileResult {
@@ -25,37 +25,16 @@ export interface PdfFileResult {
   bytesWritten: number;
 }
 
-type Collect<T> = (doc: PDFKit.PDFDocument, options: ReadAllOptions) => Promise<T>;
-
 /**
- * Resolve once the collector listens to `doc` (or once `cancel()` is called). pdfkit pushes every
- * chunk synchronously and ignores backpressure, so a synchronous `build` that starts before the
- * collector listens would pile the whole document up in the stream's buffer, past any `maxBytes`.
+ * Run `build` on a fresh document while a {@link PdfSink} stores its output, then `finish` with
+ * the filled sink. The first failure (the caller's abort, the sink's limit or pool error, `build`'s
+ * error, `finish`'s error) wins and aborts the rest; the promise settles only after `build`
+ * returned, and then every block and owned lease is released and the document destroyed.
  */
-function whenConsumed(doc: PDFKit.PDFDocument): { promise: Promise<void>; cancel: () => void } {
-  let cancel = (): void => {};
-  const promise = new Promise<void>((resolve) => {
-    const onListener = (event: string | symbol): void => {
-      if (event === 'data' || event === 'readable') cancel();
-    };
-    cancel = () => {
-      doc.removeListener('newListener', onListener);
-      resolve();
-    };
-    doc.on('newListener', onListener);
-  });
-  return { promise, cancel };
-}
-
-/**
- * Run `build` on a fresh document while `collect` consumes it. The first failure (the caller's
- * abort, the collector's error, `build`'s error) wins and aborts the rest; the promise settles
- * only after `build` returned and the collector stopped, and then every owned lease is released.
- */
-async function renderDocument<T extends Lease | ChunkList>(
+async function renderDocument<T>(
   build: PdfBuild,
   s: PdfSettings,
-  collect: Collect<T>,
+  finish: (sink: PdfSink, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
   const context = new PdfBuildContext(controller.signal);
@@ -68,40 +47,38 @@ async function renderDocument<T extends Lease | ChunkList>(
   const onAbort = (): void => fail(s.signal?.reason);
   s.signal?.addEventListener('abort', onAbort, { once: true });
   let doc: PDFKit.PDFDocument | undefined;
+  let sink: PdfSink | undefined;
   try {
     doc = new PDFDocument(s.document);
-    const consumed = whenConsumed(doc);
-    const output = collect(doc, { pool: s.pool, maxBytes: s.maxBytes, signal: controller.signal });
-    const collected = output.then(
-      () => {},
-      (err: unknown) => fail(err),
-    );
-    await Promise.race([consumed.promise, collected]);
-    consumed.cancel();
+    sink = new PdfSink(doc, { pool: s.pool, maxBytes: s.maxBytes, signal: controller.signal });
+    const stored = sink.done.then(() => {}, fail);
+    // The constructor already pushed the header; the 'data' listener starts the flow on the next
+    // tick. Let it drain, so that every chunk build draws is stored the moment it is pushed.
+    await new Promise((resolve) => process.nextTick(resolve));
     if (failure === undefined) {
       try {
         await build(doc, context);
-        // The collector destroys the document when it fails; its rejection is still on its way.
+        // The sink destroys the document when it fails; its rejection is still on its way.
         if (failure === undefined && !doc.destroyed) doc.end();
       } catch (err) {
         fail(err);
       }
     }
-    await collected;
-    if (failure !== undefined) {
-      // The collector may have finished just before an abort: its result is not wanted then.
-      output.then(
-        (result) => result.release(),
-        () => {},
-      );
-      throw failure.error;
+    await stored;
+    if (failure === undefined) {
+      try {
+        return await finish(sink, controller.signal);
+      } catch (err) {
+        fail(err);
+      }
     }
-    return await output;
+    throw (failure as { error: unknown }).error;
   } catch (err) {
     debug('renderPdf failed: %s', err instanceof Error ? err.message : String(err));
     throw err;
   } finally {
     s.signal?.removeEventListener('abort', onAbort);
+    sink?.close();
     doc?.destroy();
     context.releaseOwned();
   }
@@ -117,15 +94,20 @@ async function renderDocument<T extends Lease | ChunkList>(
  * memory instead of a chunk array plus a `Buffer.concat` copy. With `path` the blocks are written
  * with one `pwritev` and released, without the final copy into one buffer.
  *
- * Images from leases: `doc.image(context.own(lease), ...)`. pdfkit may read the bytes after
- * `doc.image()` returned (PNGs with alpha or interlacing are decoded in a zlib callback), so the
- * lease must stay unreleased until `renderPdf` settles: `own()` hands it over and releases it
- * then, also on failure. A lease you keep yourself must likewise not be released before then.
+ * Images from leases: `doc.image(context.own(lease), ...)`. pdfkit holds on to the bytes until the
+ * image is written into the document (for PNGs with alpha or interlacing, in a zlib callback after
+ * `doc.image()` returned), so the lease must stay unreleased until `renderPdf` settles: `own()`
+ * hands it over and releases it then, also on failure. A lease you keep yourself must likewise
+ * not be released before then.
  *
  * If `build` throws (or rejects), the document is destroyed, every block and owned lease is
  * released, no file (and no temp file) is left, and the error propagates unchanged. The same holds
  * for an abort and for `maxBytes`, where `context.signal` tells an async `build` to stop;
  * `renderPdf` settles only after `build` returned.
+ *
+ * A `'wait'` pool must fit the largest document about 2.25 times (the blocks plus the final copy
+ * into one lease; about 1.25 times with `path`), or the render waits forever for a block: pass a
+ * `signal` (e.g. `AbortSignal.timeout(ms)`) or size the budget.
  *
  * @param build Draws on the document; `context` has `signal` and `own(lease)`.
  * @param options See {@link RenderPdfOptions}.
@@ -173,16 +155,15 @@ export async function renderPdf(
   const s = pdfSettings(options);
   s.signal?.throwIfAborted();
   const { path } = s;
-  if (path === undefined) return renderDocument(build, s, readAll);
-  const chunks = await renderDocument(build, s, readAllChunks);
-  try {
-    const { bytesWritten } = await writeFileNoCache(path, chunks.chunks, {
+  if (path === undefined) return renderDocument(build, s, (sink) => sink.toLease());
+  return renderDocument(build, s, async (sink, signal) => {
+    // The blocks go to the writer as they are (one pwritev, no copy into one buffer); it
+    // releases them once written, and removes its temp file on failure.
+    const { bytesWritten } = await writeFileNoCache(path, sink.takeBlocks(), {
       ...s.write,
       atomic: s.atomic,
-      ...(s.signal === undefined ? {} : { signal: s.signal }),
+      signal,
     });
     return { path, bytesWritten };
-  } finally {
-    chunks.release();
-  }
+  });
 }
