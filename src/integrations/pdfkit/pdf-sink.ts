@@ -135,7 +135,8 @@ export class PdfSink {
         current = this.#adopt(lease);
       }
       const n = Math.min(current.length - this.#offset, chunk.length - from);
-      current.set(chunk.subarray(from, from + n), this.#offset);
+      // Most chunks are a few bytes (pdfkit pushes object by object) and fit whole: no view then.
+      current.set(n === chunk.length ? chunk : chunk.subarray(from, from + n), this.#offset);
       this.#offset += n;
       from += n;
     }
