@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import type yauzl from 'yauzl';
 import { BadInputError, SlabioError, UnsafeArchiveError } from '../../errors.js';
 import type { PlannedEntry } from './catalog.js';
 
@@ -22,10 +23,11 @@ export function asBadInput(err: unknown, signal: AbortSignal | undefined, what: 
  * The entry's uncompressed bytes as they come out of the archive, counted and checksummed. The
  * first byte past the declared size stops the entry with `ERR_SLABIO_UNSAFE_ARCHIVE` (the sizes
  * the limits were checked against are a lie: a bomb), fewer bytes than declared or a CRC-32
- * mismatch with `ERR_SLABIO_BAD_INPUT`. The stream is destroyed whenever iteration stops early.
+ * mismatch with `ERR_SLABIO_BAD_INPUT`; a failure of yauzl or zlib is `ERR_SLABIO_BAD_INPUT` too. The
+ * stream is destroyed whenever iteration stops early.
  */
 export async function* entryBytes(
-  stream: Readable,
+  zipfile: yauzl.ZipFile,
   plan: PlannedEntry,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Buffer> {
@@ -34,6 +36,10 @@ export async function* entryBytes(
   let bytes = 0;
   let crc = 0;
   try {
+    // Opened here, when the consumer asks for the first chunk, and iterated at once: yauzl's
+    // inflater starts reading as soon as it exists, and an error it emitted before anyone
+    // listened would be an uncaught exception.
+    const stream: Readable = await zipfile.openReadStreamPromise(plan.entry);
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       signal?.throwIfAborted();
       bytes += chunk.length;

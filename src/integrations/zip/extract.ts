@@ -89,18 +89,6 @@ function inside(root: string, name: string): string {
   return target;
 }
 
-async function openEntry(
-  archive: OpenArchive,
-  plan: PlannedEntry,
-  signal: AbortSignal | undefined,
-) {
-  try {
-    return await archive.zipfile.openReadStreamPromise(plan.entry);
-  } catch (err) {
-    throw asBadInput(err, signal, `entry ${JSON.stringify(plan.rawName)}`);
-  }
-}
-
 async function writeOutput(
   staging: Staging | null,
   output: ZipEntryOutput,
@@ -126,9 +114,8 @@ async function handToCallback(
   staging: Staging | null,
 ): Promise<number> {
   const { signal } = opts;
-  const stream = await openEntry(archive, plan, signal);
   const size = plan.entry.uncompressedSize;
-  const lease = await readAll(entryBytes(stream, plan, signal), {
+  const lease = await readAll(entryBytes(archive.zipfile, plan, signal), {
     pool: opts.pool,
     maxBytes: opts.maxEntryBytes,
     lengthHint: size,
@@ -180,10 +167,9 @@ async function extractEntries(
       const dir = (staging as Staging).dir;
       const target = inside(dir, plan.path.name);
       await mkdir(dirname(target), { recursive: true });
-      const stream = await openEntry(archive, plan, signal);
       await writeFileNoCache(
         target,
-        entryBytes(stream, plan, signal),
+        entryBytes(archive.zipfile, plan, signal),
         signal === undefined ? {} : { signal },
       );
       files++;
