@@ -35,9 +35,10 @@ export function stopStream(stream: Readable, reason: unknown): void {
 
 /**
  * Feed `stream` into `writer` until it ends. 'data' events deliver the source's chunks as they are
- * (`read()` would concatenate buffered chunks into a new Buffer); the stream is paused only while a
- * new block is being leased and chunks arrive meanwhile. Rejects with the source's error, the writer's limit/length errors,
- * a `TypeError` for non-byte chunks, or `signal.reason`; the source is stopped on every failure.
+ * (`read()` would concatenate buffered chunks into a new Buffer); the stream is paused only while
+ * a new block is being leased and chunks arrive meanwhile. Rejects with the source's error, the
+ * writer's limit/length errors, a `TypeError` for non-byte chunks, or `signal.reason`; the source
+ * is stopped on every failure.
  */
 export function drainStream(
   stream: Readable,

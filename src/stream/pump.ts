@@ -90,6 +90,76 @@ function drained(stream: Writable, failure: Promise<never>): Promise<void> {
   return raced(drain, failure).finally(() => stream.removeListener('drain', onDrain));
 }
 
+/** The destination's 'finish', and one promise that rejects on its error / premature close or on abort. */
+function watchDestination(
+  destination: Writable,
+  signal: AbortSignal | undefined,
+): { finished: Promise<void>; failure: Promise<never>; dispose(): void } {
+  let stopWatching = (): void => {};
+  let onAbort = (): void => {};
+  const finishedWriting = new Promise<void>((resolve, reject) => {
+    stopWatching = finished(destination, { readable: false }, (err) =>
+      err ? reject(err) : resolve(),
+    );
+  });
+  const failure = new Promise<never>((_, reject) => {
+    finishedWriting.catch(reject);
+    onAbort = () => reject(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  failure.catch(() => {});
+  return {
+    finished: finishedWriting,
+    failure,
+    dispose: () => {
+      stopWatching();
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/** Read into ring blocks and write them until the source ends; resolves when all writes called back. */
+async function copyThroughRing(
+  reader: Reader,
+  ring: BlockRing,
+  destination: Writable,
+  failure: Promise<never>,
+  fromFile: boolean,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  let total = 0;
+  // Set while the destination asked us to wait: the next block is read meanwhile (so reading
+  // overlaps writing, as in stream.pipeline), and only the next write waits for 'drain'.
+  let drain: Promise<void> | undefined;
+  for (;;) {
+    signal?.throwIfAborted();
+    const slot = await raced(ring.take(), failure);
+    const buffer = slot.lease.buffer;
+    // A file read is never abandoned half-way: it writes into the block until it returns, so the
+    // block could not be released before. Abort is checked between reads instead.
+    const pending = reader.readInto(buffer);
+    const n = fromFile ? await pending : await raced(pending, failure);
+    if (n === 0) {
+      ring.giveBack(slot);
+      break;
+    }
+    if (drain !== undefined) {
+      await drain;
+      drain = undefined;
+    }
+    total += n;
+    ring.send(slot);
+    const chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
+    if (!destination.write(chunk, slot.onWritten)) {
+      drain = drained(destination, failure);
+      drain.catch(() => {}); // awaited before the next write; a failure is reported from there
+    }
+  }
+  await raced(ring.idle(), failure);
+  return total;
+}
+
 /**
  * Copy `source` to `destination` through a ring of `blocks` pool blocks and resolve with the bytes
  * copied. A file is read with `fs.read` straight into the blocks; a `Readable`'s chunks are
@@ -130,61 +200,18 @@ export async function pump(
   }
   if (!isWritable(destination)) throw new TypeError('destination must be a Writable');
 
-  // One promise that rejects on the destination's error / premature close or on abort.
-  let stopWatching = (): void => {};
-  let onAbort = (): void => {};
-  const finishedWriting = new Promise<void>((resolve, reject) => {
-    stopWatching = finished(destination, { readable: false }, (err) =>
-      err ? reject(err) : resolve(),
-    );
-  });
-  const failure = new Promise<never>((_, reject) => {
-    finishedWriting.catch(reject);
-    onAbort = () => reject(signal?.reason);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  failure.catch(() => {});
-
+  const watch = watchDestination(destination, signal);
   const ring = new BlockRing(pool, blockSize, count, signal);
   let reader: Reader | undefined;
-  let total = 0;
   try {
     signal?.throwIfAborted();
     reader = fromFile
       ? fileReader(await openFile(source as string | URL | FileHandle))
       : streamReader(source as Readable, blockSize);
-    // Set while the destination asked us to wait: the next block is read meanwhile (so reading
-    // overlaps writing, as in stream.pipeline), and only the next write waits for 'drain'.
-    let drain: Promise<void> | undefined;
-    for (;;) {
-      signal?.throwIfAborted();
-      const slot = await raced(ring.take(), failure);
-      const buffer = slot.lease.buffer;
-      // A file read is never abandoned half-way: it writes into the block until it returns, so the
-      // block could not be released before. Abort is checked between reads instead.
-      const pending = reader.readInto(buffer);
-      const n = fromFile ? await pending : await raced(pending, failure);
-      if (n === 0) {
-        ring.giveBack(slot);
-        break;
-      }
-      if (drain !== undefined) {
-        await drain;
-        drain = undefined;
-      }
-      total += n;
-      ring.send(slot);
-      const chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
-      if (!destination.write(chunk, slot.onWritten)) {
-        drain = drained(destination, failure);
-        drain.catch(() => {}); // awaited before the next write; a failure is reported from there
-      }
-    }
-    await raced(ring.idle(), failure);
+    const total = await copyThroughRing(reader, ring, destination, watch.failure, fromFile, signal);
     if (end) {
       destination.end();
-      await raced(finishedWriting, failure);
+      await raced(watch.finished, watch.failure);
     }
     return total;
   } catch (err) {
@@ -196,8 +223,7 @@ export async function pump(
     await Promise.race([ring.idle(), closed(destination)]);
     throw err;
   } finally {
-    stopWatching();
-    signal?.removeEventListener('abort', onAbort);
+    watch.dispose();
     ring.close();
     await reader?.close(false);
   }
