@@ -1,0 +1,117 @@
+/**
+ * The state machine under `drainStream`. Internal.
+ *
+ * @module
+ */
+import type { Readable } from 'node:stream';
+import type { BlockWriter } from './block-writer.js';
+import { toBytes } from './bytes.js';
+import { onEnd } from './stream-end.js';
+
+/**
+ * Moves a stream's 'data' chunks into a writer and calls `done` once: with no argument at the
+ * end, or with the error (source error, limit, length, non-bytes chunk, abort reason).
+ */
+export class StreamDrain {
+  readonly #stream: Readable;
+  readonly #writer: BlockWriter;
+  readonly #signal: AbortSignal | undefined;
+  readonly #done: (err?: unknown) => void;
+  #settled = false;
+  /** A block is being leased; chunks go to the backlog meanwhile. */
+  #busy = false;
+  #ended = false;
+  #paused = false;
+  readonly #backlog: Uint8Array[] = [];
+  #stopEnd: () => void = () => {};
+
+  constructor(
+    stream: Readable,
+    writer: BlockWriter,
+    signal: AbortSignal | undefined,
+    done: (err?: unknown) => void,
+  ) {
+    this.#stream = stream;
+    this.#writer = writer;
+    this.#signal = signal;
+    this.#done = done;
+  }
+
+  start(): void {
+    const signal = this.#signal;
+    if (signal?.aborted) {
+      this.#finish(signal.reason);
+      return;
+    }
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#stopEnd = onEnd(this.#stream, (err) => {
+      if (err) {
+        this.#finish(err);
+        return;
+      }
+      this.#ended = true;
+      if (!this.#busy) this.#finish();
+    });
+    this.#stream.on('data', this.#onData);
+  }
+
+  readonly #onAbort = (): void => this.#finish(this.#signal?.reason);
+
+  readonly #onData = (chunk: unknown): void => {
+    if (this.#settled) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = toBytes(chunk);
+    } catch (err) {
+      this.#finish(err);
+      return;
+    }
+    if (!this.#busy) {
+      this.#store(bytes);
+      return;
+    }
+    // A block is being leased. Usually that takes a microtask and no chunk arrives meanwhile;
+    // when one does (flow() emits buffered chunks back to back, or the pool makes us wait), keep
+    // it and pause the source until the block is there. pause() only stops later events.
+    this.#backlog.push(bytes);
+    if (!this.#paused) {
+      this.#paused = true;
+      this.#stream.pause();
+    }
+  };
+
+  #store(bytes: Uint8Array): void {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#writer.write(bytes);
+    } catch (err) {
+      this.#finish(err);
+      return;
+    }
+    if (pending === undefined) return;
+    this.#busy = true;
+    pending.then(this.#afterBlock, (err: unknown) => this.#finish(err));
+  }
+
+  readonly #afterBlock = (): void => {
+    this.#busy = false;
+    while (this.#backlog.length > 0 && !this.#busy && !this.#settled) {
+      this.#store(this.#backlog.shift() as Uint8Array);
+    }
+    if (this.#busy || this.#settled) return;
+    if (this.#ended) this.#finish();
+    else if (this.#paused) {
+      this.#paused = false;
+      this.#stream.resume();
+    }
+  };
+
+  #finish(err?: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#stream.removeListener('data', this.#onData);
+    this.#stopEnd();
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#done(err);
+  }
+}
