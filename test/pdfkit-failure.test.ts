@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import {
   BufferPool,
+  ClosedError,
   type Lease,
   LimitExceededError,
   PoolExhaustedError,
@@ -139,6 +140,33 @@ describe('renderPdf: build fails', () => {
         ctx.own(Buffer.alloc(4) as unknown as Lease);
       },
       (err) => err instanceof TypeError && /lease must be a Lease/.test(err.message),
+    );
+  });
+});
+
+describe('renderPdf: build ends or destroys the document itself', () => {
+  it('doc.end() in build is fine: the document is ended once', async (t) => {
+    const s = await setup(t);
+    const lease = await renderPdf(
+      (doc, ctx) => {
+        draw(s, doc, ctx);
+        doc.end();
+      },
+      { pool: s.pool },
+    );
+    assert.equal(lease.buffer.toString('latin1', lease.buffer.length - 6), '%%EOF\n');
+    lease.release();
+    assert.equal(s.pool.stats().inUseBytes, 0);
+  });
+
+  it('doc.destroy() in build rejects with ERR_SLABIO_CLOSED, nothing left', async (t) => {
+    await bothOutputs(
+      t,
+      (s) => (doc, ctx) => {
+        draw(s, doc, ctx);
+        doc.destroy();
+      },
+      (err) => err instanceof ClosedError && err.code === 'ERR_SLABIO_CLOSED',
     );
   });
 });

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { LimitExceededError, PoolExhaustedError } from '../../errors.js';
+import { ClosedError, LimitExceededError, PoolExhaustedError } from '../../errors.js';
 import type { BufferPool, Lease } from '../../pool/index.js';
 
 // Same growth rule as readAll: the first block is at least 16 KiB, each later one the largest
@@ -82,7 +82,8 @@ export class PdfSink {
   };
 
   readonly #onClose = (): void => {
-    if (!this.#ended) this.#fail(new Error('the PDF document was destroyed before it ended'));
+    // build destroyed the document itself: what was drawn is incomplete.
+    if (!this.#ended) this.#fail(new ClosedError('the PDF document (destroyed before it ended)'));
   };
 
   readonly #fail = (err: unknown): void => {

@@ -11,6 +11,8 @@ import { PdfBuildContext } from './build-context.js';
 import { type PdfSettings, pdfSettings, type RenderPdfOptions } from './options.js';
 import { PdfSink } from './pdf-sink.js';
 
+const pdfkitEnd = (PDFDocument as unknown as { prototype: PDFKit.PDFDocument }).prototype.end;
+
 /**
  * Draws the document: synchronous, or async (a returned promise is awaited before the document is
  * ended; any other return value, such as the `doc` that pdfkit's chained calls return, is ignored).
@@ -23,6 +25,21 @@ export interface PdfFileResult {
   path: string;
   /** Its size in bytes. */
   bytesWritten: number;
+}
+
+const endedDocs = new WeakSet<object>();
+
+/**
+ * `doc.end()` that ends a document only once: a build may end it itself, and pdfkit's second
+ * `end()` would push after EOF. One shared function, not a closure per document: with a
+ * different function object on every instance the benchmark's heap (and RSS) grew by about
+ * 20 MiB, likely because V8 then generalizes the documents' hidden class and pdfkit's hot paths
+ * slow down and allocate more.
+ */
+function endOnce(this: PDFKit.PDFDocument): void {
+  if (endedDocs.has(this)) return;
+  endedDocs.add(this);
+  pdfkitEnd.call(this);
 }
 
 /**
@@ -50,6 +67,7 @@ async function renderDocument<T>(
   let sink: PdfSink | undefined;
   try {
     doc = new PDFDocument(s.document);
+    doc.end = endOnce;
     sink = new PdfSink(doc, { pool: s.pool, maxBytes: s.maxBytes, signal: controller.signal });
     const stored = sink.done.then(() => {}, fail);
     // The constructor already pushed the header; the 'data' listener starts the flow on the next
@@ -89,7 +107,7 @@ async function renderDocument<T>(
  * no-cache writer (atomic by default).
  *
  * `build(doc, context)` draws on a fresh `PDFDocument` (created with `options.document`) and may be
- * async; the document is ended when it returns. While it draws, pdfkit's output is copied straight
+ * async; the document is ended when it returns (calling `doc.end()` in `build` is fine too). While it draws, pdfkit's output is copied straight
  * into pool blocks (class by class, never doubling), so a document costs its own size in pooled
  * memory instead of a chunk array plus a `Buffer.concat` copy. With `path` the blocks are written
  * with one `pwritev` and released, without the final copy into one buffer.
@@ -118,6 +136,7 @@ async function renderDocument<T>(
  * @throws {RangeError} (rejects) for an out-of-range `maxBytes`.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` when the PDF grows past `maxBytes`.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait.
+ * @throws {ClosedError} `ERR_SLABIO_CLOSED` when `build` destroyed the document.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` (and `fs` errors such as `ENOENT`) when writing `path` fails.
  * @throws whatever `build` or pdfkit throws, unchanged, or `signal.reason` on abort.
  * @example
