@@ -81,7 +81,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   // Give the IPC message a moment to leave before exiting.
   setTimeout(() => process.exit(1), 100);
 });

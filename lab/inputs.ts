@@ -64,9 +64,9 @@ function picture(seed: number, width: number, height: number): Buffer {
     for (let x = 0; x < width; x++) {
       const wave = wy + Math.cos(x * fx + y * 0.002) * 40;
       const grain = next();
-      px[i++] = (r0 + (x * 55) / width + wave + (grain & 31)) & 0xff;
-      px[i++] = (g0 + (y * 55) / height - wave + ((grain >>> 8) & 31)) & 0xff;
-      px[i++] = (b0 + wave * 0.5 + ((grain >>> 16) & 31)) & 0xff;
+      px[i++] = (r0 + (x * 55) / width + wave + (grain & 15)) & 0xff;
+      px[i++] = (g0 + (y * 55) / height - wave + ((grain >>> 8) & 15)) & 0xff;
+      px[i++] = (b0 + wave * 0.5 + ((grain >>> 16) & 15)) & 0xff;
     }
   }
   return px;
@@ -83,7 +83,7 @@ export async function makeInputs(options: InputOptions): Promise<Inputs> {
     const raw = picture(k + 1, width, height);
     jpegs.push(
       await sharp(raw, { raw: { width, height, channels: 3 } })
-        .jpeg({ quality: 88 })
+        .jpeg({ quality: 85 })
         .toBuffer(),
     );
   }

@@ -26,6 +26,8 @@ export interface RunOptions {
   settleMs: number;
   /** Give up (and kill the job) after this long, ms. */
   timeoutMs: number;
+  /** Extra environment of the job process. */
+  env?: Record<string, string>;
   /** Called with each sample while the run goes on. */
   onSample?: (s: Sample) => void;
   /** Called once with the reason when the run has to go without a cgroup. */
@@ -43,15 +45,23 @@ let serial = 0;
 
 // The job process joins the cgroup before node starts: the shell writes its own pid into
 // cgroup.procs and then execs node, so node's whole startup is charged to the group.
-function spawnJob(variant: Variant, spec: JobSpec, cg: LabCgroup | null): ChildProcess {
+function spawnJob(
+  variant: Variant,
+  spec: JobSpec,
+  cg: LabCgroup | null,
+  extraEnv: Record<string, string>,
+): ChildProcess {
   const args = [CHILD, variant, JSON.stringify(spec)];
-  const options = { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] as const };
+  const options = {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'] as Array<'ignore' | 'pipe' | 'ipc'>,
+    env: { ...process.env, ...extraEnv },
+  };
   return cg === null
-    ? spawn(process.execPath, args, { stdio: [...options.stdio] })
+    ? spawn(process.execPath, args, options)
     : spawn(
         '/bin/sh',
         ['-c', 'echo $$ > "$0" && exec "$@"', cg.procsFile, process.execPath, ...args],
-        { stdio: [...options.stdio] },
+        options,
       );
 }
 
@@ -80,7 +90,7 @@ export async function runVariant(o: RunOptions): Promise<RunResult> {
     else cg = made;
   }
 
-  const child = spawnJob(o.variant, o.spec, cg);
+  const child = spawnJob(o.variant, o.spec, cg, o.env ?? {});
   liveChildren.add(child);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {

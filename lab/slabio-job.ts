@@ -13,6 +13,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   BufferPool,
+  dropCache,
   type Lease,
   mallocTrim,
   readFileNoCache,
@@ -26,6 +27,7 @@ import { labelText, layoutLabels, qrText, thumbName } from './job-shared.js';
 import type { JobSpec } from './types.js';
 
 const MiB = 1024 * 1024;
+const CLASSES = Array.from({ length: 11 }, (_, i) => 4096 * 2 ** i); // 4 KiB … 4 MiB
 
 /** Lets `limit` holders in at a time; the rest wait in order. */
 class Slots {
@@ -64,7 +66,9 @@ export async function runJob(spec: JobSpec, onItem: () => void): Promise<number>
   // libvips' cache off and one libvips thread per image: images already run `concurrency` at once.
   configureSharp({ warnMallocArena: false });
   // Budget: the photos in flight (one per slot plus the one being read) and their thumbnails.
-  const pool = new BufferPool({ maxBytes: 64 * MiB, slabBytes: 2 * MiB, onExhausted: 'wait' });
+  // One class per doubling instead of the default four: this job's sizes spread over a dozen
+  // classes, and every class in use holds at least one 1 MiB slab.
+  const pool = new BufferPool({ maxBytes: 32 * MiB, sizeClasses: CLASSES, onExhausted: 'wait' });
   const thumbsDir = path.join(spec.outDir, 'thumbs');
   const pdfDir = path.join(spec.outDir, 'pdf');
   await mkdir(thumbsDir, { recursive: true });
@@ -124,6 +128,8 @@ export async function runJob(spec: JobSpec, onItem: () => void): Promise<number>
   });
   await Promise.all(inFlight);
   if (failed !== null) throw failed;
+  // extractZip reads the archive with plain reads; the upload is done with, so drop its cache.
+  await dropCache(spec.zipPath);
 
   for (let first = 0; first < count; first += spec.itemsPerPdf) {
     const pdfPath = path.join(pdfDir, `labels-${String(first / spec.itemsPerPdf + 1)}.pdf`);
