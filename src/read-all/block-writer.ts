@@ -74,10 +74,10 @@ export class BlockWriter {
   }
 
   /**
-   * Account for `length` more bytes before they are stored.
+   * Account for `length` more bytes before they are stored (with {@link BlockWriter.store}).
    * @throws {LimitExceededError} past `maxBytes`. @throws {LengthMismatchError} past the declared length.
    */
-  #admit(length: number): void {
+  admit(length: number): void {
     const total = this.#bytesRead + length;
     if (this.#declared !== undefined && total > this.#declared) {
       throw new LengthMismatchError(this.#declared, total);
@@ -93,8 +93,13 @@ export class BlockWriter {
    */
   write(chunk: Uint8Array): Promise<void> | undefined {
     if (chunk.length === 0) return undefined;
-    this.#admit(chunk.length);
+    this.admit(chunk.length);
     return this.#copy(chunk, 0);
+  }
+
+  /** Store a chunk whose bytes were already {@link BlockWriter.admit}ted; as `write` otherwise. */
+  store(chunk: Uint8Array): Promise<void> | undefined {
+    return chunk.length === 0 ? undefined : this.#copy(chunk, 0);
   }
 
   #copy(chunk: Uint8Array, from: number): Promise<void> | undefined {
@@ -133,7 +138,7 @@ export class BlockWriter {
    * @throws {LimitExceededError|LengthMismatchError} when they cross the limit or declared length.
    */
   commit(n: number): void {
-    this.#admit(n);
+    this.admit(n);
     this.#offset += n;
   }
 

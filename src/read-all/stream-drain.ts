@@ -66,6 +66,13 @@ export class StreamDrain {
       this.#finish(err);
       return;
     }
+    try {
+      // Counted on arrival, so a limit is hit even by chunks that must wait in the backlog.
+      this.#writer.admit(bytes.length);
+    } catch (err) {
+      this.#finish(err);
+      return;
+    }
     if (!this.#busy) {
       this.#store(bytes);
       return;
@@ -81,13 +88,7 @@ export class StreamDrain {
   };
 
   #store(bytes: Uint8Array): void {
-    let pending: Promise<void> | undefined;
-    try {
-      pending = this.#writer.write(bytes);
-    } catch (err) {
-      this.#finish(err);
-      return;
-    }
+    const pending = this.#writer.store(bytes);
     if (pending === undefined) return;
     this.#busy = true;
     pending.then(this.#afterBlock, (err: unknown) => this.#finish(err));
