@@ -1,7 +1,8 @@
 /**
- * readAll vs what users do today to read a whole body: `Buffer.concat` of collected chunks (what
- * raw-body does), `node:stream/consumers` `buffer()`, get-stream's growth (a resizable ArrayBuffer
- * doubled as needed), a doubling Buffer (Go's bytes.Buffer) and, for files, `fs.readFile`.
+ * readAll vs what users do today to read a whole body: `Buffer.concat` of collected chunks, the
+ * real `get-stream` (9, `getStreamAsBuffer`) and `raw-body` (3, `getRawBody` with `length` and
+ * `limit`, as body-parser calls it) packages, `node:stream/consumers` `buffer()`, a doubling Buffer
+ * (what Go's bytes.Buffer does) and, for files, `fs.readFile`.
  * Bodies of 64 KiB, 1 MiB and 16 MiB in 64 KiB chunks, from an in-memory stream and from a file;
  * readAll with and without a known length. Then `pump` vs `stream.pipeline` for a file copy.
  *
@@ -21,6 +22,8 @@ import { Readable } from 'node:stream';
 import { buffer as consumeBuffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { getStreamAsBuffer } from 'get-stream';
+import getRawBody from 'raw-body';
 import { Bench } from 'tinybench';
 import { BufferPool, pump, readAll } from '../src/index.js';
 import { environment, mib, runChild, sampleMemory, table, trackGc, wantsJson } from './harness.js';
@@ -40,10 +43,19 @@ const VARIANTS: Record<Source, string[]> = {
     'readAll+length',
     'Buffer.concat',
     'consumers.buffer',
-    'get-stream style',
+    'get-stream',
+    'raw-body',
     'doubling',
   ],
-  file: ['readAll(path)', 'readAll(stream)', 'fs.readFile', 'Buffer.concat', 'consumers.buffer'],
+  file: [
+    'readAll(path)',
+    'readAll(stream)',
+    'fs.readFile',
+    'Buffer.concat',
+    'consumers.buffer',
+    'get-stream',
+    'raw-body',
+  ],
 };
 
 interface Row {
@@ -86,28 +98,6 @@ async function concatAll(stream: Readable): Promise<Buffer> {
     onChunk();
   }
   return Buffer.concat(chunks, length);
-}
-
-/** get-stream 9's getStreamAsArrayBuffer growth: a resizable ArrayBuffer, capacity doubled. */
-async function getStreamStyle(stream: Readable): Promise<Buffer> {
-  type Resizable = ArrayBuffer & { resize(n: number): void; maxByteLength: number };
-  const Ctor = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable;
-  let contents = new Ctor(0, { maxByteLength: 0 });
-  let length = 0;
-  for await (const chunk of stream) {
-    const c = chunk as Buffer;
-    const next = length + c.length;
-    if (next <= contents.maxByteLength) contents.resize(next);
-    else {
-      const grown = new Ctor(next, { maxByteLength: 2 ** Math.ceil(Math.log2(next)) });
-      new Uint8Array(grown).set(new Uint8Array(contents, 0, length));
-      contents = grown;
-    }
-    new Uint8Array(contents).set(c, length);
-    length = next;
-    onChunk();
-  }
-  return Buffer.from(contents, 0, length);
 }
 
 /** Go's bytes.Buffer: double the capacity and copy when full; the result is a view. */
@@ -170,8 +160,11 @@ function variantFn(
       return async () => dropped(await concatAll(open()));
     case 'consumers.buffer':
       return async () => dropped(await consumeBuffer(open()));
-    case 'get-stream style':
-      return async () => dropped(await getStreamStyle(open()));
+    case 'get-stream':
+      return async () => dropped(await getStreamAsBuffer(open()));
+    case 'raw-body':
+      // As body-parser calls it with a content-length: the length is checked, not used to allocate.
+      return async () => dropped(await getRawBody(open(), { length: size, limit: size }));
     case 'doubling':
       return async () => dropped(await doubling(open()));
     default:
@@ -385,7 +378,7 @@ function report(rows: Row[], pumpRows: PumpRow[]): void {
     ),
   );
   console.log(
-    '\nnew B/body: ArrayBuffer bytes allocated by one read (after a full GC), per body byte; peak held/body: those plus pool blocks in use, sampled at every chunk and with the result held. get-stream style grows a resizable ArrayBuffer, which V8 reserves outside the allocator that `arrayBuffers` counts: its memory shows only in RSS.',
+    '\nnew B/body: ArrayBuffer bytes allocated by one read (after a full GC), per body byte; peak held/body: those plus pool blocks in use, sampled at every chunk and with the result held. get-stream grows one resizable ArrayBuffer (capacity doubled, contents copied on growth); `arrayBuffers` may not see its reserved capacity, so compare its peak RSS too.',
   );
   console.log(
     `\nfile copy of ${pumpMiB} MiB (page cache warm), ${PUMP_ROUNDS} rounds alternating, one copy per child process:\n`,
