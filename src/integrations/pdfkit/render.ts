@@ -3,15 +3,13 @@
  *
  * @module
  */
-import PDFDocument from 'pdfkit';
 import { debug } from '../../debug.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import type { Lease } from '../../pool/index.js';
 import { PdfBuildContext } from './build-context.js';
 import { type PdfSettings, pdfSettings, type RenderPdfOptions } from './options.js';
 import { PdfSink } from './pdf-sink.js';
-
-const pdfkitEnd = (PDFDocument as unknown as { prototype: PDFKit.PDFDocument }).prototype.end;
+import { RenderDocument } from './render-document.js';
 
 /**
  * Draws the document: synchronous, or async (a returned promise is awaited before the document is
@@ -25,21 +23,6 @@ export interface PdfFileResult {
   path: string;
   /** Its size in bytes. */
   bytesWritten: number;
-}
-
-const endedDocs = new WeakSet<object>();
-
-/**
- * `doc.end()` that ends a document only once: a build may end it itself, and pdfkit's second
- * `end()` would push after EOF. One shared function, not a closure per document: with a
- * different function object on every instance the benchmark's heap (and RSS) grew by about
- * 20 MiB, likely because V8 then generalizes the documents' hidden class and pdfkit's hot paths
- * slow down and allocate more.
- */
-function endOnce(this: PDFKit.PDFDocument): void {
-  if (endedDocs.has(this)) return;
-  endedDocs.add(this);
-  pdfkitEnd.call(this);
 }
 
 /**
@@ -66,8 +49,7 @@ async function renderDocument<T>(
   let doc: PDFKit.PDFDocument | undefined;
   let sink: PdfSink | undefined;
   try {
-    doc = new PDFDocument(s.document);
-    doc.end = endOnce;
+    doc = new RenderDocument(s.document);
     sink = new PdfSink(doc, { pool: s.pool, maxBytes: s.maxBytes, signal: controller.signal });
     const stored = sink.done.then(() => {}, fail);
     // The constructor already pushed the header; the 'data' listener starts the flow on the next
