@@ -69,6 +69,7 @@ export interface RunResult {
   itemsPerSec: number;
   /** Working set right before the job started (median of the samples taken then). */
   baselineWorkingSetBytes: number;
+  /** Highest working set sampled. */
   peakWorkingSetBytes: number;
   /** Working set at the end of the settle pause after the job, while the process is still alive. */
   finalWorkingSetBytes: number;
@@ -76,7 +77,9 @@ export interface RunResult {
   peakRssBytes: number;
   /** Page cache (active + inactive file) charged to the run at the end. */
   pageCacheLeftBytes: number;
+  /** GCs in the job process (PerformanceObserver 'gc'). */
   gcCount: number;
+  /** Summed GC pause in the job process, ms. */
   gcPauseMs: number;
   /** Highest failcnt seen (times the limit was hit), `null` without a cgroup. */
   failcnt: number | null;
@@ -102,4 +105,5 @@ export type ChildMessage =
 /** Messages the parent sends to a job child. */
 export type ParentMessage = { type: 'start' } | { type: 'exit' };
 
+/** Bytes in a mebibyte. */
 export const MiB = 1024 * 1024;
