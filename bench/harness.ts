@@ -80,14 +80,21 @@ export function sampleMemory(intervalMs = 10): MemorySampler {
 
 const execFileAsync = promisify(execFile);
 
-/** Run `node [nodeArgs] script args` and parse the JSON it prints as its last stdout line. */
+/**
+ * Run `node [nodeArgs] script args` and parse the JSON it prints as its last stdout line.
+ * A child that runs longer than `timeoutMs` (default 10 minutes, `BENCH_CHILD_TIMEOUT_MS`) is
+ * killed and the benchmark fails, so a hang is reported instead of waited on forever.
+ */
 export async function runChild<T>(
   script: string,
   args: string[],
   nodeArgs: string[] = [],
+  timeoutMs = Number(process.env.BENCH_CHILD_TIMEOUT_MS ?? 600_000),
 ): Promise<T> {
   const { stdout } = await execFileAsync(process.execPath, [...nodeArgs, script, ...args], {
     maxBuffer: 16 * 1024 * 1024,
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
   });
   const last = stdout.trim().split('\n').at(-1) ?? '';
   return JSON.parse(last) as T;
