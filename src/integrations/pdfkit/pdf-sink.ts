@@ -63,11 +63,6 @@ export class PdfSink {
     doc.once('close', this.#onClose);
   }
 
-  /** Bytes stored so far. */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
   readonly #onAbort = (): void => this.#fail(this.#signal.reason);
 
   readonly #onData = (chunk: Uint8Array): void => {
