@@ -8,8 +8,9 @@ import type { RunResult } from './types.js';
 import { MiB } from './types.js';
 
 const W = 860;
-const H = 420;
-const PAD = { left: 70, right: 20, top: 40, bottom: 50 };
+const H = 440;
+// The legend sits in its own band under the title, so no curve or the limit line crosses it.
+const PAD = { left: 70, right: 20, top: 62, bottom: 50 };
 const COLORS: Record<string, string> = { naive: '#d6452f', slabio: '#2f6fd6' };
 
 function esc(s: string): string {
@@ -49,6 +50,7 @@ export function renderChart(o: ChartOptions): string {
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<title>${esc(o.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(o.title)}</text>`,
   );
@@ -79,7 +81,7 @@ export function renderChart(o: ChartOptions): string {
       `<text x="${W - PAD.right - 4}" y="${Number(ly) - 6}" text-anchor="end">limit ${Math.round(o.limitBytes / MiB)} MiB</text>`,
     );
   }
-  let legendY = PAD.top + 14;
+  let legendX = PAD.left + 12;
   for (const r of o.runs) {
     const color = COLORS[r.variant] ?? '#555';
     const pts = r.samples
@@ -93,11 +95,12 @@ export function renderChart(o: ChartOptions): string {
       );
     }
     const label = `${r.variant}: peak ${Math.round(r.peakWorkingSetBytes / MiB)} MiB, final ${Math.round(r.finalWorkingSetBytes / MiB)} MiB`;
+    const legendY = PAD.top - 14;
     out.push(
-      `<line x1="${PAD.left + 12}" x2="${PAD.left + 36}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${color}" stroke-width="3"/>`,
-      `<text x="${PAD.left + 42}" y="${legendY}">${esc(label)}</text>`,
+      `<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${color}" stroke-width="3"/>`,
+      `<text x="${legendX + 30}" y="${legendY}">${esc(label)}</text>`,
     );
-    legendY += 18;
+    legendX += 330;
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
