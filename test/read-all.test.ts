@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import {
@@ -74,6 +75,32 @@ describe('readAll sources', () => {
       assertNoLeases(pool);
     });
   }
+
+  it('reads a Readable that was paused before it was handed over', async (t) => {
+    const pool = newPool();
+    const file = await tempFile(t, data);
+    const unpiped = (): Readable => {
+      const stream = createReadStream(file);
+      const sink = new PassThrough();
+      stream.pipe(sink);
+      stream.unpipe(sink);
+      return stream;
+    };
+    const kinds: Array<[string, () => Readable]> = [
+      ['paused fs.ReadStream', () => createReadStream(file).pause()],
+      ['paused Readable.from', () => Readable.from(chunks).pause()],
+      ['unpiped fs.ReadStream', unpiped],
+    ];
+    for (const [name, make] of kinds) {
+      const stream = make();
+      assert.equal(stream.readableFlowing, false, name);
+      // A 'data' listener alone does not start a stream whose readableFlowing is false: without a
+      // resume the read never settles, so the signal turns that hang into a failure.
+      using lease = await readAll(stream, { pool, signal: AbortSignal.timeout(10_000) });
+      assert.ok(lease.buffer.equals(data), name);
+    }
+    assertNoLeases(pool);
+  });
 
   it('reads a path, a file URL and a FileHandle (from offset 0, left open)', async (t) => {
     const pool = newPool();

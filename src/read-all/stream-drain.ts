@@ -53,6 +53,9 @@ export class StreamDrain {
       if (!this.#busy) this.#finish();
     });
     this.#stream.on('data', this.#onData);
+    // A 'data' listener starts only a stream that was never paused (readableFlowing null). One
+    // paused before it was handed over (pause(), unpipe()) would wait forever, and so would we.
+    this.#stream.resume();
   }
 
   readonly #onAbort = (): void => this.#finish(this.#signal?.reason);
