@@ -1,10 +1,11 @@
 /**
- * The engine under every reader: fills pool blocks with what a source produces, under the limit
- * and the declared length, and turns them into one lease or a chunk list at the end. Internal.
+ * The engine under every reader and under `renderPdf`: fills pool blocks with what a source
+ * produces, under the limit and the declared length, and turns them into one lease, a chunk list
+ * or the blocks themselves at the end. Internal.
  *
  * @module
  */
-import { LengthMismatchError, LimitExceededError } from '../errors.js';
+import { LengthMismatchError, LimitExceededError, PoolExhaustedError } from '../errors.js';
 import type { BufferPool, Lease } from '../pool/index.js';
 import { copyBytes } from './bytes.js';
 import { ChunkList } from './chunk-list.js';
@@ -22,6 +23,19 @@ export interface BlockWriterOptions {
   /** The exact length the source declared; `undefined` when unknown. */
   declared: number | undefined;
   signal: AbortSignal | undefined;
+  /** What the bytes are, for the {@link LimitExceededError} message. @default 'input' */
+  label?: string;
+  /**
+   * Lease a new block with the synchronous `pool.acquire` when the pool can serve it at once, so
+   * {@link BlockWriter.write} stores without a promise; only a block the pool would have to wait
+   * for goes through `acquireAsync`. For sources that push synchronously and ignore `pause()`
+   * (pdfkit): with every block leased asynchronously, all a synchronous producer pushes after a
+   * full block piles up in its stream buffer, past `maxBytes`. Readers of pausable sources leave
+   * it off: a sync `acquire` is served ahead of queued `acquireAsync` waiters of a `'wait'` pool,
+   * and one that cannot be served counts in the pool's `rejections` before the async retry.
+   * @default false
+   */
+  syncLease?: boolean;
 }
 
 /**
@@ -38,6 +52,8 @@ export class BlockWriter {
   readonly #maxBytes: number;
   readonly #declared: number | undefined;
   readonly #signal: AbortSignal | undefined;
+  readonly #label: string;
+  readonly #syncLease: boolean;
   readonly #blocks: Lease[] = [];
   /** The current block's full buffer, or null before the first block. */
   #current: Buffer | null = null;
@@ -50,6 +66,8 @@ export class BlockWriter {
     this.#maxBytes = options.maxBytes;
     this.#declared = options.declared;
     this.#signal = options.signal;
+    this.#label = options.label ?? 'input';
+    this.#syncLease = options.syncLease ?? false;
   }
 
   /** Bytes accepted so far. */
@@ -69,7 +87,9 @@ export class BlockWriter {
   async start(): Promise<void> {
     const declared = this.#declared;
     if (declared === undefined) return;
-    if (declared > this.#maxBytes) throw new LimitExceededError(this.#maxBytes, declared);
+    if (declared > this.#maxBytes) {
+      throw new LimitExceededError(this.#maxBytes, declared, this.#label);
+    }
     if (declared > 0) this.#adopt(await this.#pool.acquireAsync(declared, this.#acquireOptions()));
   }
 
@@ -82,13 +102,14 @@ export class BlockWriter {
     if (this.#declared !== undefined && total > this.#declared) {
       throw new LengthMismatchError(this.#declared, total);
     }
-    if (total > this.#maxBytes) throw new LimitExceededError(this.#maxBytes, total);
+    if (total > this.#maxBytes) throw new LimitExceededError(this.#maxBytes, total, this.#label);
     this.#bytesRead = total;
   }
 
   /**
    * Store a chunk. Returns `undefined` when it was stored at once, or a promise when a new block
-   * had to be leased first (the caller pauses its source until it settles).
+   * had to be leased first (the caller pauses its source until it settles, and keeps the chunks
+   * arriving meanwhile in order). Pool failures reject that promise; they are never thrown.
    * @throws {LimitExceededError|LengthMismatchError} as {@link BlockWriter.admit}.
    */
   write(chunk: Uint8Array): Promise<void> | undefined {
@@ -106,8 +127,10 @@ export class BlockWriter {
     while (from < chunk.length) {
       const current = this.#current;
       if (current === null || this.#offset === current.length) {
+        const pending = this.#grow(chunk.length - from);
+        if (pending === undefined) continue; // leased synchronously
         const rest = from;
-        return this.#grow(chunk.length - from).then(() => this.#copy(chunk, rest));
+        return pending.then(() => this.#copy(chunk, rest));
       }
       const n = Math.min(current.length - this.#offset, chunk.length - from);
       copyBytes(chunk, current, this.#offset, from, from + n);
@@ -142,19 +165,31 @@ export class BlockWriter {
     this.#offset += n;
   }
 
-  async #grow(pending: number): Promise<void> {
-    const lease = await this.#pool.acquireAsync(
-      this.#nextBlockSize(pending),
-      this.#acquireOptions(),
-    );
-    this.#adopt(lease);
+  /** Lease the next block: `undefined` when it is in place already, else a promise for it. */
+  #grow(pending: number): Promise<void> | undefined {
+    const size = this.#nextBlockSize(pending);
+    if (this.#syncLease) {
+      // Fail as acquireAsync would, as a rejection: callers feed chunks from event handlers.
+      if (this.#closed) return Promise.reject(abandoned());
+      if (this.#signal?.aborted) return Promise.reject(this.#signal.reason);
+      try {
+        this.#adopt(this.#pool.acquire(size));
+        return undefined;
+      } catch (err) {
+        // The pool cannot serve now: acquireAsync applies its policy (wait, or throw again).
+        if (!(err instanceof PoolExhaustedError)) return Promise.reject(err);
+      }
+    }
+    return this.#pool
+      .acquireAsync(size, this.#acquireOptions())
+      .then((lease) => this.#adopt(lease));
   }
 
   #adopt(lease: Lease): void {
     if (this.#closed) {
       // The read failed while this block was being leased: nobody will fill it.
       lease.release();
-      throw new Error('read was abandoned while a block was being leased');
+      throw abandoned();
     }
     this.#blocks.push(lease);
     this.#current = lease.buffer;
@@ -232,12 +267,20 @@ export class BlockWriter {
 
   /** The source ended: hand the blocks over as a {@link ChunkList}, without copying. */
   toChunks(): ChunkList {
+    return new ChunkList(this.takeBlocks(), this.#bytesRead);
+  }
+
+  /**
+   * The source ended: hand the filled blocks over in order (the last truncated to its bytes), for
+   * the caller to release, e.g. by writing them with `writeFileNoCache`.
+   * @throws {LengthMismatchError} when the source ended short of its declared length.
+   */
+  takeBlocks(): Lease[] {
     this.#checkEnd();
     const last = this.#blocks.at(-1);
     if (last !== undefined) last.truncate(this.#offset);
-    const list = new ChunkList(this.#blocks.splice(0), this.#bytesRead);
     this.#closed = true;
-    return list;
+    return this.#blocks.splice(0);
   }
 
   /** Release every block (idempotent); blocks still being leased are released on arrival. */
@@ -250,4 +293,8 @@ export class BlockWriter {
   #acquireOptions(): { signal?: AbortSignal } {
     return this.#signal === undefined ? {} : { signal: this.#signal };
   }
+}
+
+function abandoned(): Error {
+  return new Error('read was abandoned while a block was being leased');
 }

@@ -4,11 +4,13 @@
  * @module
  */
 import { debug } from '../../debug.js';
+import { ClosedError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import type { Lease } from '../../pool/index.js';
+import { BlockWriter } from '../../read-all/block-writer.js';
+import { drainStream } from '../../read-all/from-stream.js';
 import { PdfBuildContext } from './build-context.js';
 import { type PdfSettings, pdfSettings, type RenderPdfOptions } from './options.js';
-import { PdfSink } from './pdf-sink.js';
 import { RenderDocument } from './render-document.js';
 
 /**
@@ -25,16 +27,27 @@ export interface PdfFileResult {
   bytesWritten: number;
 }
 
+/** What Node reports (`stream.finished`, readAll's `onEnd`) for a stream closed before 'end'. */
+function isPrematureClose(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
 /**
- * Run `build` on a fresh document while a {@link PdfSink} stores its output, then `finish` with
- * the filled sink. The first failure (the caller's abort, the sink's limit or pool error, `build`'s
- * error, `finish`'s error) wins and aborts the rest; the promise settles only after `build`
- * returned, and then every block and owned lease is released and the document destroyed.
+ * Run `build` on a fresh document while readAll's engine (a {@link BlockWriter} fed by
+ * `drainStream`) stores its output, then `finish` with the filled writer. pdfkit pushes each
+ * object as it is drawn and ignores `pause()` (its `_read` is a no-op), so the writer leases
+ * blocks synchronously (`syncLease`): with a block leased asynchronously, everything a synchronous
+ * `build` draws meanwhile would pile up in the document's stream buffer, past `maxBytes`. Only
+ * when the pool would have to wait does the drain pause and keep the chunks in order.
+ *
+ * The first failure (the caller's abort, the limit or a pool error, `build`'s error, `finish`'s
+ * error) wins and aborts the rest; the promise settles only after `build` returned, and then
+ * every block and owned lease is released and the document destroyed.
  */
 async function renderDocument<T>(
   build: PdfBuild,
   s: PdfSettings,
-  finish: (sink: PdfSink, signal: AbortSignal) => Promise<T>,
+  finish: (writer: BlockWriter, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
   const context = new PdfBuildContext(controller.signal);
@@ -46,19 +59,33 @@ async function renderDocument<T>(
   };
   const onAbort = (): void => fail(s.signal?.reason);
   s.signal?.addEventListener('abort', onAbort, { once: true });
+  const writer = new BlockWriter({
+    pool: s.pool,
+    maxBytes: s.maxBytes,
+    declared: undefined,
+    signal: controller.signal,
+    label: 'PDF',
+    syncLease: true,
+  });
   let doc: PDFKit.PDFDocument | undefined;
-  let sink: PdfSink | undefined;
   try {
     doc = new RenderDocument(s.document);
-    sink = new PdfSink(doc, { pool: s.pool, maxBytes: s.maxBytes, signal: controller.signal });
-    const stored = sink.done.then(() => {}, fail);
+    // On failure the drain stops listening and destroys the document.
+    const stored = drainStream(doc, writer, controller.signal).catch((err: unknown) => {
+      // build destroyed the document itself: what was drawn is incomplete.
+      fail(
+        isPrematureClose(err)
+          ? new ClosedError('the PDF document (destroyed before it ended)')
+          : err,
+      );
+    });
     // The constructor already pushed the header; the 'data' listener starts the flow on the next
     // tick. Let it drain, so that every chunk build draws is stored the moment it is pushed.
     await new Promise((resolve) => process.nextTick(resolve));
     if (failure === undefined) {
       try {
         await build(doc, context);
-        // The sink destroys the document when it fails; its rejection is still on its way.
+        // The drain destroys the document when it fails; its rejection is still on its way.
         if (failure === undefined && !doc.destroyed) doc.end();
       } catch (err) {
         fail(err);
@@ -67,7 +94,7 @@ async function renderDocument<T>(
     await stored;
     if (failure === undefined) {
       try {
-        return await finish(sink, controller.signal);
+        return await finish(writer, controller.signal);
       } catch (err) {
         fail(err);
       }
@@ -78,7 +105,7 @@ async function renderDocument<T>(
     throw err;
   } finally {
     s.signal?.removeEventListener('abort', onAbort);
-    sink?.close();
+    writer.close();
     doc?.destroy();
     context.releaseOwned();
   }
@@ -156,11 +183,11 @@ export async function renderPdf(
   const s = pdfSettings(options);
   s.signal?.throwIfAborted();
   const { path } = s;
-  if (path === undefined) return renderDocument(build, s, (sink) => sink.toLease());
-  return renderDocument(build, s, async (sink, signal) => {
+  if (path === undefined) return renderDocument(build, s, (writer) => writer.toLease());
+  return renderDocument(build, s, async (writer, signal) => {
     // The blocks go to the writer as they are (one pwritev, no copy into one buffer); it
     // releases them once written, and removes its temp file on failure.
-    const { bytesWritten } = await writeFileNoCache(path, sink.takeBlocks(), {
+    const { bytesWritten } = await writeFileNoCache(path, writer.takeBlocks(), {
       ...s.write,
       atomic: s.atomic,
       signal,
