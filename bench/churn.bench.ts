@@ -9,7 +9,15 @@
  */
 import { fileURLToPath } from 'node:url';
 import { BufferPool, type Lease } from '../src/index.js';
-import { environment, mib, runChild, sampleMemory, table, trackGc, wantsJson } from './harness.js';
+import {
+  columnTable,
+  environment,
+  gcColumns,
+  measure,
+  mib,
+  runChild,
+  wantsJson,
+} from './harness.js';
 
 const KiB = 1024;
 const LIVE = 8;
@@ -37,47 +45,42 @@ function* sizes(n: number): Generator<number> {
 }
 
 async function runVariant(variant: string, ops: number): Promise<Result> {
-  const gc = trackGc();
-  const memory = sampleMemory(5);
-  const start = process.hrtime.bigint();
-  if (variant === 'slabio pool') {
-    const pool = new BufferPool({ maxBytes: 64 * 1024 * KiB });
-    const live: Array<Lease | undefined> = new Array(LIVE);
-    let i = 0;
-    for (const size of sizes(ops)) {
-      const slot = i++ % LIVE;
-      live[slot]?.release();
-      const lease = pool.acquire(size);
-      lease.buffer.fill(i & 0xff);
-      live[slot] = lease;
-      // Yield like a service would between requests: timers (the RSS sampler) and GC observer run.
-      if ((i & 63) === 0) await yieldToLoop();
+  const m = await measure(async () => {
+    if (variant === 'slabio pool') {
+      const pool = new BufferPool({ maxBytes: 64 * 1024 * KiB });
+      const live: Array<Lease | undefined> = new Array(LIVE);
+      let i = 0;
+      for (const size of sizes(ops)) {
+        const slot = i++ % LIVE;
+        live[slot]?.release();
+        const lease = pool.acquire(size);
+        lease.buffer.fill(i & 0xff);
+        live[slot] = lease;
+        // Yield like a service would between requests: timers (the RSS sampler) and GC observer run.
+        if ((i & 63) === 0) await yieldToLoop();
+      }
+      for (const lease of live) lease?.release();
+      pool.close();
+    } else {
+      const live: Array<Buffer | undefined> = new Array(LIVE);
+      let i = 0;
+      for (const size of sizes(ops)) {
+        const buffer = Buffer.allocUnsafe(size);
+        buffer.fill(i & 0xff);
+        live[i++ % LIVE] = buffer;
+        // Yield like a service would between requests: timers (the RSS sampler) and GC observer run.
+        if ((i & 63) === 0) await yieldToLoop();
+      }
     }
-    for (const lease of live) lease?.release();
-    pool.close();
-  } else {
-    const live: Array<Buffer | undefined> = new Array(LIVE);
-    let i = 0;
-    for (const size of sizes(ops)) {
-      const buffer = Buffer.allocUnsafe(size);
-      buffer.fill(i & 0xff);
-      live[i++ % LIVE] = buffer;
-      // Yield like a service would between requests: timers (the RSS sampler) and GC observer run.
-      if ((i & 63) === 0) await yieldToLoop();
-    }
-  }
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  memory.sample();
-  memory.stop();
-  await gc.stop();
+  });
   return {
     variant,
     ops,
-    opsPerSec: ops / seconds,
-    gcCount: gc.count,
-    gcPauseMs: gc.pauseMs,
-    peakRssBytes: memory.peakRss,
-    peakArrayBuffersBytes: memory.peakArrayBuffers,
+    opsPerSec: ops / m.seconds,
+    gcCount: m.gcCount,
+    gcPauseMs: m.gcPauseMs,
+    peakRssBytes: m.peakRss,
+    peakArrayBuffersBytes: m.peakArrayBuffers,
     finalRssBytes: process.memoryUsage().rss,
   };
 }
@@ -114,28 +117,15 @@ async function main(): Promise<void> {
   console.log(`churn.bench — ${ops} buffers of 100–300 KiB, ${LIVE} alive at a time, each filled`);
   console.log(`${environment()}\n`);
   console.log(
-    table(
-      [
-        'variant',
-        'ops/s',
-        'vs base',
-        'GCs',
-        'GC pause ms',
-        'peak RSS MiB',
-        'peak arrayBuffers MiB',
-        'final RSS MiB',
-      ],
-      results.map((r) => [
-        r.variant,
-        Math.round(r.opsPerSec).toLocaleString('en-US'),
-        `${(r.opsPerSec / base.opsPerSec).toFixed(2)}×`,
-        String(r.gcCount),
-        r.gcPauseMs.toFixed(1),
-        mib(r.peakRssBytes),
-        mib(r.peakArrayBuffersBytes),
-        mib(r.finalRssBytes),
-      ]),
-    ),
+    columnTable(results, [
+      { header: 'variant', cell: (r) => r.variant },
+      { header: 'ops/s', cell: (r) => Math.round(r.opsPerSec).toLocaleString('en-US') },
+      { header: 'vs base', cell: (r) => `${(r.opsPerSec / base.opsPerSec).toFixed(2)}×` },
+      ...gcColumns(),
+      { header: 'peak RSS MiB', cell: (r) => mib(r.peakRssBytes) },
+      { header: 'peak arrayBuffers MiB', cell: (r) => mib(r.peakArrayBuffersBytes) },
+      { header: 'final RSS MiB', cell: (r) => mib(r.finalRssBytes) },
+    ]),
   );
 }
 

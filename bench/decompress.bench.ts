@@ -25,7 +25,17 @@ import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { BufferPool, gunzip, residency } from '../src/index.js';
 import { extractZip } from '../src/integrations/zip.js';
-import { environment, mib, runChild, sampleMemory, table, trackGc, wantsJson } from './harness.js';
+import {
+  columnTable,
+  environment,
+  gcColumns,
+  measure,
+  median,
+  mib,
+  runChild,
+  table,
+  wantsJson,
+} from './harness.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -93,16 +103,14 @@ async function gunzipChild(variant: string, file: string): Promise<Row> {
   };
   const run = variants[variant] as () => Promise<number>;
   await run();
-  const gc = trackGc();
-  const mem = sampleMemory(5);
   const bench = new Bench({ time: quick ? 500 : 2000, warmupIterations: 3 });
-  bench.add(variant, async () => {
-    await run();
-    mem.sample();
+  const m = await measure(async (memory) => {
+    bench.add(variant, async () => {
+      await run();
+      memory.sample();
+    });
+    await bench.run();
   });
-  await bench.run();
-  mem.stop();
-  await gc.stop();
   const task = bench.tasks[0];
   const hz = task?.result && 'throughput' in task.result ? task.result.throughput.mean : 0;
   return {
@@ -110,10 +118,10 @@ async function gunzipChild(variant: string, file: string): Promise<Row> {
     variant,
     opsPerSec: hz,
     ms: 1000 / hz,
-    gcCount: gc.count,
-    gcPauseMs: gc.pauseMs,
-    peakRss: mem.peakRss,
-    peakArrayBuffers: mem.peakArrayBuffers,
+    gcCount: m.gcCount,
+    gcPauseMs: m.gcPauseMs,
+    peakRss: m.peakRss,
+    peakArrayBuffers: m.peakArrayBuffers,
     cachedBytes: 0,
     outcome: 'ok',
   };
@@ -121,36 +129,37 @@ async function gunzipChild(variant: string, file: string): Promise<Row> {
 
 async function bombChild(variant: string, file: string): Promise<Row> {
   const bomb = await (await import('node:fs/promises')).readFile(file);
-  const gc = trackGc();
-  const mem = sampleMemory(5);
-  const started = performance.now();
-  let outcome = 'accepted';
-  try {
-    if (variant === 'slabio gunzip') {
-      (
-        await gunzip(bomb, { maxOutputBytes: 64 * MiB, maxRatio: Number.POSITIVE_INFINITY })
-      ).release();
-    } else {
-      zlib.gunzipSync(bomb, { maxOutputLength: 64 * MiB });
-    }
-  } catch (err) {
-    outcome = (err as { code?: string }).code ?? String(err);
-  }
-  const ms = performance.now() - started;
-  mem.stop();
-  await gc.stop();
+  // No sample after the call: a failed gunzipSync's output chunks are garbage by then.
+  const m = await measure(
+    async () => {
+      try {
+        if (variant === 'slabio gunzip') {
+          (
+            await gunzip(bomb, { maxOutputBytes: 64 * MiB, maxRatio: Number.POSITIVE_INFINITY })
+          ).release();
+        } else {
+          zlib.gunzipSync(bomb, { maxOutputLength: 64 * MiB });
+        }
+        return 'accepted';
+      } catch (err) {
+        return (err as { code?: string }).code ?? String(err);
+      }
+    },
+    { sampleAtEnd: false },
+  );
+  const ms = m.seconds * 1000;
   return {
     part: 'bomb',
     variant,
     opsPerSec: 1000 / ms,
     ms,
-    gcCount: gc.count,
-    gcPauseMs: gc.pauseMs,
+    gcCount: m.gcCount,
+    gcPauseMs: m.gcPauseMs,
     // The true peak: a sampler cannot run during gunzipSync's synchronous loop.
     peakRss: process.resourceUsage().maxRSS * 1024,
-    peakArrayBuffers: mem.peakArrayBuffers,
+    peakArrayBuffers: m.peakArrayBuffers,
     cachedBytes: 0,
-    outcome,
+    outcome: m.value,
   };
 }
 
@@ -174,14 +183,11 @@ async function cachedUnder(dir: string): Promise<number> {
 }
 
 async function extractChild(variant: string, zipPath: string, dest: string): Promise<Row> {
-  const gc = trackGc();
-  const mem = sampleMemory(5);
-  const started = performance.now();
-  if (variant === 'slabio extractZip') await extractZip(zipPath, dest);
-  else await yauzlExtract(zipPath, dest);
-  const ms = performance.now() - started;
-  mem.stop();
-  await gc.stop();
+  const m = await measure(async () => {
+    if (variant === 'slabio extractZip') await extractZip(zipPath, dest);
+    else await yauzlExtract(zipPath, dest);
+  });
+  const ms = m.seconds * 1000;
   const cachedBytes = await cachedUnder(dest);
   await rm(dest, { recursive: true, force: true });
   return {
@@ -189,10 +195,10 @@ async function extractChild(variant: string, zipPath: string, dest: string): Pro
     variant,
     opsPerSec: 1000 / ms,
     ms,
-    gcCount: gc.count,
-    gcPauseMs: gc.pauseMs,
-    peakRss: mem.peakRss,
-    peakArrayBuffers: mem.peakArrayBuffers,
+    gcCount: m.gcCount,
+    gcPauseMs: m.gcPauseMs,
+    peakRss: m.peakRss,
+    peakArrayBuffers: m.peakArrayBuffers,
     cachedBytes,
     outcome: 'ok',
   };
@@ -265,11 +271,6 @@ async function main(): Promise<void> {
   report(rows);
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
-
 function report(rows: Row[]): void {
   if (wantsJson()) {
     console.log(JSON.stringify({ environment: environment(), rows }, null, 2));
@@ -282,26 +283,14 @@ function report(rows: Row[]): void {
     `\ngunzip of ${mib(TEXT_BYTES)} MiB JSON-like text (ratio ~4:1), one child per variant:\n`,
   );
   console.log(
-    table(
-      [
-        'variant',
-        'ops/s',
-        'vs gunzipSync',
-        'GCs',
-        'GC pause ms',
-        'peak RSS MiB',
-        'peak arrayBuffers MiB',
-      ],
-      g.map((r) => [
-        r.variant,
-        r.opsPerSec.toFixed(1),
-        `${(r.opsPerSec / base).toFixed(2)}×`,
-        String(r.gcCount),
-        r.gcPauseMs.toFixed(1),
-        mib(r.peakRss),
-        mib(r.peakArrayBuffers),
-      ]),
-    ),
+    columnTable(g, [
+      { header: 'variant', cell: (r) => r.variant },
+      { header: 'ops/s', cell: (r) => r.opsPerSec.toFixed(1) },
+      { header: 'vs gunzipSync', cell: (r) => `${(r.opsPerSec / base).toFixed(2)}×` },
+      ...gcColumns(),
+      { header: 'peak RSS MiB', cell: (r) => mib(r.peakRss) },
+      { header: 'peak arrayBuffers MiB', cell: (r) => mib(r.peakArrayBuffers) },
+    ]),
   );
   console.log('\n1 GiB of zeros gzipped (~1 MiB) against a 64 MiB output limit:\n');
   console.log(

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { capabilities, createNoCacheWriteStream, residency } from '../src/index.js';
+import { median } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,12 +54,6 @@ const cases: Case[] = [
     run: (p) => pipeline(source, createNoCacheWriteStream(p, { strategy: 'windowed' })),
   },
 ];
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 const dir = await mkdtemp(join(tmpdir(), 'slabio-bench-'));
 try {

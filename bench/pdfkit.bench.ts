@@ -14,7 +14,6 @@
  * directory under os.tmpdir() (set TMPDIR to bench another filesystem).
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -24,7 +23,22 @@ import PDFDocument from 'pdfkit';
 import { residency } from '../src/index.js';
 import { type PdfBuild, renderPdf } from '../src/integrations/pdfkit.js';
 import { renderQr } from '../src/integrations/qrcode.js';
-import { environment, mib, runChild, sampleMemory, table, trackGc, wantsJson } from './harness.js';
+import {
+  columnTable,
+  gcColumns,
+  interleave,
+  measure,
+  mib,
+  mibColumn,
+  pageCacheColumn,
+  positiveInteger,
+  printResults,
+  type RunStats,
+  rateColumns,
+  runChild,
+  summarize,
+  withTempDir,
+} from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,16 +50,9 @@ const { values } = parseArgs({
     dir: { type: 'string' },
   },
 });
-const count = Number(values.count);
-const pages = Number(values.pages);
-const runs = Number(values.runs);
-for (const [name, v] of [
-  ['count', count],
-  ['pages', pages],
-  ['runs', runs],
-] as const) {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${name} must be ≥ 1, got ${v}`);
-}
+const count = positiveInteger('count', values.count);
+const pages = positiveInteger('pages', values.pages);
+const runs = positiveInteger('runs', values.runs);
 
 // The QR images are made once, as plain Buffers shared by every variant: the benchmark measures
 // the PDF and its output, not QR rendering.
@@ -141,12 +148,8 @@ const variants: Variant[] = [
   },
 ];
 
-interface ChildResult {
+interface ChildResult extends RunStats {
   pdfsPerS: number;
-  gcCount: number;
-  gcPauseMs: number;
-  peakRss: number;
-  peakArrayBuffers: number;
   meanPdfBytes: number;
   cacheBytes: number;
 }
@@ -155,15 +158,11 @@ async function child(name: string, dir: string): Promise<ChildResult> {
   const v = variants.find((x) => x.name === name);
   if (v === undefined) throw new Error(`unknown variant ${name}`);
   for (let i = 0; i < Math.min(10, count); i++) await v.run(join(dir, `warm-${i}.pdf`));
-  const gc = trackGc();
-  const mem = sampleMemory(5);
-  const t0 = process.hrtime.bigint();
-  let bytes = 0;
-  for (let i = 0; i < count; i++) bytes += await v.run(join(dir, `report-${i}.pdf`));
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  mem.sample();
-  mem.stop();
-  await gc.stop(); // waits for late 'gc' entries
+  const m = await measure(async () => {
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += await v.run(join(dir, `report-${i}.pdf`));
+    return bytes;
+  });
   let cacheBytes = 0;
   if (v.files) {
     for (let i = 0; i < count; i++) {
@@ -171,95 +170,40 @@ async function child(name: string, dir: string): Promise<ChildResult> {
     }
   }
   return {
-    pdfsPerS: count / seconds,
-    gcCount: gc.count,
-    gcPauseMs: gc.pauseMs,
-    peakRss: mem.peakRss,
-    peakArrayBuffers: mem.peakArrayBuffers,
-    meanPdfBytes: bytes / count,
+    pdfsPerS: count / m.seconds,
+    gcCount: m.gcCount,
+    gcPauseMs: m.gcPauseMs,
+    peakRss: m.peakRss,
+    peakArrayBuffers: m.peakArrayBuffers,
+    meanPdfBytes: m.value / count,
     cacheBytes,
   };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 async function main(): Promise<void> {
   const script = fileURLToPath(import.meta.url);
-  const results = new Map<string, ChildResult[]>(variants.map((v) => [v.name, []]));
-  for (let r = 0; r < runs; r++) {
-    for (const v of variants) {
-      const dir = await mkdtemp(join(tmpdir(), 'slabio-bench-pdf-'));
-      try {
-        const args = ['--child', v.name, '--dir', dir, '--count', String(count)];
-        const res = await runChild<ChildResult>(script, [...args, '--pages', String(pages)]);
-        results.get(v.name)?.push(res);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    }
-  }
-  const rows = variants.map((v) => {
-    const rs = results.get(v.name) ?? [];
-    const pick = (f: (x: ChildResult) => number): number => median(rs.map(f));
-    return {
-      name: v.name,
-      baseline: v.baseline,
-      pdfsPerS: pick((x) => x.pdfsPerS),
-      min: Math.min(...rs.map((x) => x.pdfsPerS)),
-      max: Math.max(...rs.map((x) => x.pdfsPerS)),
-      vsBaseline: 0,
-      gcCount: pick((x) => x.gcCount),
-      gcPauseMs: pick((x) => x.gcPauseMs),
-      peakRssMiB: Number(mib(pick((x) => x.peakRss))),
-      peakArrayBuffersMiB: Number(mib(pick((x) => x.peakArrayBuffers))),
-      meanPdfKiB: Math.round(pick((x) => x.meanPdfBytes) / 1024),
-      cacheMiB: v.files ? Number(mib(Math.max(...rs.map((x) => x.cacheBytes)))) : null,
-    };
-  });
-  for (const row of rows) {
-    const base = rows.find((x) => x.name === row.baseline)?.pdfsPerS ?? row.pdfsPerS;
-    row.vsBaseline = row.pdfsPerS / base;
-  }
-  if (wantsJson()) {
-    const head = { environment: environment(), count, pages, runs };
-    console.log(JSON.stringify({ ...head, rows }, null, 2));
-    return;
-  }
-  console.log(
-    `${count} PDFs of ${pages} A4 pages (20 QR images + a paragraph each), median of ${runs} interleaved runs`,
+  const results = await interleave(variants, runs, (v) =>
+    withTempDir('slabio-bench-pdf-', (dir) => {
+      const args = ['--child', v.name, '--dir', dir, '--count', String(count)];
+      return runChild<ChildResult>(script, [...args, '--pages', String(pages)]);
+    }),
   );
-  console.log(environment());
-  console.log(
-    table(
-      [
-        'variant',
-        'PDFs/s',
-        'min–max',
-        'vs baseline',
-        'GCs',
-        'GC pause ms',
-        'peak RSS MiB',
-        'peak arrayBuffers MiB',
-        'PDF KiB',
-        'page cache left MiB',
-      ],
-      rows.map((r) => [
-        r.name,
-        r.pdfsPerS.toFixed(1),
-        `${r.min.toFixed(1)}–${r.max.toFixed(1)}`,
-        `${r.vsBaseline.toFixed(2)}× ${r.baseline}`,
-        String(r.gcCount),
-        r.gcPauseMs.toFixed(1),
-        r.peakRssMiB.toFixed(1),
-        r.peakArrayBuffersMiB.toFixed(1),
-        String(r.meanPdfKiB),
-        r.cacheMiB === null ? '-' : r.cacheMiB.toFixed(2),
+  const rows = summarize(variants, results, 'pdfsPerS', (v, rs, pick) => ({
+    meanPdfKiB: Math.round(pick((x) => x.meanPdfBytes) / 1024),
+    cacheMiB: v.files ? Number(mib(Math.max(...rs.map((x) => x.cacheBytes)))) : null,
+  }));
+  printResults(
+    `${count} PDFs of ${pages} A4 pages (20 QR images + a paragraph each), median of ${runs} interleaved runs`,
+    { count, pages, runs, rows },
+    () =>
+      columnTable(rows, [
+        ...rateColumns('pdfsPerS', 'PDFs/s', 1),
+        ...gcColumns(),
+        mibColumn('peak RSS MiB', (r) => r.peakRssMiB),
+        mibColumn('peak arrayBuffers MiB', (r) => r.peakArrayBuffersMiB),
+        { header: 'PDF KiB', cell: (r) => String(r.meanPdfKiB) },
+        pageCacheColumn('page cache left MiB'),
       ]),
-    ),
   );
 }
 

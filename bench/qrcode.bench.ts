@@ -8,7 +8,6 @@
  * Run: `npm run build && node dist/bench/qrcode.bench.js [--count 2000] [--runs 3] [--json]`
  * Files go to a temporary directory under os.tmpdir() (set TMPDIR to bench another filesystem).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +15,22 @@ import { parseArgs } from 'node:util';
 import qrcode from 'qrcode';
 import { residency } from '../src/index.js';
 import { qrBatch, renderQr } from '../src/integrations/qrcode.js';
-import { environment, mib, runChild, sampleMemory, table, trackGc, wantsJson } from './harness.js';
+import {
+  columnTable,
+  gcColumns,
+  interleave,
+  measure,
+  mib,
+  mibColumn,
+  pageCacheColumn,
+  positiveInteger,
+  printResults,
+  type RunStats,
+  rateColumns,
+  runChild,
+  summarize,
+  withTempDir,
+} from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,12 +41,8 @@ const { values } = parseArgs({
     dir: { type: 'string' },
   },
 });
-const count = Number(values.count);
-const runs = Number(values.runs);
-if (!Number.isInteger(count) || count < 1)
-  throw new RangeError(`--count must be ≥ 1, got ${values.count}`);
-if (!Number.isInteger(runs) || runs < 1)
-  throw new RangeError(`--runs must be ≥ 1, got ${values.runs}`);
+const count = positiveInteger('count', values.count);
+const runs = positiveInteger('runs', values.runs);
 
 // Ticket-like URLs of 27–39 bytes: version-3 symbols (29 × 29 modules) at level M.
 const text = (i: number): string => `https://example.com/t/${i}?k=${(i * 2654435761) >>> 0}`;
@@ -125,12 +135,8 @@ const variants: Variant[] = [
   },
 ];
 
-interface ChildResult {
+interface ChildResult extends RunStats {
   codesPerS: number;
-  gcCount: number;
-  gcPauseMs: number;
-  peakRss: number;
-  peakArrayBuffers: number;
   meanPngBytes: number;
   cacheBytes: number;
 }
@@ -140,14 +146,7 @@ async function child(name: string, dir: string): Promise<ChildResult> {
   if (v === undefined) throw new Error(`unknown variant ${name}`);
   const warm = Math.min(100, count);
   await v.run(warm, 1_000_000, dir); // JIT warm-up on other texts (and other file names)
-  const gc = trackGc();
-  const mem = sampleMemory(5);
-  const t0 = process.hrtime.bigint();
-  const bytes = await v.run(count, 0, dir);
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  mem.sample();
-  mem.stop();
-  await gc.stop(); // waits for late 'gc' entries
+  const m = await measure(() => v.run(count, 0, dir));
   let cacheBytes = 0;
   if (v.files) {
     for (let i = 0; i < count; i++) {
@@ -155,100 +154,42 @@ async function child(name: string, dir: string): Promise<ChildResult> {
     }
   }
   return {
-    codesPerS: count / seconds,
-    gcCount: gc.count,
-    gcPauseMs: gc.pauseMs,
-    peakRss: mem.peakRss,
-    peakArrayBuffers: mem.peakArrayBuffers,
-    meanPngBytes: bytes / count,
+    codesPerS: count / m.seconds,
+    gcCount: m.gcCount,
+    gcPauseMs: m.gcPauseMs,
+    peakRss: m.peakRss,
+    peakArrayBuffers: m.peakArrayBuffers,
+    meanPngBytes: m.value / count,
     cacheBytes,
   };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 async function main(): Promise<void> {
   const script = fileURLToPath(import.meta.url);
-  const results = new Map<string, ChildResult[]>(variants.map((v) => [v.name, []]));
-  for (let r = 0; r < runs; r++) {
-    for (const v of variants) {
-      const dir = await mkdtemp(join(tmpdir(), 'slabio-bench-qr-'));
-      try {
-        const res = await runChild<ChildResult>(script, [
-          '--child',
-          v.name,
-          '--dir',
-          dir,
-          '--count',
-          String(count),
-        ]);
-        results.get(v.name)?.push(res);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    }
-  }
-  const rows = variants.map((v) => {
-    const rs = results.get(v.name) ?? [];
-    const pick = (f: (x: ChildResult) => number): number => median(rs.map(f));
-    return {
-      name: v.name,
-      baseline: v.baseline,
-      codesPerS: pick((x) => x.codesPerS),
-      min: Math.min(...rs.map((x) => x.codesPerS)),
-      max: Math.max(...rs.map((x) => x.codesPerS)),
-      vsBaseline: 0,
-      gcCount: pick((x) => x.gcCount),
-      gcPauseMs: pick((x) => x.gcPauseMs),
-      peakRssMiB: Number(mib(pick((x) => x.peakRss))),
-      peakArrayBuffersMiB: Number(mib(pick((x) => x.peakArrayBuffers))),
-      meanPngBytes: Math.round(pick((x) => x.meanPngBytes)),
-      cacheMiB: v.files ? Number(mib(Math.max(...rs.map((x) => x.cacheBytes)))) : null,
-    };
-  });
-  for (const row of rows) {
-    const base = rows.find((x) => x.name === row.baseline)?.codesPerS ?? row.codesPerS;
-    row.vsBaseline = row.codesPerS / base;
-  }
-  if (wantsJson()) {
-    console.log(JSON.stringify({ environment: environment(), count, runs, rows }, null, 2));
-    return;
-  }
-  console.log(
-    `${count} QR codes (PNG, level M, scale 4, margin 4), median of ${runs} interleaved runs`,
-  );
-  console.log(environment());
-  console.log(
-    table(
-      [
-        'variant',
-        'codes/s',
-        'min–max',
-        'vs baseline',
-        'GCs',
-        'GC pause ms',
-        'peak RSS MiB',
-        'peak arrayBuffers MiB',
-        'PNG bytes',
-        'page cache left MiB',
-      ],
-      rows.map((r) => [
-        r.name,
-        r.codesPerS.toFixed(0),
-        `${r.min.toFixed(0)}–${r.max.toFixed(0)}`,
-        `${r.vsBaseline.toFixed(2)}× ${r.baseline}`,
-        String(r.gcCount),
-        r.gcPauseMs.toFixed(1),
-        r.peakRssMiB.toFixed(1),
-        r.peakArrayBuffersMiB.toFixed(1),
-        r.meanPngBytes === 0 ? '-' : String(r.meanPngBytes),
-        r.cacheMiB === null ? '-' : r.cacheMiB.toFixed(2),
-      ]),
+  const results = await interleave(variants, runs, (v) =>
+    withTempDir('slabio-bench-qr-', (dir) =>
+      runChild<ChildResult>(script, ['--child', v.name, '--dir', dir, '--count', String(count)]),
     ),
+  );
+  const rows = summarize(variants, results, 'codesPerS', (v, rs, pick) => ({
+    meanPngBytes: Math.round(pick((x) => x.meanPngBytes)),
+    cacheMiB: v.files ? Number(mib(Math.max(...rs.map((x) => x.cacheBytes)))) : null,
+  }));
+  printResults(
+    `${count} QR codes (PNG, level M, scale 4, margin 4), median of ${runs} interleaved runs`,
+    { count, runs, rows },
+    () =>
+      columnTable(rows, [
+        ...rateColumns('codesPerS', 'codes/s', 0),
+        ...gcColumns(),
+        mibColumn('peak RSS MiB', (r) => r.peakRssMiB),
+        mibColumn('peak arrayBuffers MiB', (r) => r.peakArrayBuffersMiB),
+        {
+          header: 'PNG bytes',
+          cell: (r) => (r.meanPngBytes === 0 ? '-' : String(r.meanPngBytes)),
+        },
+        pageCacheColumn('page cache left MiB'),
+      ]),
   );
 }
 

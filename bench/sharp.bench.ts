@@ -14,7 +14,7 @@
  * Run: `npm run build && node dist/bench/sharp.bench.js [--count 200] [--runs 3] [--concurrency 4] [--hold-ms 10] [--json]`
  * Inputs go to a temporary directory under os.tmpdir() (set TMPDIR to bench another filesystem).
  */
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,22 @@ import { parseArgs } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
 import { dropCache, readAll, residency } from '../src/index.js';
 import { configureSharp, decodeRaw, transformImage } from '../src/integrations/sharp.js';
-import { environment, mib, runChild, sampleMemory, table, trackGc, wantsJson } from './harness.js';
+import {
+  columnTable,
+  gcColumns,
+  interleave,
+  measure,
+  mib,
+  mibColumn,
+  pageCacheColumn,
+  positiveInteger,
+  printResults,
+  type RunStats,
+  rateColumns,
+  runChild,
+  summarize,
+  withTempDir,
+} from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,19 +50,12 @@ const { values } = parseArgs({
     dir: { type: 'string' },
   },
 });
-const count = Number(values.count);
-const runs = Number(values.runs);
-const concurrency = Number(values.concurrency);
+const count = positiveInteger('count', values.count);
+const runs = positiveInteger('runs', values.runs);
+const concurrency = positiveInteger('concurrency', values.concurrency);
 const holdMs = Number(values['hold-ms']);
 if (!Number.isInteger(holdMs) || holdMs < 0) {
   throw new RangeError(`--hold-ms must be ≥ 0, got ${values['hold-ms']}`);
-}
-for (const [name, v] of [
-  ['count', count],
-  ['runs', runs],
-  ['concurrency', concurrency],
-] as const) {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${name} must be ≥ 1, got ${v}`);
 }
 
 const WIDTH = 1500;
@@ -70,37 +78,38 @@ interface Variant {
   one(input: Buffer | string): Promise<number>;
 }
 
+// The same code on memory and on file inputs, and with sharp's settings as shipped.
+async function viaToBuffer(input: Buffer | string): Promise<number> {
+  const out = await thumb(sharp(input)).toBuffer();
+  await hold();
+  return out.length;
+}
+
+async function viaTransformImage(input: Buffer | string): Promise<number> {
+  using lease = await transformImage(input, thumb);
+  await hold();
+  return lease.buffer.length;
+}
+
 const variants: Variant[] = [
   {
     name: 'sharp toBuffer (memory)',
     baseline: 'sharp toBuffer (memory)',
     files: false,
-    async one(input) {
-      const out = await thumb(sharp(input)).toBuffer();
-      await hold();
-      return out.length;
-    },
+    one: viaToBuffer,
   },
   {
     name: 'sharp toBuffer, sharp defaults',
     baseline: 'sharp toBuffer (memory)',
     files: false,
     sharpDefaults: true,
-    async one(input) {
-      const out = await thumb(sharp(input)).toBuffer();
-      await hold();
-      return out.length;
-    },
+    one: viaToBuffer,
   },
   {
     name: 'slabio transformImage (memory)',
     baseline: 'sharp toBuffer (memory)',
     files: false,
-    async one(input) {
-      using lease = await transformImage(input, thumb);
-      await hold();
-      return lease.buffer.length;
-    },
+    one: viaTransformImage,
   },
   {
     name: 'sharp stream → readAll (memory)',
@@ -116,21 +125,13 @@ const variants: Variant[] = [
     name: 'sharp(path).toBuffer',
     baseline: 'sharp(path).toBuffer',
     files: true,
-    async one(input) {
-      const out = await thumb(sharp(input)).toBuffer();
-      await hold();
-      return out.length;
-    },
+    one: viaToBuffer,
   },
   {
     name: 'slabio transformImage(path)',
     baseline: 'sharp(path).toBuffer',
     files: true,
-    async one(input) {
-      using lease = await transformImage(input, thumb);
-      await hold();
-      return lease.buffer.length;
-    },
+    one: viaTransformImage,
   },
   {
     name: 'sharp raw().toBuffer (memory)',
@@ -154,13 +155,9 @@ const variants: Variant[] = [
   },
 ];
 
-interface ChildResult {
+interface ChildResult extends RunStats {
   imagesPerS: number;
-  gcCount: number;
-  gcPauseMs: number;
   rssBefore: number;
-  peakRss: number;
-  peakArrayBuffers: number;
   peakExternal: number;
   meanOutputBytes: number;
   cacheBytes: number;
@@ -190,44 +187,24 @@ async function child(name: string, dir: string): Promise<ChildResult> {
     : await Promise.all(paths.map((p) => readFile(p)));
   await runAll(v, inputs.slice(0, Math.min(20, count))); // warm-up: JIT, libvips, pool slabs
   if (v.files) for (const p of paths) await dropCache(p);
-  const gc = trackGc();
-  const rssBefore = process.memoryUsage().rss;
-  const mem = sampleMemory(5);
-  // sharp's output Buffers wrap libvips memory (napi external buffers): Node counts them in
-  // `external`, not in `arrayBuffers`, so that is sampled too.
-  let peakExternal = 0;
-  const external = setInterval(() => {
-    peakExternal = Math.max(peakExternal, process.memoryUsage().external);
-  }, 5);
-  const t0 = process.hrtime.bigint();
-  const bytes = await runAll(v, inputs);
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  mem.sample();
-  mem.stop();
-  clearInterval(external);
-  await gc.stop();
+  const m = await measure(() => runAll(v, inputs));
   let cacheBytes = 0;
   if (v.files) {
     for (const p of paths) cacheBytes += (await residency(p)).cachedBytes;
   }
   return {
-    imagesPerS: count / seconds,
-    gcCount: gc.count,
-    gcPauseMs: gc.pauseMs,
-    rssBefore,
-    peakRss: mem.peakRss,
-    peakArrayBuffers: mem.peakArrayBuffers,
-    peakExternal,
-    meanOutputBytes: bytes / count,
+    imagesPerS: count / m.seconds,
+    gcCount: m.gcCount,
+    gcPauseMs: m.gcPauseMs,
+    rssBefore: m.rssBefore,
+    peakRss: m.peakRss,
+    peakArrayBuffers: m.peakArrayBuffers,
+    // sharp's output Buffers wrap libvips memory: Node counts them in `external`.
+    peakExternal: m.peakExternal,
+    meanOutputBytes: m.value / count,
     cacheBytes,
   };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 /** An SVG scene: overlapping shapes of every size, so the photo has edges at every scale. */
 function scene(seed: number): Buffer {
@@ -282,93 +259,41 @@ async function makeInputs(dir: string): Promise<number> {
 
 async function main(): Promise<void> {
   const script = fileURLToPath(import.meta.url);
-  const dir = await mkdtemp(join(tmpdir(), 'slabio-bench-sharp-'));
-  const results = new Map<string, ChildResult[]>(variants.map((v) => [v.name, []]));
-  let meanInputBytes = 0;
-  try {
-    meanInputBytes = await makeInputs(dir);
-    for (let r = 0; r < runs; r++) {
-      for (const v of variants) {
-        const res = await runChild<ChildResult>(script, [
-          '--child',
-          v.name,
-          '--dir',
-          dir,
-          '--count',
-          String(count),
-          '--concurrency',
-          String(concurrency),
-          '--hold-ms',
-          String(holdMs),
-        ]);
-        results.get(v.name)?.push(res);
-      }
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-  const rows = variants.map((v) => {
-    const rs = results.get(v.name) ?? [];
-    const pick = (f: (x: ChildResult) => number): number => median(rs.map(f));
-    return {
-      name: v.name,
-      baseline: v.baseline,
-      imagesPerS: pick((x) => x.imagesPerS),
-      min: Math.min(...rs.map((x) => x.imagesPerS)),
-      max: Math.max(...rs.map((x) => x.imagesPerS)),
-      vsBaseline: 0,
-      gcCount: pick((x) => x.gcCount),
-      gcPauseMs: pick((x) => x.gcPauseMs),
-      peakRssMiB: Number(mib(pick((x) => x.peakRss))),
-      rssRiseMiB: Number(mib(pick((x) => x.peakRss - x.rssBefore))),
-      peakArrayBuffersMiB: Number(mib(pick((x) => x.peakArrayBuffers))),
-      peakExternalMiB: Number(mib(pick((x) => x.peakExternal))),
-      meanOutputBytes: Math.round(pick((x) => x.meanOutputBytes)),
-      cacheMiB: v.files ? Number(mib(Math.max(...rs.map((x) => x.cacheBytes)))) : null,
-    };
-  });
-  for (const row of rows) {
-    const base = rows.find((x) => x.name === row.baseline)?.imagesPerS ?? row.imagesPerS;
-    row.vsBaseline = row.imagesPerS / base;
-  }
-  const what = `${count} JPEGs ${WIDTH}×${HEIGHT} (mean ${Math.round(meanInputBytes / 1024)} KiB) → 320 px JPEG thumbnails or raw RGB, ${concurrency} at once, each output held ${holdMs} ms, median of ${runs} interleaved runs`;
-  if (wantsJson()) {
-    console.log(JSON.stringify({ environment: environment(), what, count, runs, rows }, null, 2));
-    return;
-  }
-  console.log(what);
-  console.log(environment());
-  console.log(
-    table(
-      [
-        'variant',
-        'images/s',
-        'min–max',
-        'vs baseline',
-        'GCs',
-        'GC pause ms',
-        'peak RSS MiB',
-        'RSS rise MiB',
-        'peak arrayBuffers MiB',
-        'peak external MiB',
-        'output bytes',
-        'input page cache left MiB',
-      ],
-      rows.map((r) => [
-        r.name,
-        r.imagesPerS.toFixed(1),
-        `${r.min.toFixed(1)}–${r.max.toFixed(1)}`,
-        `${r.vsBaseline.toFixed(2)}× ${r.baseline}`,
-        String(r.gcCount),
-        r.gcPauseMs.toFixed(1),
-        r.peakRssMiB.toFixed(1),
-        r.rssRiseMiB.toFixed(1),
-        r.peakArrayBuffersMiB.toFixed(1),
-        r.peakExternalMiB.toFixed(1),
-        String(r.meanOutputBytes),
-        r.cacheMiB === null ? '-' : r.cacheMiB.toFixed(2),
+  const { meanInputBytes, results } = await withTempDir('slabio-bench-sharp-', async (dir) => ({
+    meanInputBytes: await makeInputs(dir),
+    results: await interleave(variants, runs, (v) =>
+      runChild<ChildResult>(script, [
+        '--child',
+        v.name,
+        '--dir',
+        dir,
+        '--count',
+        String(count),
+        '--concurrency',
+        String(concurrency),
+        '--hold-ms',
+        String(holdMs),
       ]),
     ),
+  }));
+  const rows = summarize(variants, results, 'imagesPerS', (v, rs, pick) => ({
+    rssRiseMiB: Number(mib(pick((x) => x.peakRss - x.rssBefore))),
+    peakExternalMiB: Number(mib(pick((x) => x.peakExternal))),
+    meanOutputBytes: Math.round(pick((x) => x.meanOutputBytes)),
+    cacheMiB: v.files ? Number(mib(Math.max(...rs.map((x) => x.cacheBytes)))) : null,
+  }));
+  const what = `${count} JPEGs ${WIDTH}×${HEIGHT} (mean ${Math.round(meanInputBytes / 1024)} KiB) → 320 px JPEG thumbnails or raw RGB, ${concurrency} at once, each output held ${holdMs} ms, median of ${runs} interleaved runs`;
+  printResults(what, { what, count, runs, rows }, () =>
+    columnTable(rows, [
+      ...rateColumns('imagesPerS', 'images/s', 1),
+      ...gcColumns(),
+      mibColumn('peak RSS MiB', (r) => r.peakRssMiB),
+      mibColumn('RSS rise MiB', (r) => r.rssRiseMiB),
+      mibColumn('peak arrayBuffers MiB', (r) => r.peakArrayBuffersMiB),
+      mibColumn('peak external MiB', (r) => r.peakExternalMiB),
+      { header: 'output bytes', cell: (r) => String(r.meanOutputBytes) },
+      pageCacheColumn('input page cache left MiB'),
+    ]),
   );
 }
 
