@@ -210,7 +210,7 @@ async function child(source: Source, size: number, variant: string, file: string
   });
   await bench.run();
   memory.sample();
-  gc.stop();
+  await gc.stop();
   memory.stop();
   const r = bench.tasks[0]?.result;
   if (r === undefined || !('throughput' in r)) throw new Error(`${variant} did not complete`);
@@ -258,7 +258,7 @@ async function pumpChild(variant: string, from: string, to: string): Promise<Pum
   await copy();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   clearInterval(timer);
-  gc.stop();
+  await gc.stop();
   memory.stop();
   return {
     variant,
