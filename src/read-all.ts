@@ -64,7 +64,15 @@ function classify(source: unknown): Classified {
       typeof source.resume === 'function' &&
       typeof source.read === 'function'
     ) {
-      return { kind: 'stream', source: source as unknown as Readable };
+      const stream = source as unknown as Readable;
+      // With a 'readable' listener Node keeps a stream paused whatever 'data' listeners and
+      // resume() do, so the read would never progress: refuse it, leaving the stream as it is.
+      if (typeof stream.listenerCount === 'function' && stream.listenerCount('readable') > 0) {
+        throw new TypeError(
+          "source has a 'readable' listener, which keeps it paused: remove it before reading the stream",
+        );
+      }
+      return { kind: 'stream', source: stream };
     }
     if (typeof source.getReader === 'function') {
       return { kind: 'web', source: source as unknown as WebReadableStream<unknown> };

@@ -452,3 +452,35 @@ describe('trim, stats, channels, default pool', () => {
     assert.equal(b.closed, false);
   });
 });
+
+describe('BufferPool.tryAcquire', () => {
+  it('leases when the pool can serve now, else returns null without counting a rejection', () => {
+    const pool = new BufferPool({ sizeClasses: field, maxBytes: 300 * KiB, onExhausted: 'throw' });
+    const a = pool.tryAcquire(300 * KiB);
+    assert.ok(a !== null);
+    assert.equal(pool.tryAcquire(1), null);
+    assert.equal(pool.stats().rejections, 0);
+    a.release();
+    assert.throws(() => pool.tryAcquire(-1), RangeError);
+    pool.close();
+    assert.throws(() => pool.tryAcquire(1), ClosedError);
+  });
+
+  it('keeps the turn of queued waiters', async () => {
+    const pool = new BufferPool({ sizeClasses: field, maxBytes: 400 * KiB, slabBytes: 1 });
+    const held = pool.acquire(300 * KiB);
+    const waiting = pool.acquireAsync(300 * KiB);
+    assert.equal(pool.stats().waiting, 1);
+    assert.equal(
+      pool.tryAcquire(1),
+      null,
+      'memory for a small lease is free, but a waiter is first',
+    );
+    held.release();
+    (await waiting).release();
+    const now = pool.tryAcquire(1);
+    assert.ok(now !== null);
+    now.release();
+    pool.close();
+  });
+});

@@ -102,6 +102,24 @@ describe('readAll sources', () => {
     assertNoLeases(pool);
   });
 
+  it("refuses a stream with a 'readable' listener (it would never flow) and leaves it alone", async () => {
+    const pool = newPool();
+    const stream = Readable.from(chunks);
+    const onReadable = (): void => {};
+    stream.on('readable', onReadable);
+    await assert.rejects(readAll(stream, { pool }), (err: unknown) => {
+      assert.ok(err instanceof TypeError);
+      assert.match(err.message, /'readable' listener/);
+      return true;
+    });
+    assert.equal(stream.destroyed, false);
+    stream.off('readable', onReadable);
+    const lease = await readAll(stream, { pool });
+    assert.ok(lease.buffer.equals(data));
+    lease.release();
+    assertNoLeases(pool);
+  });
+
   it('reads a path, a file URL and a FileHandle (from offset 0, left open)', async (t) => {
     const pool = newPool();
     const file = await tempFile(t, data);

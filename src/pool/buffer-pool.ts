@@ -149,6 +149,27 @@ export class BufferPool implements LeaseOwner {
   }
 
   /**
+   * Lease `size` bytes if the pool can serve them now without waiting, else `null`. A spent
+   * budget is not a failure here: nothing is counted as a rejection and `onExhausted` does not
+   * apply. While `acquireAsync` requests are queued it returns `null`, so they keep their turn.
+   * For producers that cannot pause (pdfkit pushes its output synchronously): try this first,
+   * then fall back to `acquireAsync`.
+   *
+   * @throws {RangeError} when `size` is not a non-negative safe integer.
+   * @throws {ClosedError} `ERR_SLABIO_CLOSED` after `close()`.
+   * @example
+   * ```ts
+   * const lease = pool.tryAcquire(n) ?? (await pool.acquireAsync(n, { signal }));
+   * ```
+   */
+  tryAcquire(size: number): Lease | null {
+    checkSize(size);
+    if (this.#closed) throw new ClosedError('pool');
+    if (this.#waiters.length > 0) return null;
+    return this.#tryAcquire(size);
+  }
+
+  /**
    * Lease a buffer of exactly `size` bytes, waiting (FIFO) for memory when the budget is spent and
    * `onExhausted` is `'wait'`.
    *

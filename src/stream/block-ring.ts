@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+import { ClosedError } from '../errors.js';
 import type { BufferPool, Lease } from '../pool/index.js';
 
 /** One block of the ring and the write callback bound to it once, so writes allocate nothing. */
@@ -54,7 +56,7 @@ export class BlockRing {
     const lease = await this.#pool.acquireAsync(this.#size, options);
     if (this.#closed) {
       lease.release();
-      throw new Error('pump was abandoned while a block was being leased');
+      throw new ClosedError('pump'); // it failed while this block was being leased
     }
     const slot: RingSlot = { lease, onWritten: () => this.#written(slot) };
     this.#slots.push(slot);
