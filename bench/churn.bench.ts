@@ -4,7 +4,7 @@
  * process so RSS and GC counts are its own. Reports ops/s, GC count and pause, peak RSS and
  * peak `arrayBuffers`, and RSS at the end.
  *
- * Run: `npm start` (until the container lab exists) or `npm run bench -- churn` (`--json`,
+ * Run: `npm run bench -- churn` (`--json`, `--runs N` (default 5),
  * `--ops N`).
  */
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,9 @@ import {
   columnTable,
   environment,
   gcColumns,
+  interleave,
   measure,
+  median,
   mib,
   runChild,
   wantsJson,
@@ -105,21 +107,49 @@ async function main(): Promise<void> {
     return;
   }
   const script = fileURLToPath(import.meta.url);
-  const results: Result[] = [];
-  for (const variant of ['Buffer.allocUnsafe', 'slabio pool']) {
-    results.push(await runChild<Result>(script, ['--variant', variant, '--ops', String(ops)]));
-  }
+  const runs = option('--runs', 5);
+  // Interleaved runs, medians reported: one run of each is at the mercy of a noisy neighbour
+  // (measured here: the ops/s ratio of single runs ranged 1.35×–2.64× within minutes).
+  const variants = [{ name: 'Buffer.allocUnsafe' }, { name: 'slabio pool' }];
+  const all = await interleave(variants, runs, (v) =>
+    runChild<Result>(script, ['--variant', v.name, '--ops', String(ops)]),
+  );
+  const results = variants.map((v): Result & { minOps: number; maxOps: number } => {
+    const rs = all.get(v.name) ?? [];
+    const med = (f: (r: Result) => number): number => median(rs.map(f));
+    const opsList = rs.map((r) => r.opsPerSec);
+    return {
+      variant: v.name,
+      ops,
+      opsPerSec: med((r) => r.opsPerSec),
+      minOps: Math.min(...opsList),
+      maxOps: Math.max(...opsList),
+      gcCount: med((r) => r.gcCount),
+      gcPauseMs: med((r) => r.gcPauseMs),
+      peakRssBytes: med((r) => r.peakRssBytes),
+      peakArrayBuffersBytes: med((r) => r.peakArrayBuffersBytes),
+      finalRssBytes: med((r) => r.finalRssBytes),
+    };
+  });
   if (wantsJson()) {
-    console.log(JSON.stringify({ environment: environment(), results }));
+    console.log(
+      JSON.stringify({ environment: environment(), runs, results, raw: Object.fromEntries(all) }),
+    );
     return;
   }
   const base = results[0] as Result;
-  console.log(`churn.bench — ${ops} buffers of 100–300 KiB, ${LIVE} alive at a time, each filled`);
+  console.log(
+    `churn.bench — ${ops} buffers of 100–300 KiB, ${LIVE} alive at a time, each filled; median of ${runs} interleaved runs`,
+  );
   console.log(`${environment()}\n`);
   console.log(
     columnTable(results, [
       { header: 'variant', cell: (r) => r.variant },
       { header: 'ops/s', cell: (r) => Math.round(r.opsPerSec).toLocaleString('en-US') },
+      {
+        header: 'min–max',
+        cell: (r) => `${Math.round(r.minOps / 1000)}k–${Math.round(r.maxOps / 1000)}k`,
+      },
       { header: 'vs base', cell: (r) => `${(r.opsPerSec / base.opsPerSec).toFixed(2)}×` },
       ...gcColumns(),
       { header: 'peak RSS MiB', cell: (r) => mib(r.peakRssBytes) },
