@@ -4,52 +4,25 @@
  * @module
  */
 import { channels, debug } from '../debug.js';
-import { ClosedError, PoolExhaustedError, TimeoutError } from '../errors.js';
+import { ClosedError, PoolExhaustedError } from '../errors.js';
+import { Budget } from './budget.js';
+import { type LeakRecord, LeakTracker } from './leak-tracker.js';
 import { Lease, type LeaseOwner } from './lease.js';
-import { type BufferPoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options.js';
-import { returnToOsWhenCollected } from './reclaim.js';
-import { type Block, SizeClass, type Slab } from './size-class.js';
+import {
+  type BufferPoolOptions,
+  checkAcquireOptions,
+  checkSize,
+  type ResolvedPoolOptions,
+  resolvePoolOptions,
+} from './options.js';
+import { type Block, poisonAndDetach, SizeClass } from './size-class.js';
 import { classIndexFor } from './size-classes.js';
-import { collectStats, type PoolStats } from './stats.js';
+import { collectStats, type PoolCounters, type PoolStats } from './stats.js';
+import { type AcquireOptions, WaitQueue } from './wait-queue.js';
 
-/** Options for {@link BufferPool.acquireAsync}. */
-export interface AcquireOptions {
-  /** Abort waiting; the promise rejects with `signal.reason` and the waiter is removed. */
-  signal?: AbortSignal;
-  /** Give up waiting after this many milliseconds with `ERR_SLABIO_TIMEOUT`. @default no timeout */
-  timeoutMs?: number;
-}
+export type { AcquireOptions } from './wait-queue.js';
 
-interface Waiter {
-  readonly size: number;
-  readonly resolve: (lease: Lease) => void;
-  readonly reject: (reason: unknown) => void;
-  cleanup(): void;
-}
-
-interface LeakRecord {
-  readonly block: Block | null;
-  readonly size: number;
-  readonly budgetBytes: number;
-  readonly stack: string;
-}
-
-const POISON = 0xde;
 const EMPTY = Buffer.alloc(0);
-
-/** Counters shared with the stats module. */
-export interface PoolCounters {
-  reservedBytes: number;
-  highWaterBytes: number;
-  oversize: number;
-  oversizeBytes: number;
-  fallbacks: number;
-  waits: number;
-  timeouts: number;
-  rejections: number;
-  leaks: number;
-  trimmedBytes: number;
-}
 
 /**
  * A pool of reusable buffers in size classes, carved from slabs, under a hard byte budget.
@@ -77,10 +50,9 @@ export class BufferPool implements LeaseOwner {
     leaks: 0,
     trimmedBytes: 0,
   };
-  readonly #waiters: Waiter[] = [];
-  readonly #leakRegistry: FinalizationRegistry<LeakRecord> | null;
-  readonly #reportedLeakStacks = new Set<string>();
-  #acquired = 0;
+  readonly #waiters = new WaitQueue();
+  readonly #budget: Budget;
+  readonly #leaks: LeakTracker;
   /** Logical clock: incremented whenever a slab becomes idle. */
   #clock = 0;
   /** The clock at the previous idle-timer tick: slabs idle since then have been idle ≥ idleTrimMs. */
@@ -95,12 +67,14 @@ export class BufferPool implements LeaseOwner {
    */
   constructor(options: BufferPoolOptions = {}) {
     this.#options = resolvePoolOptions(options);
-    const { sizeClasses, slabBytes, debug: debugMode, leakSampleRate } = this.#options;
+    const { sizeClasses, slabBytes, debug: debugMode, leakSampleRate, name } = this.#options;
     this.#classes = sizeClasses.map((size) => new SizeClass(size, slabBytes, debugMode));
-    this.#leakRegistry =
-      debugMode || leakSampleRate > 0
-        ? new FinalizationRegistry<LeakRecord>((record) => this.#onLeak(record))
-        : null;
+    this.#budget = new Budget(this.#options.maxBytes, this.#classes, this.#counters);
+    this.#leaks = new LeakTracker(
+      this,
+      { name, debug: debugMode, sampleRate: leakSampleRate },
+      (record) => this.#onLeak(record),
+    );
   }
 
   /** The size classes in bytes, ascending. */
@@ -236,10 +210,7 @@ export class BufferPool implements LeaseOwner {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopIdleTimer();
-    for (const waiter of this.#waiters.splice(0)) {
-      waiter.cleanup();
-      waiter.reject(new ClosedError('pool'));
-    }
+    this.#waiters.rejectAll(new ClosedError('pool'));
     this.trim();
   }
 
@@ -250,7 +221,7 @@ export class BufferPool implements LeaseOwner {
 
   /** @internal Called by `Lease.release()`. */
   releaseLease(lease: Lease, block: Block | null, budgetBytes: number, tracked: boolean): void {
-    if (tracked) this.#leakRegistry?.unregister(lease);
+    if (tracked) this.#leaks.untrack(lease);
     if (block === null) {
       this.#counters.reservedBytes -= budgetBytes;
       this.#counters.oversizeBytes -= budgetBytes;
@@ -259,7 +230,7 @@ export class BufferPool implements LeaseOwner {
       if (this.#options.debug) poisonAndDetach(slab);
       const idle = slab.owner.put(block, this.#clock + 1);
       if (idle) this.#clock++;
-      if (idle && this.#closed) this.#dropSlab(slab);
+      if (idle && this.#closed) this.#budget.drop(slab);
       else if (idle) this.#startIdleTimer();
     }
     if (this.#waiters.length > 0) this.#drainWaiters();
@@ -267,19 +238,14 @@ export class BufferPool implements LeaseOwner {
 
   /** Drop idle slabs that went idle at or before logical time `mark`. */
   #trimIdle(mark: number, reason: 'trim' | 'idle'): number {
-    let freed = 0;
-    for (const cls of this.#classes) {
-      for (const slab of [...cls.slabs]) {
-        if (slab.idleSince >= 0 && slab.idleSince <= mark) freed += this.#dropSlab(slab);
-      }
-    }
+    const freed = this.#budget.dropIdle(mark);
     if (freed > 0) {
       debug('pool %s: dropped %d idle bytes (%s)', this.#options.name, freed, reason);
       if (channels.poolTrim.hasSubscribers) {
         channels.poolTrim.publish({ pool: this, freedBytes: freed, reason });
       }
     }
-    if (this.#slabCount() === 0) this.#stopIdleTimer();
+    if (this.#budget.slabCount() === 0) this.#stopIdleTimer();
     this.#drainWaiters();
     return freed;
   }
@@ -293,16 +259,16 @@ export class BufferPool implements LeaseOwner {
     if (block !== undefined) {
       cls.hits++;
     } else {
-      const blocks = this.#grant(cls);
+      const blocks = this.#budget.grant(cls);
       if (blocks === 0) return null;
       cls.misses++;
       block = cls.grow(blocks, Buffer.allocUnsafeSlow(blocks * cls.size).buffer);
-      this.#reserve(blocks * cls.size);
+      this.#budget.reserve(blocks * cls.size);
       if (channels.poolSlab.hasSubscribers) {
         channels.poolSlab.publish({ pool: this, classSize: cls.size, bytes: blocks * cls.size });
       }
     }
-    const tracked = this.#sample();
+    const tracked = this.#leaks.sample();
     const lease = new Lease(
       this,
       block,
@@ -311,19 +277,19 @@ export class BufferPool implements LeaseOwner {
       0,
       tracked,
     );
-    if (tracked) this.#track(lease, block, size, 0);
+    if (tracked) this.#leaks.track(lease, block, size, 0);
     return lease;
   }
 
   #oversize(size: number): Lease | null {
-    if (!this.#fits(size)) return null;
-    this.#reserve(size);
+    if (!this.#budget.fits(size)) return null;
+    this.#budget.reserve(size);
     this.#counters.oversize++;
     this.#counters.oversizeBytes += size;
     if (channels.poolOversize.hasSubscribers) channels.poolOversize.publish({ pool: this, size });
-    const tracked = this.#sample();
+    const tracked = this.#leaks.sample();
     const lease = new Lease(this, null, Buffer.allocUnsafeSlow(size), size, size, tracked);
-    if (tracked) this.#track(lease, null, size, size);
+    if (tracked) this.#leaks.track(lease, null, size, size);
     return lease;
   }
 
@@ -343,71 +309,7 @@ export class BufferPool implements LeaseOwner {
     throw new PoolExhaustedError(size, maxBytes, this.#counters.reservedBytes);
   }
 
-  /** How many blocks the class may reserve now, dropping idle slabs of any class if needed. */
-  #grant(cls: SizeClass): number {
-    this.#fits(cls.blocksPerSlab * cls.size); // evicts idle slabs as far as needed and possible
-    return Math.min(cls.blocksPerSlab, Math.floor(this.#available() / cls.size));
-  }
-
-  #fits(bytes: number): boolean {
-    if (bytes <= this.#available()) return true;
-    this.#evictIdle(bytes - this.#available());
-    return bytes <= this.#available();
-  }
-
-  #available(): number {
-    return this.#options.maxBytes - this.#counters.reservedBytes;
-  }
-
-  #reserve(bytes: number): void {
-    const counters = this.#counters;
-    counters.reservedBytes += bytes;
-    if (counters.reservedBytes > counters.highWaterBytes)
-      counters.highWaterBytes = counters.reservedBytes;
-  }
-
-  /** Drop idle slabs, longest idle first, until `bytes` are freed or none are left. */
-  #evictIdle(bytes: number): void {
-    const idle: Slab[] = [];
-    for (const cls of this.#classes)
-      for (const slab of cls.slabs) if (slab.idleSince >= 0) idle.push(slab);
-    idle.sort((a, b) => a.idleSince - b.idleSince);
-    let freed = 0;
-    for (const slab of idle) {
-      if (freed >= bytes) break;
-      freed += this.#dropSlab(slab);
-    }
-  }
-
-  #dropSlab(slab: Slab): number {
-    slab.owner.drop(slab);
-    this.#counters.reservedBytes -= slab.bytes;
-    this.#counters.trimmedBytes += slab.bytes;
-    returnToOsWhenCollected(slab.ab);
-    return slab.bytes;
-  }
-
-  #slabCount(): number {
-    let n = 0;
-    for (const cls of this.#classes) n += cls.slabs.length;
-    return n;
-  }
-
-  #sample(): boolean {
-    if (this.#leakRegistry === null) return false;
-    if (this.#options.debug) return true;
-    return this.#acquired++ % this.#options.leakSampleRate === 0;
-  }
-
-  /** Watch a sampled lease for garbage collection without release (see `#onLeak`). */
-  #track(lease: Lease, block: Block | null, size: number, budgetBytes: number): void {
-    // The stack is the expensive part (~µs); only debug mode pays for it.
-    const stack = this.#options.debug
-      ? (new Error().stack ?? '').split('\n').slice(4).join('\n')
-      : '';
-    this.#leakRegistry?.register(lease, { block, size, budgetBytes, stack }, lease);
-  }
-
+  /** Accounting for a lease collected without release; LeakTracker reports it. */
   #onLeak(record: LeakRecord): void {
     this.#counters.leaks++;
     if (record.block === null) {
@@ -418,69 +320,22 @@ export class BufferPool implements LeaseOwner {
       // Never reuse the block: a view of it may still be referenced without its lease.
       record.block.slab.owner.leak(record.block, ++this.#clock);
     }
-    if (channels.poolLeak.hasSubscribers) {
-      channels.poolLeak.publish({ pool: this, size: record.size, stack: record.stack });
-    }
-    if (!this.#reportedLeakStacks.has(record.stack)) {
-      this.#reportedLeakStacks.add(record.stack);
-      const where = record.stack
-        ? `\nAcquired at:\n${record.stack}`
-        : ' Set SLABIO_DEBUG=1 to record where leases are acquired.';
-      process.emitWarning(
-        `A lease of ${record.size} bytes from pool "${this.#options.name}" was garbage-collected without release(); its block will not be reused.${where}`,
-        { type: 'SlabioWarning', code: 'SLABIO_LEAK' },
-      );
-    }
     this.#drainWaiters();
   }
 
   #enqueue(size: number, options: AcquireOptions): Promise<Lease> {
-    const { signal, timeoutMs } = options;
     this.#counters.waits++;
-    return new Promise<Lease>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        remove();
-        reject(signal?.reason);
-      };
-      const remove = (): void => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i !== -1) this.#waiters.splice(i, 1);
-        waiter.cleanup();
-      };
-      const waiter: Waiter = {
-        size,
-        resolve,
-        reject,
-        cleanup: () => {
-          if (timer !== undefined) clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-        },
-      };
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          remove();
-          this.#counters.timeouts++;
-          reject(new TimeoutError('acquireAsync', timeoutMs));
-        }, timeoutMs);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(waiter);
-      if (channels.poolWait.hasSubscribers)
-        channels.poolWait.publish({ pool: this, size, outcome: 'queued' });
+    if (channels.poolWait.hasSubscribers) {
+      channels.poolWait.publish({ pool: this, size, outcome: 'queued' });
+    }
+    return this.#waiters.enqueue(size, options, () => {
+      this.#counters.timeouts++;
     });
   }
 
   /** Serve waiters strictly in order; stop at the first that still does not fit. */
   #drainWaiters(): void {
-    while (this.#waiters.length > 0 && !this.#closed) {
-      const waiter = this.#waiters[0] as Waiter;
-      const lease = this.#tryAcquire(waiter.size);
-      if (lease === null) return;
-      this.#waiters.shift();
-      waiter.cleanup();
-      waiter.resolve(lease);
-    }
+    if (!this.#closed) this.#waiters.drain((size) => this.#tryAcquire(size));
   }
 
   #startIdleTimer(): void {
@@ -500,32 +355,4 @@ export class BufferPool implements LeaseOwner {
     if (this.#idleTimer !== null) clearInterval(this.#idleTimer);
     this.#idleTimer = null;
   }
-}
-
-function checkSize(size: unknown): asserts size is number {
-  if (typeof size !== 'number') throw new TypeError(`size must be a number, got ${typeof size}`);
-  if (!Number.isSafeInteger(size) || size < 0) {
-    throw new RangeError(`size must be a non-negative integer, got ${size}`);
-  }
-}
-
-function checkAcquireOptions(options: AcquireOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `options must be an object, got ${options === null ? 'null' : typeof options}`,
-    );
-  }
-  const { signal, timeoutMs } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError('options.signal must be an AbortSignal');
-  }
-  if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) {
-    throw new RangeError(`options.timeoutMs must be a non-negative number, got ${timeoutMs}`);
-  }
-}
-
-/** Debug mode: overwrite the block and move its memory to a new ArrayBuffer, detaching old views. */
-function poisonAndDetach(slab: Slab): void {
-  new Uint8Array(slab.ab).fill(POISON);
-  slab.ab = structuredClone(slab.ab, { transfer: [slab.ab] });
 }

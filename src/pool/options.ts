@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { debugFromEnv } from '../debug.js';
 import { defaultSizeClasses, validateSizeClasses } from './size-classes.js';
+import type { AcquireOptions } from './wait-queue.js';
 
 /** What a pool does when its byte budget is spent. */
 export type ExhaustedPolicy = 'wait' | 'allocate' | 'throw';
@@ -155,4 +156,28 @@ export function resolvePoolOptions(options: BufferPoolOptions = {}): ResolvedPoo
     leakSampleRate,
     name,
   };
+}
+
+/** Validate a requested size: a non-negative safe integer. */
+export function checkSize(size: unknown): asserts size is number {
+  if (typeof size !== 'number') throw new TypeError(`size must be a number, got ${typeof size}`);
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new RangeError(`size must be a non-negative integer, got ${size}`);
+  }
+}
+
+/** Validate `acquireAsync` options. */
+export function checkAcquireOptions(options: AcquireOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `options must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
+  }
+  const { signal, timeoutMs } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError('options.signal must be an AbortSignal');
+  }
+  if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) {
+    throw new RangeError(`options.timeoutMs must be a non-negative number, got ${timeoutMs}`);
+  }
 }

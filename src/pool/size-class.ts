@@ -125,3 +125,11 @@ export class SizeClass {
     if (inUse > this.highWaterBytes) this.highWaterBytes = inUse;
   }
 }
+
+const POISON = 0xde;
+
+/** Debug mode: overwrite the block and move its memory to a new ArrayBuffer, detaching old views. */
+export function poisonAndDetach(slab: Slab): void {
+  new Uint8Array(slab.ab).fill(POISON);
+  slab.ab = structuredClone(slab.ab, { transfer: [slab.ab] });
+}

@@ -3,8 +3,21 @@
  *
  * @module
  */
-import type { PoolCounters } from './buffer-pool.js';
 import type { SizeClass } from './size-class.js';
+
+/** The pool's running totals, kept by the pool and its budget, read by {@link collectStats}. */
+export interface PoolCounters {
+  reservedBytes: number;
+  highWaterBytes: number;
+  oversize: number;
+  oversizeBytes: number;
+  fallbacks: number;
+  waits: number;
+  timeouts: number;
+  rejections: number;
+  leaks: number;
+  trimmedBytes: number;
+}
 
 /** Statistics of one size class. */
 export interface PoolClassStats {

@@ -1,0 +1,89 @@
+/**
+ * The pool's byte budget: reserving slabs and oversize buffers under `maxBytes`, and dropping
+ * idle slabs to make room or on trim. Internal to the pool.
+ *
+ * @module
+ */
+import { returnToOsWhenCollected } from './reclaim.js';
+import type { SizeClass, Slab } from './size-class.js';
+import type { PoolCounters } from './stats.js';
+
+export class Budget {
+  readonly #maxBytes: number;
+  readonly #classes: readonly SizeClass[];
+  readonly #counters: PoolCounters;
+
+  constructor(maxBytes: number, classes: readonly SizeClass[], counters: PoolCounters) {
+    this.#maxBytes = maxBytes;
+    this.#classes = classes;
+    this.#counters = counters;
+  }
+
+  /** Bytes that may still be reserved. */
+  available(): number {
+    return this.#maxBytes - this.#counters.reservedBytes;
+  }
+
+  /** Whether `bytes` fit, after dropping idle slabs (longest idle first) as far as needed. */
+  fits(bytes: number): boolean {
+    if (bytes <= this.available()) return true;
+    this.#evictIdle(bytes - this.available());
+    return bytes <= this.available();
+  }
+
+  /** How many blocks `cls` may reserve now: a full slab if it fits, else as many as do. */
+  grant(cls: SizeClass): number {
+    this.fits(cls.blocksPerSlab * cls.size);
+    return Math.min(cls.blocksPerSlab, Math.floor(this.available() / cls.size));
+  }
+
+  /** Count `bytes` as reserved (the caller checked they fit). */
+  reserve(bytes: number): void {
+    const counters = this.#counters;
+    counters.reservedBytes += bytes;
+    if (counters.reservedBytes > counters.highWaterBytes) {
+      counters.highWaterBytes = counters.reservedBytes;
+    }
+  }
+
+  /** Drop an idle slab: its memory goes back to the OS once V8 has collected it. */
+  drop(slab: Slab): number {
+    slab.owner.drop(slab);
+    this.#counters.reservedBytes -= slab.bytes;
+    this.#counters.trimmedBytes += slab.bytes;
+    returnToOsWhenCollected(slab.ab);
+    return slab.bytes;
+  }
+
+  /** Drop every slab that went idle at or before logical time `mark`; returns the bytes. */
+  dropIdle(mark: number): number {
+    let freed = 0;
+    for (const cls of this.#classes) {
+      for (const slab of [...cls.slabs]) {
+        if (slab.idleSince >= 0 && slab.idleSince <= mark) freed += this.drop(slab);
+      }
+    }
+    return freed;
+  }
+
+  /** Slabs reserved now, over all classes. */
+  slabCount(): number {
+    let n = 0;
+    for (const cls of this.#classes) n += cls.slabs.length;
+    return n;
+  }
+
+  /** Drop idle slabs, longest idle first, until `bytes` are freed or none are left. */
+  #evictIdle(bytes: number): void {
+    const idle: Slab[] = [];
+    for (const cls of this.#classes) {
+      for (const slab of cls.slabs) if (slab.idleSince >= 0) idle.push(slab);
+    }
+    idle.sort((a, b) => a.idleSince - b.idleSince);
+    let freed = 0;
+    for (const slab of idle) {
+      if (freed >= bytes) break;
+      freed += this.drop(slab);
+    }
+  }
+}
