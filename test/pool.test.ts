@@ -484,3 +484,84 @@ describe('BufferPool.tryAcquire', () => {
     pool.close();
   });
 });
+
+describe('waiters after the head leaves', () => {
+  const MiBs = 1024 * KiB;
+
+  it('serves the next waiter that fits when the head is aborted', async () => {
+    const pool = new BufferPool({
+      sizeClasses: [64 * KiB, 512 * KiB],
+      maxBytes: MiBs,
+      slabBytes: 1,
+    });
+    const held = [
+      pool.acquire(512 * KiB),
+      pool.acquire(64 * KiB),
+      pool.acquire(64 * KiB),
+      pool.acquire(64 * KiB),
+      pool.acquire(64 * KiB),
+    ];
+    // 768 KiB reserved, 256 KiB free: the 512 KiB head waits, the 64 KiB request queues behind it.
+    const ac = new AbortController();
+    const head = pool.acquireAsync(512 * KiB, { signal: ac.signal });
+    const next = pool.acquireAsync(64 * KiB, { signal: AbortSignal.timeout(5000) });
+    assert.equal(pool.stats().waiting, 2);
+    ac.abort();
+    await assert.rejects(head, (e: unknown) => (e as Error).name === 'AbortError');
+    const lease = await next; // without the re-drain this waits for an unrelated release (timeout)
+    assert.equal(lease.capacity, 64 * KiB);
+    lease.release();
+    for (const l of held) l.release();
+    pool.close();
+  });
+
+  it('serves the next waiter that fits when the head times out', async () => {
+    const pool = new BufferPool({
+      sizeClasses: [64 * KiB, 512 * KiB],
+      maxBytes: MiBs,
+      slabBytes: 1,
+    });
+    const held = [
+      pool.acquire(512 * KiB),
+      pool.acquire(64 * KiB),
+      pool.acquire(64 * KiB),
+      pool.acquire(64 * KiB),
+      pool.acquire(64 * KiB),
+    ];
+    const head = pool.acquireAsync(512 * KiB, { timeoutMs: 5 });
+    const next = pool.acquireAsync(64 * KiB, { signal: AbortSignal.timeout(5000) });
+    await assert.rejects(head, TimeoutError);
+    (await next).release();
+    for (const l of held) l.release();
+    pool.close();
+  });
+
+  it('rejects timeouts a timer cannot hold, and non-numbers', async () => {
+    const pool = new BufferPool({ sizeClasses: field, maxBytes: 1 << 20 });
+    await assert.rejects(
+      pool.acquireAsync(1, { timeoutMs: 2 ** 31 }),
+      (e: unknown) => e instanceof RangeError && /2147483647/.test(e.message),
+    );
+    await assert.rejects(pool.acquireAsync(1, { timeoutMs: '5' as unknown as number }), TypeError);
+    (await pool.acquireAsync(1, { timeoutMs: 2 ** 31 - 1 })).release();
+    pool.close();
+  });
+
+  it('hands out blocks oldest slab first, also with many slabs', () => {
+    const pool = new BufferPool({ sizeClasses: [4096], maxBytes: 64 << 20, slabBytes: 8192 });
+    const leases = Array.from({ length: 2000 }, () => pool.acquire(4096)); // 1000 slabs
+    const oldest = leases[0]?.buffer.buffer;
+    const newest = leases[1999]?.buffer.buffer;
+    leases[1999]?.release();
+    leases[0]?.release();
+    const again = pool.acquire(4096);
+    assert.equal(again.buffer.buffer, oldest, 'the oldest slab with a free block serves first');
+    const next = pool.acquire(4096);
+    assert.equal(next.buffer.buffer, newest);
+    again.release();
+    next.release();
+    for (const l of leases.slice(1, 1999)) l.release();
+    assert.equal(pool.trim(), 1000 * 8192);
+    pool.close();
+  });
+});

@@ -12,11 +12,19 @@ export class Budget {
   readonly #maxBytes: number;
   readonly #classes: readonly SizeClass[];
   readonly #counters: PoolCounters;
+  readonly #onEvict: (freedBytes: number) => void;
 
-  constructor(maxBytes: number, classes: readonly SizeClass[], counters: PoolCounters) {
+  /** `onEvict` hears of idle slabs dropped to make room (diagnostics only). */
+  constructor(
+    maxBytes: number,
+    classes: readonly SizeClass[],
+    counters: PoolCounters,
+    onEvict: (freedBytes: number) => void,
+  ) {
     this.#maxBytes = maxBytes;
     this.#classes = classes;
     this.#counters = counters;
+    this.#onEvict = onEvict;
   }
 
   /** Bytes that may still be reserved. */
@@ -85,5 +93,6 @@ export class Budget {
       if (freed >= bytes) break;
       freed += this.drop(slab);
     }
+    if (freed > 0) this.#onEvict(freed);
   }
 }

@@ -50,7 +50,7 @@ export class BufferPool implements LeaseOwner {
     leaks: 0,
     trimmedBytes: 0,
   };
-  readonly #waiters = new WaitQueue();
+  readonly #waiters = new WaitQueue(() => this.#drainWaiters());
   readonly #budget: Budget;
   readonly #leaks: LeakTracker;
   /** Logical clock: incremented whenever a slab becomes idle. */
@@ -69,7 +69,12 @@ export class BufferPool implements LeaseOwner {
     this.#options = resolvePoolOptions(options);
     const { sizeClasses, slabBytes, debug: debugMode, leakSampleRate, name } = this.#options;
     this.#classes = sizeClasses.map((size) => new SizeClass(size, slabBytes, debugMode));
-    this.#budget = new Budget(this.#options.maxBytes, this.#classes, this.#counters);
+    this.#budget = new Budget(this.#options.maxBytes, this.#classes, this.#counters, (freed) => {
+      debug('pool %s: evicted %d idle bytes to make room', name, freed);
+      if (channels.poolTrim.hasSubscribers) {
+        channels.poolTrim.publish({ pool: this, freedBytes: freed, reason: 'evict' });
+      }
+    });
     this.#leaks = new LeakTracker(
       this,
       { name, debug: debugMode, sampleRate: leakSampleRate },
@@ -264,6 +269,12 @@ export class BufferPool implements LeaseOwner {
       cls.misses++;
       block = cls.grow(blocks, Buffer.allocUnsafeSlow(blocks * cls.size).buffer);
       this.#budget.reserve(blocks * cls.size);
+      debug(
+        'pool %s: reserved a %d-byte slab for class %d',
+        this.#options.name,
+        blocks * cls.size,
+        cls.size,
+      );
       if (channels.poolSlab.hasSubscribers) {
         channels.poolSlab.publish({ pool: this, classSize: cls.size, bytes: blocks * cls.size });
       }
@@ -312,6 +323,11 @@ export class BufferPool implements LeaseOwner {
   /** Accounting for a lease collected without release; LeakTracker reports it. */
   #onLeak(record: LeakRecord): void {
     this.#counters.leaks++;
+    debug(
+      'pool %s: a %d-byte lease was collected without release()',
+      this.#options.name,
+      record.size,
+    );
     if (record.block === null) {
       // The oversize buffer is no longer the pool's to account for; the user's views keep it alive.
       this.#counters.reservedBytes -= record.budgetBytes;

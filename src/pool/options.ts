@@ -166,6 +166,9 @@ export function checkSize(size: unknown): asserts size is number {
   }
 }
 
+/** The longest timer Node can set (about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 /** Validate `acquireAsync` options. */
 export function checkAcquireOptions(options: AcquireOptions): void {
   if (typeof options !== 'object' || options === null) {
@@ -177,7 +180,15 @@ export function checkAcquireOptions(options: AcquireOptions): void {
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError('options.signal must be an AbortSignal');
   }
-  if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) {
-    throw new RangeError(`options.timeoutMs must be a non-negative number, got ${timeoutMs}`);
+  if (timeoutMs !== undefined) {
+    if (typeof timeoutMs !== 'number') {
+      throw new TypeError(`options.timeoutMs must be a number, got ${typeof timeoutMs}`);
+    }
+    // setTimeout fires at once (with a TimeoutOverflowWarning) past 2^31 - 1 ms.
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMEOUT_MS) {
+      throw new RangeError(
+        `options.timeoutMs must be a number from 0 to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`,
+      );
+    }
   }
 }

@@ -25,6 +25,16 @@ interface Waiter {
 /** Waiters served strictly in arrival order; an abort or timeout removes its waiter at once. */
 export class WaitQueue {
   readonly #waiters: Waiter[] = [];
+  readonly #onHeadLeft: () => void;
+
+  /**
+   * @param onHeadLeft Called (in a microtask) when the waiter at the head left by abort or
+   * timeout: the next one may fit now, and with strict FIFO nothing else would serve it until
+   * some unrelated release.
+   */
+  constructor(onHeadLeft: () => void) {
+    this.#onHeadLeft = onHeadLeft;
+  }
 
   /** Requests queued now. */
   get length(): number {
@@ -85,5 +95,6 @@ export class WaitQueue {
     const i = this.#waiters.indexOf(waiter);
     if (i !== -1) this.#waiters.splice(i, 1);
     waiter.cleanup();
+    if (i === 0 && this.#waiters.length > 0) queueMicrotask(this.#onHeadLeft);
   }
 }
