@@ -9,6 +9,8 @@
 #include <napi.h>
 
 #include <cerrno>
+#include <climits>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -137,6 +139,22 @@ bool ArgsAreNumbers(const Napi::CallbackInfo& info, size_t n) {
 
 int64_t I64(const Napi::Value& v) { return v.As<Napi::Number>().Int64Value(); }
 
+// File descriptors are C ints. A plain cast of a larger JS number wraps it onto whatever else is
+// open (2^32 + 18 becomes fd 18, and pwritev2 writes into that file), so anything outside
+// 0..INT_MAX, or not an integer, is refused with a RangeError instead. The TypeScript layer checks
+// the same range first with a friendlier message; this keeps a direct addon call safe too.
+bool ToFd(Napi::Env env, const Napi::Value& v, int* fd) {
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= static_cast<double>(INT_MAX)) || std::trunc(d) != d) {
+    Napi::RangeError::New(env, "fd must be an integer from 0 to 2147483647, got " +
+                                   v.ToString().Utf8Value())
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *fd = static_cast<int>(d);
+  return true;
+}
+
 Napi::Value ThrowType(Napi::Env env, const char* msg) {
   Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
   return env.Undefined();
@@ -192,7 +210,9 @@ class FadviseWorker : public PromiseWorker {
 
 Napi::Value Fadvise(const Napi::CallbackInfo& info) {
   if (!ArgsAreNumbers(info, 4)) return ThrowType(info.Env(), "fadvise(fd, offset, length, advice)");
-  auto* w = new FadviseWorker(info.Env(), static_cast<int>(I64(info[0])), I64(info[1]), I64(info[2]),
+  int fd;
+  if (!ToFd(info.Env(), info[0], &fd)) return info.Env().Undefined();
+  auto* w = new FadviseWorker(info.Env(), fd, I64(info[1]), I64(info[2]),
                               static_cast<int>(I64(info[3])));
   Napi::Promise p = w->Promise();
   w->Queue();
@@ -219,8 +239,10 @@ Napi::Value SyncFileRange(const Napi::CallbackInfo& info) {
   if (!ArgsAreNumbers(info, 4)) {
     return ThrowType(info.Env(), "syncFileRange(fd, offset, length, flags)");
   }
-  auto* w = new SyncFileRangeWorker(info.Env(), static_cast<int>(I64(info[0])), I64(info[1]),
-                                    I64(info[2]), static_cast<unsigned>(I64(info[3])));
+  int fd;
+  if (!ToFd(info.Env(), info[0], &fd)) return info.Env().Undefined();
+  auto* w = new SyncFileRangeWorker(info.Env(), fd, I64(info[1]), I64(info[2]),
+                                    static_cast<unsigned>(I64(info[3])));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -270,9 +292,10 @@ Napi::Value VectorIo(const Napi::CallbackInfo& info, bool write) {
       !info[3].IsNumber()) {
     return ThrowType(env, "pwritev2/preadv2(fd, buffers[], position, flags)");
   }
+  int fd;
+  if (!ToFd(env, info[0], &fd)) return env.Undefined();
   Napi::Array arr = info[1].As<Napi::Array>();
-  auto* w = new VectorIoWorker(env, write, static_cast<int>(I64(info[0])), I64(info[2]),
-                               static_cast<int>(I64(info[3])));
+  auto* w = new VectorIoWorker(env, write, fd, I64(info[2]), static_cast<int>(I64(info[3])));
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value v = arr.Get(i);
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
@@ -318,8 +341,10 @@ class CachestatWorker : public PromiseWorker {
 
 Napi::Value Cachestat(const Napi::CallbackInfo& info) {
   if (!ArgsAreNumbers(info, 3)) return ThrowType(info.Env(), "cachestat(fd, offset, length)");
-  auto* w = new CachestatWorker(info.Env(), static_cast<int>(I64(info[0])),
-                                static_cast<uint64_t>(I64(info[1])), static_cast<uint64_t>(I64(info[2])));
+  int fd;
+  if (!ToFd(info.Env(), info[0], &fd)) return info.Env().Undefined();
+  auto* w = new CachestatWorker(info.Env(), fd, static_cast<uint64_t>(I64(info[1])),
+                                static_cast<uint64_t>(I64(info[2])));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -374,7 +399,9 @@ class MincoreWorker : public PromiseWorker {
 
 Napi::Value Mincore(const Napi::CallbackInfo& info) {
   if (!ArgsAreNumbers(info, 1)) return ThrowType(info.Env(), "mincore(fd)");
-  auto* w = new MincoreWorker(info.Env(), static_cast<int>(I64(info[0])));
+  int fd;
+  if (!ToFd(info.Env(), info[0], &fd)) return info.Env().Undefined();
+  auto* w = new MincoreWorker(info.Env(), fd);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -6,7 +6,7 @@
  */
 import { SystemError } from '../errors.js';
 import { type LinuxBinding, requireLinuxBinding } from './binding.js';
-import { checkNonNegativeInt, checkSignal } from './validate.js';
+import { checkFd, checkNonNegativeInt, checkSignal } from './validate.js';
 
 /** `posix_fadvise` advice names. */
 export type FadviseAdvice =
@@ -50,7 +50,7 @@ async function call<T>(p: () => Promise<T>): Promise<T> {
 }
 
 function checkRange(fd: number, offset: number, length: number): void {
-  checkNonNegativeInt('fd', fd);
+  checkFd(fd);
   checkNonNegativeInt('offset', offset);
   checkNonNegativeInt('length', length);
 }
@@ -61,6 +61,8 @@ function checkRange(fd: number, offset: number, length: number): void {
  * never loses data; write them back first with {@link syncFileRange} to drop them too).
  *
  * @default length 0 (to end of file)
+ * @throws {RangeError} When `fd` is not an integer from 0 to 0x7fffffff, or another argument is
+ * negative or not a safe integer (`TypeError` when it is not a number).
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` with `errno` (`EBADF`, `ESPIPE`, …).
  * @example
@@ -102,6 +104,8 @@ export interface SyncFileRangeFlags {
  * tool, not a durability one (use `fdatasync` for that).
  *
  * @default flags `{ write: true }`
+ * @throws {RangeError} When `fd` is not an integer from 0 to 0x7fffffff, or another argument is
+ * negative or not a safe integer (`TypeError` when it is not a number).
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` with `errno`.
  * @example
@@ -150,6 +154,8 @@ function checkBuffers(buffers: readonly Uint8Array[]): void {
  * `pwritev2(fd, buffers, position, flags)` off the main thread. Returns the bytes written, which
  * may be fewer than asked (continue from there).
  *
+ * @throws {RangeError} When `fd` is not an integer from 0 to 0x7fffffff, or another argument is
+ * negative or not a safe integer (`TypeError` when it is not a number).
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM`; `errno` `EOPNOTSUPP` when the filesystem refuses
  * `RWF_DONTCACHE` (tmpfs, kernels before 6.14).
@@ -164,7 +170,7 @@ export async function pwritev2(
   position: number,
   options: VectorIoOptions = {},
 ): Promise<number> {
-  checkNonNegativeInt('fd', fd);
+  checkFd(fd);
   checkNonNegativeInt('position', position);
   checkBuffers(buffers);
   checkSignal(options.signal);
@@ -176,6 +182,8 @@ export async function pwritev2(
 /**
  * `preadv2(fd, buffers, position, flags)` off the main thread. Returns the bytes read (0 at EOF).
  *
+ * @throws {RangeError} When `fd` is not an integer from 0 to 0x7fffffff, or another argument is
+ * negative or not a safe integer (`TypeError` when it is not a number).
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` with `errno`.
  * @example
@@ -189,7 +197,7 @@ export async function preadv2(
   position: number,
   options: VectorIoOptions = {},
 ): Promise<number> {
-  checkNonNegativeInt('fd', fd);
+  checkFd(fd);
   checkNonNegativeInt('position', position);
   checkBuffers(buffers);
   checkSignal(options.signal);
