@@ -14,7 +14,7 @@ import {
   writeFileNoCache,
 } from '../src/fs/index.js';
 import { nativeAvailable } from '../src/native/index.js';
-import { BufferPool } from '../src/pool/index.js';
+import { BufferPool, type Lease } from '../src/pool/index.js';
 import { chunk, MiB, sha256, tempDir } from './fs-helpers.js';
 
 const native = nativeAvailable();
@@ -63,6 +63,56 @@ test('abort during the write rejects with signal.reason and removes the file', a
     reason,
   );
   assert.deepEqual(await readdir(dir), []);
+});
+
+/** `p`, or a rejection after `ms`: turns a hang into a failure (never a timing assertion). */
+function deadline<T>(p: Promise<T>, ms = 10_000): Promise<T> {
+  const signal = AbortSignal.timeout(ms);
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () => reject(new Error(`still pending after ${ms} ms`))),
+    ),
+  ]);
+}
+
+test('abort while the source is stalled in next(): rejects with signal.reason, removes the temp file, releases a late lease', async (t) => {
+  const dir = await tempDir(t);
+  const pool = new BufferPool({ maxBytes: 64 * MiB });
+  const ac = new AbortController();
+  const reason = new Error('deadline');
+  let stalled = (): void => {};
+  const reachedStall = new Promise<void>((r) => {
+    stalled = r;
+  });
+  let deliver = (_: Buffer | Lease): void => {};
+  let finallyRan = false;
+  async function* upload(): AsyncGenerator<Buffer | Lease> {
+    try {
+      yield Buffer.from('first chunk');
+      stalled();
+      // The peer stops sending: this next() only resolves when the test says so.
+      yield await new Promise<Buffer | Lease>((r) => {
+        deliver = r;
+      });
+    } finally {
+      finallyRan = true;
+    }
+  }
+  const p = writeFileNoCache(join(dir, 'out.bin'), upload(), { atomic: true, signal: ac.signal });
+  await deadline(reachedStall);
+  ac.abort(reason);
+  await assert.rejects(deadline(p), reason);
+  assert.deepEqual(await readdir(dir), []);
+  // The stalled chunk arrives after all: a lease nobody will write must go back to the pool.
+  const late = pool.acquire(4096);
+  deliver(late);
+  await deadline(
+    (async () => {
+      while (!late.released || !finallyRan) await new Promise((r) => setImmediate(r));
+    })(),
+  );
+  assert.equal(pool.stats().inUseBytes, 0);
 });
 
 test('leases are released once written, also when the write fails', async (t) => {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { abortRace, raced } from '../abort.js';
 import { chunkBytes, releaseChunk, type WriteChunk } from './chunks.js';
 import {
   chooseStrategy,
@@ -59,8 +60,11 @@ export async function writeFileNoCache(
   else if (Array.isArray(data)) for (const c of data) pending.add(c);
   let target: TargetFile | null = null;
   let writer: PageCacheWriter | null = null;
+  let iterator: Iterator<unknown> | AsyncIterator<unknown> | null = null;
+  let abort = abortRace(undefined);
   try {
     const s = writeSettings(path, options);
+    abort = abortRace(s.signal);
     const { strategy, binding } = await chooseStrategy(s.strategy, path);
     s.signal?.throwIfAborted();
     target = await TargetFile.open(path, s.atomic, s.mode);
@@ -82,7 +86,17 @@ export async function writeFileNoCache(
       batchBytes = 0;
       batchChunks = [];
     };
-    for await (const chunk of source) {
+    iterator = iteratorOf(source);
+    for (;;) {
+      // A source stalled in next() (a peer that stopped sending) must not hold the abort back.
+      const next = Promise.resolve(iterator.next());
+      const step = await raced(next, abort.promise).catch((err: unknown) => {
+        // A chunk that arrives after we gave up is nobody's: release it if it is a lease.
+        next.then((late) => late.done !== true && releaseChunk(late.value)).catch(() => {});
+        throw err;
+      });
+      if (step.done === true) break;
+      const chunk: unknown = step.value;
       pending.add(chunk);
       s.signal?.throwIfAborted();
       const bytes = chunkBytes(chunk);
@@ -91,6 +105,7 @@ export async function writeFileNoCache(
       batchBytes += bytes.length;
       if (batchBytes >= BATCH_BYTES) await flush();
     }
+    iterator = null;
     await flush();
     s.signal?.throwIfAborted();
     await w.finish();
@@ -104,11 +119,31 @@ export async function writeFileNoCache(
     }
     return { bytesWritten: w.bytesWritten, strategy: w.strategy };
   } catch (err) {
-    // A background writeback job must finish before the descriptor is closed (and reused).
+    // Not awaited: a generator stuck in a pending next() only runs its finally once that resolves.
+    if (iterator !== null) closeIterator(iterator);
+    // Every native call on the descriptor (a pwritev2 still reading a batch, a background
+    // writeback job) must finish before the descriptor is closed (and its number reused) and
+    // before the batch's leases go back to the pool.
     if (writer !== null) await writer.settle();
     if (target !== null) await target.abort();
     throw err;
   } finally {
+    abort.dispose();
     for (const c of pending) releaseChunk(c);
   }
+}
+
+function iteratorOf(
+  source: Iterable<unknown> | AsyncIterable<unknown>,
+): Iterator<unknown> | AsyncIterator<unknown> {
+  return Symbol.asyncIterator in source
+    ? source[Symbol.asyncIterator]()
+    : (source as Iterable<unknown>)[Symbol.iterator]();
+}
+
+/** Tell an abandoned source to clean up, without waiting for it (nor letting it throw). */
+function closeIterator(iterator: Iterator<unknown> | AsyncIterator<unknown>): void {
+  Promise.resolve()
+    .then(() => iterator.return?.())
+    .catch(() => {});
 }

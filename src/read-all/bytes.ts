@@ -1,5 +1,5 @@
 /**
- * Small helpers shared by the readers: chunk conversion, copying, abort races. Internal.
+ * Small helpers shared by the readers: chunk conversion and copying. Internal.
  *
  * @module
  */
@@ -37,28 +37,6 @@ export function checkSignal(signal: unknown, name = 'options.signal'): AbortSign
   return signal;
 }
 
-/**
- * A promise that rejects with `signal.reason` when the signal aborts, plus the function that stops
- * listening. Used to stop waiting on something that cannot itself be cancelled (a pending
- * `iterator.next()`), so an abort is reported at once rather than when the source next yields.
- */
-export function abortRace(signal: AbortSignal | undefined): {
-  promise: Promise<never> | undefined;
-  dispose(): void;
-} {
-  if (signal === undefined) return { promise: undefined, dispose: () => {} };
-  let onAbort = (): void => {};
-  const promise = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  // The race may be lost by every awaited promise; the rejection is then nobody's business.
-  promise.catch(() => {});
-  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
-}
-
-/** `await p`, or reject as soon as `abort` does. */
-export function raced<T>(p: Promise<T>, abort: Promise<never> | undefined): Promise<T> {
-  return abort === undefined ? p : Promise.race([p, abort]);
-}
+// The abort race moved to src/abort.ts so src/fs can share it without importing sideways;
+// re-exported here for the read-all and stream modules that already import it from this file.
+export { abortRace, raced } from '../abort.js';

@@ -4,8 +4,9 @@
  * @module
  */
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { abortRace, raced } from '../abort.js';
 import type { BlockWriter } from './block-writer.js';
-import { abortRace, raced, toBytes } from './bytes.js';
+import { toBytes } from './bytes.js';
 
 /**
  * Feed an async iterable into `writer`. On failure the iterator's `return()` is called (which
