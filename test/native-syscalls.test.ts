@@ -88,3 +88,22 @@ test('the addon itself refuses an fd outside 0..0x7fffffff (no int truncation in
   assert.equal(await raw.pwritev2(fd, [Buffer.from('ok')], 0, 0), 2);
   assert.equal(readFileSync(path, 'utf8'), 'ok');
 });
+
+test('fadvise advice must be an own name: inherited properties are a RangeError naming advice', {
+  skip,
+}, async (t) => {
+  const { fd } = await tempFile(t);
+  for (const bad of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'DONTNEED', '']) {
+    await assert.rejects(fadvise(fd, 0, 0, bad as 'dontneed'), {
+      name: 'RangeError',
+      message: new RegExp(`^advice must be one of normal, .*got '${bad}'$`),
+    });
+  }
+  await assert.rejects(fadvise(fd, 0, 0, 4 as unknown as 'dontneed'), {
+    name: 'TypeError',
+    message: /^advice must be a string, got number$/,
+  });
+  for (const ok of ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'noreuse'] as const) {
+    await fadvise(fd, 0, 0, ok);
+  }
+});

@@ -61,8 +61,9 @@ function checkRange(fd: number, offset: number, length: number): void {
  * never loses data; write them back first with {@link syncFileRange} to drop them too).
  *
  * @default length 0 (to end of file)
- * @throws {RangeError} When `fd` is not an integer from 0 to 0x7fffffff, or another argument is
- * negative or not a safe integer (`TypeError` when it is not a number).
+ * @throws {RangeError} When `fd` is not an integer from 0 to 0x7fffffff, another argument is
+ * negative or not a safe integer, or `advice` is not one of the names above (`TypeError` when an
+ * argument has the wrong type).
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` with `errno` (`EBADF`, `ESPIPE`, …).
  * @example
@@ -78,11 +79,16 @@ export async function fadvise(
   options: SyscallOptions = {},
 ): Promise<void> {
   checkRange(fd, offset, length);
-  const name = ADVICE[advice];
-  if (name === undefined)
-    throw new TypeError(
-      `advice must be one of ${Object.keys(ADVICE).join(', ')}, got ${String(advice)}`,
+  if (typeof advice !== 'string') {
+    throw new TypeError(`advice must be a string, got ${typeof advice}`);
+  }
+  // Own keys only: a plain lookup would accept 'toString' or 'constructor' through the prototype.
+  if (!Object.hasOwn(ADVICE, advice)) {
+    throw new RangeError(
+      `advice must be one of ${Object.keys(ADVICE).join(', ')}, got '${advice}'`,
     );
+  }
+  const name = ADVICE[advice];
   checkSignal(options.signal);
   const b = requireLinuxBinding('fadvise');
   await call(() => b.fadvise(fd, offset, length, b.constants[name]));
