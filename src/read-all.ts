@@ -115,7 +115,8 @@ async function collect<T>(
   } catch (err) {
     writer.close();
     debug('readAll failed after %d bytes: %s', writer.bytesRead, (err as Error)?.message);
-    if (classified.kind === 'stream') stopStream(classified.source, err);
+    // drainStream stops the stream itself on its failures; this covers those before it ran.
+    if (classified.kind === 'stream' && !draining) stopStream(classified.source, err);
     else if (!draining && classified.kind === 'web') abandonWebStream(classified.source, err);
     else if (!draining) abandonIterable(classified.source);
     throw err;

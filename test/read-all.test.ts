@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import {
+  BadInputError,
   ChunkList,
   DoubleReleaseError,
   LengthMismatchError,
@@ -99,6 +102,24 @@ describe('readAll sources', () => {
       using lease = await readAll(stream, { pool, signal: AbortSignal.timeout(10_000) });
       assert.ok(lease.buffer.equals(data), name);
     }
+    assertNoLeases(pool);
+  });
+
+  it('refuses a content-length no lease can hold: 413-style limit first, else bad input', async () => {
+    const pool = newPool();
+    const request = (): IncomingMessage => {
+      const message = new IncomingMessage(new Socket());
+      message.headers = { 'content-length': '99999999999999999999' };
+      message.push('abc');
+      message.push(null);
+      return message;
+    };
+    await assert.rejects(readAll(request(), { pool, maxBytes: 1024 }), LimitExceededError);
+    await assert.rejects(readAll(request(), { pool }), (err: unknown) => {
+      assert.ok(err instanceof BadInputError);
+      assert.equal(err.code, 'ERR_SLABIO_BAD_INPUT');
+      return true;
+    });
     assertNoLeases(pool);
   });
 

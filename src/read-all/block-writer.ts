@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ClosedError, LengthMismatchError, LimitExceededError } from '../errors.js';
+import { BadInputError, ClosedError, LengthMismatchError, LimitExceededError } from '../errors.js';
 import type { BufferPool, Lease } from '../pool/index.js';
 import { copyBytes } from './bytes.js';
 import { ChunkList } from './chunk-list.js';
@@ -88,6 +88,11 @@ export class BlockWriter {
     if (declared === undefined) return;
     if (declared > this.#maxBytes) {
       throw new LimitExceededError(this.#maxBytes, declared, this.#label);
+    }
+    // Only a peer's header gets here unchecked (lengthHint is validated): `content-length:
+    // 99999999999999999999` is accepted by Node's parser but is no length anything can lease.
+    if (!Number.isSafeInteger(declared)) {
+      throw new BadInputError(`declared length ${declared} is not a usable byte count`);
     }
     if (declared > 0) this.#adopt(await this.#pool.acquireAsync(declared, this.#acquireOptions()));
   }
