@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { UnsupportedError } from '../src/errors.js';
-import { dropCache, residency, writeFileNoCache } from '../src/fs/index.js';
+import { LengthMismatchError, LimitExceededError, UnsupportedError } from '../src/errors.js';
+import { dropCache, readFileNoCache, residency, writeFileNoCache } from '../src/fs/index.js';
 import { capabilities, nativeAvailable } from '../src/native/index.js';
+import { BufferPool } from '../src/pool/index.js';
+import { readFilePooled } from '../src/read-all.js';
 import { chunk, MiB, sha256, shmAvailable, tempDir } from './fs-helpers.js';
 
 const native = nativeAvailable();
@@ -73,7 +76,7 @@ test('tmpfs: auto falls back to plain writes, forced dontcache is refused', {
     const caps = await capabilities(dir);
     assert.equal(caps.memoryBacked, true);
     assert.equal(caps.dontcache.available, false);
-    assert.match(caps.dontcache.reason ?? '', /EOPNOTSUPP|EINVAL/);
+    assert.match(caps.dontcache.reason ?? '', /EOPNOTSUPP|ENOTSUP|EINVAL/);
     await assert.rejects(
       writeFileNoCache(join(dir, 'x.bin'), chunks64[0] as Buffer, { strategy: 'dontcache' }),
       UnsupportedError,
@@ -112,4 +115,92 @@ test('bad arguments name the option', async () => {
     (e: unknown) => e instanceof TypeError && /strategy.*fast/.test(e.message),
   );
   await assert.rejects(residency(-1), RangeError);
+});
+
+test('readFileNoCache of a /proc file reads it to its end, as readFilePooled does', async () => {
+  const pool = new BufferPool({ maxBytes: 64 * MiB });
+  const strategies = native ? (['auto', 'fadvise', 'none'] as const) : (['auto', 'none'] as const);
+  for (const strategy of strategies) {
+    // fstat says 0 bytes; the old reader believed it and returned an empty lease, and 'auto'
+    // failed outright trying to create a probe file in /proc/self.
+    const lease = await readFileNoCache('/proc/self/status', { pool, strategy });
+    try {
+      assert.match(lease.buffer.toString('latin1'), /^Name:\t.*\n[\s\S]*VmRSS:/, strategy);
+    } finally {
+      lease.release();
+    }
+  }
+  await assert.rejects(
+    readFileNoCache('/proc/self/status', { pool, maxBytes: 16 }),
+    (e: unknown) => e instanceof LimitExceededError && e.limit === 16,
+  );
+  assert.equal(pool.stats().inUseBytes, 0);
+});
+
+test('readFileNoCache of a FIFO reads until the writer closes it', {
+  skip: process.platform !== 'linux' && 'mkfifo is tested on Linux',
+}, async (t) => {
+  const dir = await tempDir(t);
+  const fifo = join(dir, 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  const pool = new BufferPool({ maxBytes: 64 * MiB });
+  const body = chunk(3, 300 * 1024); // more than one 64 KiB pipe read
+  const [lease] = await Promise.all([readFileNoCache(fifo, { pool }), writeFile(fifo, body)]);
+  try {
+    assert.equal(sha256(lease.buffer), sha256(body));
+  } finally {
+    lease.release();
+  }
+  assert.equal(pool.stats().inUseBytes, 0);
+});
+
+test('readFileNoCache of a file that shrinks while read rejects like readFilePooled', async (t) => {
+  const dir = await tempDir(t);
+  const p = join(dir, 'shrinks.bin');
+  await writeFile(p, chunk(1));
+  const pool = new BufferPool({ maxBytes: 16 * MiB, onExhausted: 'wait' });
+  for (const read of [() => readFileNoCache(p, { pool }), () => readFilePooled(p, { pool })]) {
+    await writeFile(p, chunk(1));
+    // Hold the whole budget so the read stops after fstat, waiting for its block; shrink the file
+    // then, and let the read go on.
+    const hog = pool.acquire(16 * MiB);
+    const pending = read();
+    pending.catch(() => {});
+    while (pool.stats().waiting === 0) await new Promise((r) => setImmediate(r));
+    await truncate(p, 100);
+    hog.release();
+    await assert.rejects(
+      pending,
+      (e: unknown) => e instanceof LengthMismatchError && e.expected === MiB && e.actual === 100,
+    );
+    assert.equal(pool.stats().inUseBytes, 0);
+  }
+});
+
+test('readFileNoCache on a read-only mount creates nothing next to the input', async (t) => {
+  const dir = await tempDir(t);
+  const mnt = join(dir, 'ro');
+  await mkdir(mnt);
+  // A fresh tmpfs has its own device id, so no capability probe cached for another filesystem
+  // can answer for it.
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'slabio-test', mnt], { stdio: 'pipe' });
+  } catch (err) {
+    t.skip(`mount not permitted here: ${String((err as Error).message).split('\n')[0]}`);
+    return;
+  }
+  // Unmounted before tempDir's own cleanup removes the directory (t.after hooks run in order).
+  try {
+    await writeFile(join(mnt, 'in.txt'), 'read-only input\n');
+    execFileSync('mount', ['-o', 'remount,ro', mnt]);
+    const lease = await readFileNoCache(join(mnt, 'in.txt'));
+    try {
+      assert.equal(lease.buffer.toString(), 'read-only input\n');
+    } finally {
+      lease.release();
+    }
+    assert.deepEqual(await readdir(mnt), ['in.txt']);
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
 });

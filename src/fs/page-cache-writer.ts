@@ -8,6 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { UnsupportedError } from '../errors.js';
 import type { LinuxBinding } from '../native/binding.js';
 import { IOV_MAX, toSystemError } from '../native/syscalls.js';
+import { refusedDontcache } from './errno.js';
 import type { ResolvedStrategy } from './options.js';
 
 /**
@@ -132,7 +133,7 @@ export class PageCacheWriter {
       return await b.pwritev2(this.#fh.fd, batch, this.#pos, flags);
     } catch (err) {
       const e = toSystemError(err);
-      if (flags !== 0 && (e as { errno?: string }).errno === 'EOPNOTSUPP') {
+      if (flags !== 0 && refusedDontcache(e)) {
         throw new UnsupportedError('RWF_DONTCACHE was refused by the filesystem', { cause: e });
       }
       throw e;

@@ -3,14 +3,12 @@
  *
  * @module
  */
-import { open } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { LimitExceededError } from '../errors.js';
-import { type LinuxBinding, linuxBindingOrWarn } from '../native/binding.js';
-import { capabilities } from '../native/capabilities.js';
-import { toSystemError } from '../native/syscalls.js';
+import { linuxBindingOrWarn } from '../native/binding.js';
 import { checkNonNegativeInt, checkSignal } from '../native/validate.js';
 import { type BufferPool, getDefaultPool, type Lease } from '../pool/index.js';
+import { BlockWriter } from '../read-all/block-writer.js';
+import { drainFile, openFile } from '../read-all/from-file.js';
+import { CacheDroppingFile } from './cache-dropping-file.js';
 import { DEFAULT_WINDOW_BYTES } from './options.js';
 
 /** Options of {@link readFileNoCache}. */
@@ -20,8 +18,10 @@ export interface ReadFileNoCacheOptions {
   /** Refuse files larger than this many bytes (before allocating). @default Infinity */
   maxBytes?: number;
   /**
-   * `'auto'`: `preadv2(RWF_DONTCACHE)` where the filesystem takes it, else reads with
-   * `POSIX_FADV_SEQUENTIAL` and `POSIX_FADV_DONTNEED` behind the reader; `'none'` reads normally.
+   * `'auto'`: `preadv2(RWF_DONTCACHE)` where the file's filesystem takes it (tried on the first
+   * read), else reads with `POSIX_FADV_SEQUENTIAL` and `POSIX_FADV_DONTNEED` behind the reader;
+   * pipes and character devices (no page cache) are read normally. Decided on the file's own
+   * descriptor: nothing is ever created next to the input. `'none'` reads normally.
    * @default 'auto'
    */
   strategy?: 'auto' | 'dontcache' | 'fadvise' | 'none';
@@ -31,34 +31,24 @@ export interface ReadFileNoCacheOptions {
   signal?: AbortSignal;
 }
 
-type ReadMode = 'dontcache' | 'fadvise' | 'none';
-
-async function readMode(
-  requested: ReadFileNoCacheOptions['strategy'],
-  path: string,
-): Promise<{ mode: ReadMode; b: LinuxBinding | null }> {
-  if (requested === 'none') return { mode: 'none', b: null };
-  const b = linuxBindingOrWarn('readFileNoCache');
-  if (b === null) return { mode: 'none', b: null };
-  if (requested === 'fadvise') return { mode: 'fadvise', b };
-  const caps = await capabilities(dirname(resolve(path)));
-  if (caps.memoryBacked && requested === 'auto') return { mode: 'none', b };
-  if (caps.dontcache.available || requested === 'dontcache') return { mode: 'dontcache', b };
-  return { mode: 'fadvise', b };
-}
-
 /**
  * Read the whole file at `path` into one lease from the pool, so reading an input (even twice) does
  * not turn it into active page cache that counts against the container's memory limit. Pages that
  * were already cached are dropped too (`DONTNEED` does not know who cached them).
  *
- * The lease holds exactly the file's bytes (its size when opened; a file that shrinks meanwhile
- * gives a shorter lease). Release it when done.
+ * The same whole-file engine as `readFilePooled`, with the cache control added to each read, so
+ * the two agree on every file: the `fstat` size is read into one block of that size (a file that
+ * shrinks meanwhile rejects with `ERR_SLABIO_LENGTH_MISMATCH`, like `fs.readFile`'s snapshot of
+ * the size at open), and files whose size is unknown (`/proc`, FIFOs, character devices) are read
+ * to their end, growing class by class under `maxBytes`. Release the lease when done.
  *
  * @throws {TypeError|RangeError} for bad arguments, naming the option.
- * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` when the file is larger than `maxBytes`.
+ * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` when the file is larger than `maxBytes` (before
+ * allocating when its size is known).
+ * @throws {LengthMismatchError} `ERR_SLABIO_LENGTH_MISMATCH` when the file shrinks while it is read.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from the pool.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` when a cache-control syscall fails.
+ * @throws the `fs` errors of `open`/`read` (`ENOENT`, `EISDIR`, ...), or `signal.reason` on abort.
  * @example
  * ```ts
  * using input = await readFileNoCache('upload.zip', { maxBytes: 100 << 20 });
@@ -84,49 +74,22 @@ export async function readFileNoCache(
   }
   checkSignal(signal);
   const pool = options.pool ?? getDefaultPool();
-  const { mode, b } = await readMode(strategy, path);
-  const fh = await open(path, 'r');
-  let lease: Lease | null = null;
+  const b = strategy === 'none' ? null : linuxBindingOrWarn('readFileNoCache');
+  const opened = await openFile(path);
+  const file = b === null ? opened : new CacheDroppingFile(opened, strategy, b, chunk);
+  const writer = new BlockWriter({ pool, maxBytes, declared: opened.size, signal, label: path });
   try {
-    const size = (await fh.stat()).size;
-    if (size > maxBytes) throw new LimitExceededError(maxBytes, size, path);
-    lease = await pool.acquireAsync(size, signal === undefined ? {} : { signal });
-    const buf = lease.buffer;
-    const fd = fh.fd;
-    try {
-      if (b !== null && mode === 'fadvise') {
-        await b.fadvise(fd, 0, 0, b.constants.POSIX_FADV_SEQUENTIAL);
-      }
-      let off = 0;
-      let dropped = 0;
-      while (off < size) {
-        signal?.throwIfAborted();
-        const view = buf.subarray(off, Math.min(size, off + chunk));
-        const n =
-          b !== null && mode === 'dontcache'
-            ? await b.preadv2(fd, [view], off, b.constants.RWF_DONTCACHE)
-            : (await fh.read(view, 0, view.length, off)).bytesRead;
-        if (n === 0) break;
-        off += n;
-        // Clean pages can go as soon as they are copied out; keep readahead's window ahead alone.
-        if (b !== null && mode === 'fadvise' && off - dropped >= chunk) {
-          await b.fadvise(fd, dropped, off - dropped, b.constants.POSIX_FADV_DONTNEED);
-          dropped = off;
-        }
-      }
-      // Readahead may have pulled pages past what was dropped: drop the whole file once more.
-      if (b !== null && mode !== 'none') {
-        await b.fadvise(fd, 0, 0, b.constants.POSIX_FADV_DONTNEED);
-      }
-      if (off < size) lease.truncate(off);
-    } catch (err) {
-      throw toSystemError(err);
-    }
-    const result = lease;
-    lease = null;
-    return result;
+    await writer.start();
+    if (file instanceof CacheDroppingFile) await file.start();
+    // A size from fstat is not probed past (probe: false), exactly as readFilePooled reads.
+    await drainFile(file, writer, opened.size, false, signal);
+    if (file instanceof CacheDroppingFile) await file.finish();
+    signal?.throwIfAborted();
+    return await writer.toLease();
+  } catch (err) {
+    writer.close();
+    throw err;
   } finally {
-    if (lease !== null) lease.release();
-    await fh.close();
+    await file.close();
   }
 }

@@ -11,6 +11,8 @@ import type { BlockWriter } from './block-writer.js';
 
 /** A file to read: where its bytes are and who closes it. */
 export interface OpenedFile {
+  /** The descriptor, for callers that add their own calls on it (cache control in src/fs). */
+  readonly fd: number;
   /**
    * The start offset for positional reads (`pread`), or `null` for files that cannot seek (pipes,
    * character devices), which are read from their current position.
@@ -82,6 +84,7 @@ export async function openFile(source: string | URL | FileHandle): Promise<Opene
     const stat = await statFd(fd);
     const regular = stat.isFile();
     return {
+      fd,
       position: regular ? 0 : null,
       size: regular && stat.size > 0 ? stat.size : undefined,
       read: (buffer, offset, length, position) => readFd(fd, buffer, offset, length, position),
