@@ -3,9 +3,10 @@
 // cachestat / mincore) and to hand freed heap back to the OS (glibc malloc_trim, mallinfo2).
 //
 // Every call that can block on IO runs on the libuv threadpool (Napi::AsyncWorker) and returns a
-// Promise; the rejection is an Error with `code` (errno name), `errno` (number) and `syscall`, which
-// the TypeScript layer turns into a SlabioError. Argument validation with useful messages happens in
-// TypeScript; the checks here only keep a bad call from crashing the process.
+// Promise; the rejection is an Error with `errno` (the positive number) and `syscall`, which the
+// TypeScript layer (src/native/binding.ts) turns into a SystemError with the errno name. Argument
+// validation with useful messages happens in TypeScript; the checks here only keep a bad call from
+// crashing the process or reaching the wrong file.
 #include <napi.h>
 
 #include <cerrno>
@@ -72,28 +73,11 @@ struct slabio_cachestat {
 
 namespace {
 
-const char* ErrnoName(int err) {
-#if SLABIO_GLIBC && __GLIBC_PREREQ(2, 32)
-  const char* name = strerrorname_np(err);
-  if (name != nullptr) return name;
-#endif
-  switch (err) {
-    case EBADF: return "EBADF";
-    case EINVAL: return "EINVAL";
-    case EIO: return "EIO";
-    case ENOSPC: return "ENOSPC";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case ENOSYS: return "ENOSYS";
-    case ESPIPE: return "ESPIPE";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    default: return "UNKNOWN";
-  }
-}
-
+// The rejection carries the errno as a number and the syscall; the TypeScript layer names it with
+// util.getSystemErrorName. There is no name table here: strerrorname_np is glibc >= 2.32 only, and
+// a hand-written fallback for musl was bound to miss most errnos.
 Napi::Error MakeSysError(Napi::Env env, int err, const std::string& syscall) {
   Napi::Error e = Napi::Error::New(env, syscall + ": " + std::strerror(err));
-  e.Set("code", Napi::String::New(env, ErrnoName(err)));
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("syscall", Napi::String::New(env, syscall));
   return e;

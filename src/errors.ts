@@ -162,21 +162,33 @@ export class UnsupportedError extends SlabioError {
   }
 }
 
+/** Options of the {@link SystemError} constructor. */
+export interface SystemErrorOptions extends SlabioErrorOptions {
+  /** The positive errno number, e.g. `9` for `EBADF` (as in `os.constants.errno`). */
+  errnoNumber?: number;
+}
+
 /** A system call failed. Code `ERR_SLABIO_SYSTEM`; `errno` and `syscall` name the failure. */
 export class SystemError extends SlabioError {
   declare readonly code: 'ERR_SLABIO_SYSTEM';
   /** The errno name, e.g. `EBADF`. */
   readonly errno: string;
+  /**
+   * The positive errno number, e.g. `9` for `EBADF` (compare with `os.constants.errno`);
+   * `undefined` when the failure has no errno (a check slabio made itself).
+   */
+  readonly errnoNumber: number | undefined;
   /** The failing call, e.g. `posix_fadvise`. */
   readonly syscall: string;
 
-  constructor(syscall: string, errno: string, message?: string, options?: SlabioErrorOptions) {
+  constructor(syscall: string, errno: string, message?: string, options?: SystemErrorOptions) {
     super(
       'ERR_SLABIO_SYSTEM',
       `${syscall} failed: ${errno}${message ? ` (${message})` : ''}`,
       options,
     );
     this.errno = errno;
+    this.errnoNumber = options?.errnoNumber;
     this.syscall = syscall;
   }
 }

@@ -53,9 +53,9 @@ const table: Row[] = [
   ['UnsupportedError', () => new errors.UnsupportedError('no addon'), 'ERR_SLABIO_UNSUPPORTED'],
   [
     'SystemError',
-    () => new errors.SystemError('posix_fadvise', 'EBADF'),
+    () => new errors.SystemError('posix_fadvise', 'EBADF', undefined, { errnoNumber: 9 }),
     'ERR_SLABIO_SYSTEM',
-    { errno: 'EBADF', syscall: 'posix_fadvise' },
+    { errno: 'EBADF', errnoNumber: 9, syscall: 'posix_fadvise' },
   ],
   [
     'CgroupError',

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { LinuxBinding } from '../src/native/binding.js';
+import { SystemError } from '../src/errors.js';
+import { dropCache } from '../src/fs/index.js';
+import { type LinuxBinding, loadBinding } from '../src/native/binding.js';
 import { fadvise, nativeAvailable, preadv2, pwritev2, syncFileRange } from '../src/native/index.js';
+import { errnoName, toSystemError } from '../src/native/system-error.js';
 
 const skip = process.platform !== 'linux' || !nativeAvailable() ? 'native addon not loaded' : false;
 const MAX_FD = 0x7fffffff;
@@ -106,4 +109,137 @@ test('fadvise advice must be an own name: inherited properties are a RangeError 
   for (const ok of ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'noreuse'] as const) {
     await fadvise(fd, 0, 0, ok);
   }
+});
+
+/** A directory opened read-only: preadv2 on it fails with EISDIR, an errno the old C++ table lacked. */
+function dirFd(t: TestContext): number {
+  const dir = mkdtempSync(join(tmpdir(), 'slabio-native-test-'));
+  const fd = openSync(dir, 'r');
+  t.after(() => {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return fd;
+}
+
+test('a failed syscall is a SystemError with the errno name, the errno number and the strerror text', {
+  skip,
+}, async (t) => {
+  const fd = dirFd(t);
+  const err = await preadv2(fd, [Buffer.alloc(16)], 0).then(
+    () => assert.fail('preadv2 on a directory must fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof SystemError);
+  assert.equal(err.code, 'ERR_SLABIO_SYSTEM');
+  assert.equal(err.errno, 'EISDIR');
+  assert.equal(err.errnoNumber, constants.errno.EISDIR);
+  assert.equal(err.syscall, 'preadv2');
+  assert.equal(err.message, 'preadv2 failed: EISDIR (Is a directory)');
+  // The addon's own error stays reachable, and is not itself a converted one.
+  assert.ok(err.cause instanceof Error && !(err.cause instanceof SystemError));
+});
+
+test('the addon rejects with the numeric errno and the syscall; TypeScript names it', {
+  skip,
+}, async (t) => {
+  const fd = dirFd(t);
+  await assert.rejects(rawAddon().preadv2(fd, [Buffer.alloc(16)], 0, 0), (e: unknown) => {
+    assert.ok(e instanceof Error && !(e instanceof SystemError));
+    const { errno, syscall } = e as { errno?: unknown; syscall?: unknown };
+    assert.equal(errno, constants.errno.EISDIR);
+    assert.equal(syscall, 'preadv2');
+    assert.equal(e.message, 'preadv2: Is a directory');
+    return true;
+  });
+});
+
+test('errno names cover what the old 9-entry C++ table turned into UNKNOWN', () => {
+  const names = ['EPERM', 'EDQUOT', 'EFBIG', 'EROFS', 'EAGAIN', 'EISDIR', 'EMFILE', 'ESTALE'];
+  // EOPNOTSUPP, not libuv's ENOTSUP (one number on Linux): src/fs and capabilities() test for it.
+  for (const name of [...names, 'EOPNOTSUPP', 'ENOSYS']) {
+    const n = constants.errno[name as keyof typeof constants.errno];
+    assert.equal(errnoName(n), name);
+    // Shaped as the addon sends it: a number, no name.
+    const raw = Object.assign(new Error(`cachestat: text for ${name}`), {
+      errno: n,
+      syscall: 'cachestat',
+    });
+    const e = toSystemError(raw);
+    assert.ok(e instanceof SystemError);
+    assert.deepEqual([e.errno, e.errnoNumber, e.syscall], [name, n, 'cachestat']);
+    assert.equal(e.message, `cachestat failed: ${name} (text for ${name})`);
+    assert.equal(e.cause, raw);
+  }
+  assert.match(errnoName(100_000), /unknown/i);
+  assert.throws(() => errnoName(0), RangeError);
+  assert.throws(() => errnoName(-1), RangeError);
+});
+
+test('toSystemError: a SystemError comes back unchanged; non-system errors pass through', () => {
+  const sys = new SystemError('pwritev2', 'EIO', undefined, { errnoNumber: constants.errno.EIO });
+  assert.equal(toSystemError(sys), sys);
+  const type = new TypeError('bad');
+  assert.equal(toSystemError(type), type);
+  assert.equal(toSystemError('reason'), 'reason');
+  // Node's own system errors (negative errno, code set) convert the same way.
+  const nodeErr = Object.assign(new Error('EISDIR: illegal operation on a directory, read'), {
+    errno: -constants.errno.EISDIR,
+    code: 'EISDIR',
+    syscall: 'read',
+  });
+  const e = toSystemError(nodeErr);
+  assert.ok(e instanceof SystemError);
+  assert.deepEqual([e.errno, e.errnoNumber, e.syscall], ['EISDIR', constants.errno.EISDIR, 'read']);
+});
+
+test('every promise-returning call of the loaded binding rejects with a SystemError', {
+  skip,
+}, async () => {
+  const b = loadBinding() as LinuxBinding;
+  const c = b.constants;
+  // 0x7fffffff: the largest fd checkFd accepts, far above any RLIMIT_NOFILE, so never open.
+  const fd = MAX_FD;
+  const calls: [string, string, () => Promise<unknown>][] = [
+    ['fadvise', 'posix_fadvise', () => b.fadvise(fd, 0, 0, c.POSIX_FADV_DONTNEED)],
+    ['syncFileRange', 'sync_file_range', () => b.syncFileRange(fd, 0, 0, c.SYNC_FILE_RANGE_WRITE)],
+    ['pwritev2', 'pwritev2', () => b.pwritev2(fd, [Buffer.from('x')], 0, 0)],
+    ['preadv2', 'preadv2', () => b.preadv2(fd, [Buffer.alloc(1)], 0, 0)],
+    ['cachestat', 'cachestat', () => b.cachestat(fd, 0, 0)],
+    ['mincore', 'fstat', () => b.mincore(fd)],
+  ];
+  for (const [name, syscall, call] of calls) {
+    await assert.rejects(call(), (e: unknown) => {
+      assert.ok(e instanceof SystemError, `${name}: ${String(e)}`);
+      assert.equal(e.code, 'ERR_SLABIO_SYSTEM');
+      assert.equal(e.errno, 'EBADF', name);
+      assert.equal(e.errnoNumber, constants.errno.EBADF, name);
+      assert.equal(e.syscall, syscall, name);
+      return true;
+    });
+    // The fd check sits in front of every call, for src/fs's callers too.
+    assert.throws(() => (b[name as 'mincore'] as (fd: number) => unknown)(MAX_FD + 1), RangeError);
+  }
+});
+
+test('src/fs converting an already converted error keeps the errno (dropCache on a pipe: ESPIPE)', {
+  skip,
+}, async (t) => {
+  // A FIFO opened read-write does not block and is a pipe: sync_file_range refuses it.
+  const dir = mkdtempSync(join(tmpdir(), 'slabio-native-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'fifo');
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [fifo]);
+  const fd = openSync(fifo, 'r+');
+  t.after(() => closeSync(fd));
+  await assert.rejects(dropCache(fd), (e: unknown) => {
+    assert.ok(e instanceof SystemError, String(e));
+    assert.deepEqual(
+      [e.errno, e.errnoNumber, e.syscall],
+      ['ESPIPE', constants.errno.ESPIPE, 'sync_file_range'],
+    );
+    assert.ok(!(e.cause instanceof SystemError), 'converted twice');
+    return true;
+  });
 });

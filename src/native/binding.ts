@@ -3,12 +3,18 @@
  * node-gyp-build). Nothing is loaded at import time and nothing here throws: callers ask
  * {@link loadBinding} and get `null` plus a recorded reason when the addon is missing.
  *
+ * The loaded addon is wrapped once here, so that no caller sees its raw rejections: every
+ * promise-returning call checks `fd` and rejects with a {@link SystemError} (`ERR_SLABIO_SYSTEM`,
+ * errno name, `errnoNumber`, `syscall`).
+ *
  * @module
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { debug, warnOnce } from '../debug.js';
-import { UnsupportedError } from '../errors.js';
+import { type SystemError, UnsupportedError } from '../errors.js';
+import { toSystemError } from './system-error.js';
+import { checkFd } from './validate.js';
 
 /** Counters from `cachestat(2)`, converted from pages to bytes. */
 export interface RawCachestat {
@@ -42,7 +48,11 @@ export interface NativeConstants {
   PAGE_SIZE: number;
 }
 
-/** The raw addon surface. The Linux-only members are absent on other platforms. */
+/**
+ * The addon surface as {@link loadBinding} returns it. The Linux-only members are absent on other
+ * platforms. The promise-returning calls throw a `RangeError` for an `fd` outside 0..0x7fffffff and
+ * reject with a {@link SystemError}, never with the addon's raw error.
+ */
 export interface NativeBinding {
   mallocTrim(): boolean;
   mallocInfo(): {
@@ -81,6 +91,33 @@ let state: LoadState | undefined;
 // dist/src/native/binding.js -> package root, where node-gyp-build looks for build/ and prebuilds/.
 const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
+/**
+ * `call` with the fd check in front and its rejection converted to a {@link SystemError}. Argument
+ * errors stay synchronous throws, as the addon's own are.
+ */
+function guarded<A extends unknown[], R>(
+  call: (fd: number, ...rest: A) => Promise<R>,
+): (fd: number, ...rest: A) => Promise<R> {
+  return (fd, ...rest) => {
+    checkFd(fd);
+    return call(fd, ...rest).catch((err: unknown) => {
+      throw toSystemError(err);
+    });
+  };
+}
+
+/** A copy of the addon whose promise-returning calls are {@link guarded}; the rest as it is. */
+function withSystemErrors(raw: NativeBinding): NativeBinding {
+  const b: NativeBinding = { ...raw };
+  if (raw.fadvise) b.fadvise = guarded(raw.fadvise);
+  if (raw.syncFileRange) b.syncFileRange = guarded(raw.syncFileRange);
+  if (raw.pwritev2) b.pwritev2 = guarded(raw.pwritev2);
+  if (raw.preadv2) b.preadv2 = guarded(raw.preadv2);
+  if (raw.cachestat) b.cachestat = guarded(raw.cachestat);
+  if (raw.mincore) b.mincore = guarded(raw.mincore);
+  return b;
+}
+
 function load(): LoadState {
   if (process.env.SLABIO_NATIVE === '0') {
     return { binding: null, error: new Error('disabled by the environment (SLABIO_NATIVE=0)') };
@@ -88,7 +125,7 @@ function load(): LoadState {
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    const binding = nodeGypBuild(packageRoot);
+    const binding = withSystemErrors(nodeGypBuild(packageRoot));
     debug('native addon loaded from %s', packageRoot);
     return { binding, error: null };
   } catch (err) {

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { open, stat, statfs, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SystemError } from '../errors.js';
 import { type LinuxBinding, loadBinding, nativeLoadError } from './binding.js';
-import { toSystemError } from './syscalls.js';
 
 /** One capability: whether it works and, when not, why. */
 export interface Capability {
@@ -66,8 +66,8 @@ function off(reason: string): Capability {
   return { available: false, reason };
 }
 function errnoOf(err: unknown): string {
-  const e = toSystemError(err) as { errno?: unknown; message?: string };
-  return typeof e.errno === 'string' ? e.errno : String(e.message ?? err);
+  if (err instanceof SystemError) return err.errno;
+  return err instanceof Error ? err.message : String(err);
 }
 
 async function probeOnce(dir: string, fsType: string): Promise<FsProbe> {
@@ -102,7 +102,11 @@ async function probeOnce(dir: string, fsType: string): Promise<FsProbe> {
     await lb.cachestat(fh.fd, 0, 0).catch((err: unknown) => {
       const errno = errnoOf(err);
       result.cachestat = off(
-        errno === 'ENOSYS' ? 'cachestat needs Linux >= 6.5' : `cachestat failed: ${errno}`,
+        errno === 'ENOSYS'
+          ? 'cachestat needs Linux >= 6.5'
+          : errno === 'EPERM'
+            ? 'cachestat refused (EPERM): a seccomp filter that predates the syscall blocks it'
+            : `cachestat failed: ${errno}`,
       );
     });
     return result;

@@ -1,12 +1,16 @@
 /**
  * Promise wrappers for the page-cache syscalls in the native addon. Each runs on the libuv
- * threadpool; failures become {@link SystemError}s with the errno name.
+ * threadpool; failures are `SystemError`s with the errno name and number (converted once, where
+ * the binding is loaded: src/native/binding.ts).
  *
  * @module
  */
-import { SystemError } from '../errors.js';
 import { type LinuxBinding, requireLinuxBinding } from './binding.js';
 import { checkFd, checkNonNegativeInt, checkSignal } from './validate.js';
+
+// src/fs imports toSystemError from here; the binding already converts every rejection, and
+// toSystemError returns a SystemError unchanged, so those calls are harmless until they go.
+export { toSystemError } from './system-error.js';
 
 /** `posix_fadvise` advice names. */
 export type FadviseAdvice =
@@ -30,23 +34,6 @@ const ADVICE: Record<FadviseAdvice, keyof LinuxBinding['constants']> = {
 export interface SyscallOptions {
   /** Checked before the call starts; a started syscall runs to completion. */
   signal?: AbortSignal;
-}
-
-/** Convert the addon's `{ code, syscall }` rejection into a {@link SystemError}. */
-export function toSystemError(err: unknown): unknown {
-  if (err instanceof Error && typeof (err as { syscall?: unknown }).syscall === 'string') {
-    const e = err as Error & { code: string; syscall: string };
-    return new SystemError(e.syscall, e.code, undefined, { cause: err });
-  }
-  return err;
-}
-
-async function call<T>(p: () => Promise<T>): Promise<T> {
-  try {
-    return await p();
-  } catch (err) {
-    throw toSystemError(err);
-  }
 }
 
 function checkRange(fd: number, offset: number, length: number): void {
@@ -91,7 +78,7 @@ export async function fadvise(
   const name = ADVICE[advice];
   checkSignal(options.signal);
   const b = requireLinuxBinding('fadvise');
-  await call(() => b.fadvise(fd, offset, length, b.constants[name]));
+  await b.fadvise(fd, offset, length, b.constants[name]);
 }
 
 /** Which parts of `sync_file_range` to do. */
@@ -134,7 +121,7 @@ export async function syncFileRange(
     (flags.waitBefore === true ? c.SYNC_FILE_RANGE_WAIT_BEFORE : 0) |
     (flags.write !== false ? c.SYNC_FILE_RANGE_WRITE : 0) |
     (flags.waitAfter === true ? c.SYNC_FILE_RANGE_WAIT_AFTER : 0);
-  await call(() => b.syncFileRange(fd, offset, length, bits));
+  await b.syncFileRange(fd, offset, length, bits);
 }
 
 /** Options of {@link pwritev2} / {@link preadv2}. */
@@ -182,7 +169,7 @@ export async function pwritev2(
   checkSignal(options.signal);
   const b = requireLinuxBinding('pwritev2');
   const flags = options.dontcache === true ? b.constants.RWF_DONTCACHE : 0;
-  return call(() => b.pwritev2(fd, [...buffers], position, flags));
+  return b.pwritev2(fd, [...buffers], position, flags);
 }
 
 /**
@@ -209,5 +196,5 @@ export async function preadv2(
   checkSignal(options.signal);
   const b = requireLinuxBinding('preadv2');
   const flags = options.dontcache === true ? b.constants.RWF_DONTCACHE : 0;
-  return call(() => b.preadv2(fd, [...buffers], position, flags));
+  return b.preadv2(fd, [...buffers], position, flags);
 }
