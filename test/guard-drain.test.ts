@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { drainAndExit, ReadinessGate } from '../src/memory/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { drainAndExit, ReadinessGate, trackConnections } from '../src/memory/index.js';
 
 interface Reply {
   status: number;
@@ -79,6 +80,37 @@ describe('ReadinessGate', () => {
   });
 });
 
+/** Rejects if `p` has not settled after `ms`: turns a hang into a failure. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  const stop = new AbortController();
+  const timeout = sleep(ms, undefined, { signal: stop.signal }).then(
+    () => Promise.reject(new Error(`${what} did not settle within ${ms} ms`)),
+    () => undefined as never,
+  );
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    stop.abort();
+  }
+}
+
+/** A server that accepts every upgrade and keeps the socket open; `track` calls trackConnections first. */
+async function upgradingServer(track: boolean) {
+  const server = http.createServer((_req, res) => res.end('fast'));
+  if (track) trackConnections(server);
+  server.on('upgrade', (_req, socket: net.Socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const client = net.connect(port, '127.0.0.1');
+  client.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n');
+  await once(client, 'data'); // the 101: the socket now belongs to the upgrade listener
+  const clientClosed = once(client, 'close');
+  return { server, client, clientClosed };
+}
+
 describe('drainAndExit', () => {
   it('fails readiness, refuses new connections, finishes in-flight requests, then exits with the code', async () => {
     const gate = new ReadinessGate();
@@ -142,6 +174,39 @@ describe('drainAndExit', () => {
     const result = await drained;
     assert.equal(result.completed, false);
     assert.ok((await stuck) instanceof Error);
+  });
+
+  it('cuts an upgraded (WebSocket-style) socket at the deadline when the server is tracked', async (t) => {
+    const { server, client, clientClosed } = await upgradingServer(true);
+    t.after(() => client.destroy());
+    const exits: number[] = [];
+    const result = await within(
+      drainAndExit(server, { deadlineMs: 50, exit: (code) => exits.push(code) }),
+      10_000,
+      'drainAndExit',
+    );
+    assert.equal(result.completed, false);
+    assert.equal(result.connectionsAtClose, 1);
+    assert.deepEqual(exits, [0]);
+    await within(clientClosed, 10_000, 'the upgraded client socket');
+    assert.equal(await new Promise((r) => server.getConnections((_e, n) => r(n))), 0);
+  });
+
+  it('finishes and exits even with an upgraded socket it never saw', async (t) => {
+    const { server, client } = await upgradingServer(false);
+    t.after(() => {
+      client.destroy();
+      server.closeAllConnections();
+    });
+    const exits: number[] = [];
+    const result = await within(
+      drainAndExit(server, { deadlineMs: 50, exit: (code) => exits.push(code) }),
+      10_000,
+      'drainAndExit',
+    );
+    assert.equal(result.completed, false);
+    assert.deepEqual(exits, [0]);
+    assert.equal(server.listening, false);
   });
 
   it('validates its options', async () => {

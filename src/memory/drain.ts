@@ -5,6 +5,7 @@
  * @module
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debug } from '../debug.js';
 
@@ -38,6 +39,42 @@ export interface DrainResult {
 }
 
 const POLL_MS = 25;
+/**
+ * Longest wait for `server.close()` after the remaining sockets were destroyed. A socket the
+ * drain never saw (upgraded before {@link trackConnections} ran) keeps `close()` pending
+ * forever: the drain ends anyway.
+ */
+const CUT_WAIT_MS = 1000;
+
+/** Every socket of a tracked server, including upgraded ones, until it closes. */
+const tracked = new WeakMap<Server, Set<Duplex>>();
+
+/**
+ * Start remembering every socket `server` accepts, so {@link drainAndExit} can cut connections
+ * that `closeAllConnections()` does not see: sockets handed to an `'upgrade'` listener
+ * (WebSocket) are no longer HTTP connections to Node, yet `server.close()` waits for them.
+ * `drainAndExit` calls this itself, which covers connections opened or upgraded during the
+ * drain; call it right after creating the server to cover sockets upgraded before. Idempotent.
+ *
+ * @example
+ * ```ts
+ * const server = http.createServer(app);
+ * trackConnections(server); // before listen(), so upgraded sockets are cut at the deadline
+ * ```
+ */
+export function trackConnections(server: Server): void {
+  if (tracked.has(server)) return;
+  const sockets = new Set<Duplex>();
+  tracked.set(server, sockets);
+  const add = (socket: Duplex) => {
+    if (sockets.has(socket) || socket.destroyed) return;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
+  server.on('connection', add);
+  // With TLS, 'connection' sees the TCP socket and 'upgrade' the TLS socket on top of it.
+  server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => add(socket));
+}
 
 function connections(server: Server): Promise<number> {
   return new Promise((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
@@ -47,7 +84,8 @@ function connections(server: Server): Promise<number> {
  * Drain `server` and exit: fail `readiness`, wait `graceMs`, close the listener (new connections
  * are refused), answer requests that still arrive on open keep-alive connections with
  * `Connection: close`, close connections as they go idle, wait for in-flight requests up to
- * `deadlineMs`, cut what is left, and call `exit(exitCode)`.
+ * `deadlineMs`, cut what is left (upgraded sockets included, see {@link trackConnections}), and
+ * call `exit(exitCode)`. The drain always ends: a socket it cannot cut is left open.
  *
  * @throws {RangeError} for a negative or non-finite `deadlineMs`/`graceMs` or a non-integer `exitCode`.
  * @example
@@ -65,6 +103,7 @@ export async function drainAndExit(
   if (!Number.isInteger(exitCode))
     throw new RangeError(`options.exitCode must be an integer, got ${exitCode}`);
   const { signal } = options;
+  trackConnections(server);
   options.readiness?.fail('draining');
   debug('drain: readiness failed, closing in %d ms', graceMs);
   if (graceMs > 0 && signal?.aborted !== true) {
@@ -95,7 +134,14 @@ export async function drainAndExit(
   if (!completed) {
     debug('drain: deadline or abort, cutting %d connections', await connections(server));
     server.closeAllConnections();
-    await closed;
+    // closeAllConnections() skips upgraded sockets, and close() waits for them.
+    for (const socket of tracked.get(server) ?? []) socket.destroy();
+    const stop = new AbortController();
+    await Promise.race([
+      closed,
+      sleep(CUT_WAIT_MS, undefined, { signal: stop.signal }).catch(() => undefined),
+    ]);
+    stop.abort();
   }
   server.removeListener('request', onRequest);
   if (options.exit !== false) (options.exit ?? process.exit)(exitCode);

@@ -1,6 +1,6 @@
 export * from './cgroup.js';
 export { type CgroupLocation, locateMemoryCgroup, type ReadTextFile } from './cgroup-locate.js';
-export { type DrainOptions, type DrainResult, drainAndExit } from './drain.js';
+export { type DrainOptions, type DrainResult, drainAndExit, trackConnections } from './drain.js';
 export {
   type GuardSample,
   type GuardState,
