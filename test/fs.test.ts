@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { LengthMismatchError, LimitExceededError, UnsupportedError } from '../src/errors.js';
 import { dropCache, readFileNoCache, residency, writeFileNoCache } from '../src/fs/index.js';
 import { capabilities, nativeAvailable } from '../src/native/index.js';
@@ -203,4 +204,63 @@ test('readFileNoCache on a read-only mount creates nothing next to the input', a
   } finally {
     execFileSync('umount', [mnt]);
   }
+});
+
+test('readFileNoCache: a forced strategy that cannot work here is an UnsupportedError, as for writes', {
+  skip: !native && 'native addon not loaded (the addon-less case is the next test)',
+}, async (t) => {
+  const pool = new BufferPool({ maxBytes: 64 * MiB });
+  const unsupported = (e: unknown): boolean =>
+    e instanceof UnsupportedError && e.code === 'ERR_SLABIO_UNSUPPORTED';
+  // procfs has no uncached buffered IO: preadv2(RWF_DONTCACHE) is refused.
+  await assert.rejects(
+    readFileNoCache('/proc/self/status', { pool, strategy: 'dontcache' }),
+    unsupported,
+  );
+  if (shmAvailable) {
+    const dir = await tempDir(t, '/dev/shm');
+    const p = join(dir, 'in.bin');
+    await writeFile(p, chunk(2));
+    await assert.rejects(readFileNoCache(p, { pool, strategy: 'dontcache' }), unsupported);
+    const auto = await readFileNoCache(p, { pool });
+    assert.equal(sha256(auto.buffer), sha256(chunk(2)));
+    auto.release();
+  }
+  // A character device has no page cache to drop: 'auto' reads it, a forced strategy is refused.
+  for (const strategy of ['dontcache', 'fadvise'] as const) {
+    await assert.rejects(readFileNoCache('/dev/null', { pool, strategy }), unsupported);
+  }
+  const empty = await readFileNoCache('/dev/null', { pool });
+  assert.equal(empty.buffer.length, 0);
+  empty.release();
+  assert.equal(pool.stats().inUseBytes, 0);
+});
+
+test('readFileNoCache without the addon: forced strategies throw UnsupportedError, auto reads normally', async (t) => {
+  const dir = await tempDir(t);
+  const p = join(dir, 'in.txt');
+  await writeFile(p, 'plain read\n');
+  const index = fileURLToPath(new URL('../src/index.js', import.meta.url));
+  const script = `
+    const m = await import(${JSON.stringify(index)});
+    const codes = {};
+    for (const strategy of ['dontcache', 'fadvise']) {
+      codes[strategy] = await m.readFileNoCache(${JSON.stringify(p)}, { strategy }).then(
+        (l) => { l.release(); return 'read'; },
+        (e) => e.code,
+      );
+    }
+    const auto = await m.readFileNoCache(${JSON.stringify(p)});
+    console.log(JSON.stringify({ codes, auto: auto.buffer.toString() }));
+    auto.release();
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, SLABIO_NATIVE: '0' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  assert.deepEqual(JSON.parse(out), {
+    codes: { dontcache: 'ERR_SLABIO_UNSUPPORTED', fadvise: 'ERR_SLABIO_UNSUPPORTED' },
+    auto: 'plain read\n',
+  });
 });

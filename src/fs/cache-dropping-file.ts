@@ -61,8 +61,16 @@ export class CacheDroppingFile implements OpenedFile {
     return this.#file.close();
   }
 
-  /** Before the first read: tell readahead the file is read once, front to back. */
+  /**
+   * Before the first read: tell readahead the file is read once, front to back.
+   * @throws {UnsupportedError} for a forced strategy on a file without positions.
+   */
   async start(): Promise<void> {
+    if (this.#file.position === null && this.#mode !== 'none') {
+      throw new UnsupportedError(
+        `strategy '${this.#mode}' needs a regular file; pipes and devices have no page cache to drop`,
+      );
+    }
     if (this.#mode === 'fadvise') await this.#fadvise(0, 0, 'POSIX_FADV_SEQUENTIAL');
   }
 
@@ -90,7 +98,7 @@ export class CacheDroppingFile implements OpenedFile {
         }
         if (!refused) throw e;
         this.#mode = 'fadvise';
-        await this.start();
+        await this.#fadvise(0, 0, 'POSIX_FADV_SEQUENTIAL');
       }
     }
     const n = await this.#file.read(buffer, offset, want, position);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { linuxBindingOrWarn } from '../native/binding.js';
+import { linuxBindingOrWarn, requireLinuxBinding } from '../native/binding.js';
 import { checkNonNegativeInt, checkSignal } from '../native/validate.js';
 import { type BufferPool, getDefaultPool, type Lease } from '../pool/index.js';
 import { BlockWriter } from '../read-all/block-writer.js';
@@ -46,6 +46,9 @@ export interface ReadFileNoCacheOptions {
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` when the file is larger than `maxBytes` (before
  * allocating when its size is known).
  * @throws {LengthMismatchError} `ERR_SLABIO_LENGTH_MISMATCH` when the file shrinks while it is read.
+ * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` for a forced `'dontcache'` or `'fadvise'`
+ * that cannot work here: without the native addon, on a file without positions (pipe, device), or
+ * (`'dontcache'`) on a filesystem or kernel that refuses `RWF_DONTCACHE`.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from the pool.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` when a cache-control syscall fails.
  * @throws the `fs` errors of `open`/`read` (`ENOENT`, `EISDIR`, ...), or `signal.reason` on abort.
@@ -74,7 +77,13 @@ export async function readFileNoCache(
   }
   checkSignal(signal);
   const pool = options.pool ?? getDefaultPool();
-  const b = strategy === 'none' ? null : linuxBindingOrWarn('readFileNoCache');
+  // A forced strategy fails as the writers' do; only 'auto' falls back to plain reads.
+  const b =
+    strategy === 'none'
+      ? null
+      : strategy === 'auto'
+        ? linuxBindingOrWarn('readFileNoCache')
+        : requireLinuxBinding(`readFileNoCache strategy '${strategy}'`);
   const opened = await openFile(path);
   const file = b === null ? opened : new CacheDroppingFile(opened, strategy, b, chunk);
   const writer = new BlockWriter({ pool, maxBytes, declared: opened.size, signal, label: path });
