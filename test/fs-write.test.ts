@@ -180,6 +180,33 @@ test('createNoCacheWriteStream destroyed mid-way: file removed, queued leases re
   assert.deepEqual(await readdir(dir), []);
 });
 
+test('createNoCacheWriteStream: a lease written after end() or destroy() is released', async (t) => {
+  const dir = await tempDir(t);
+  const pool = new BufferPool({ maxBytes: 64 * MiB });
+  const ended = createNoCacheWriteStream(join(dir, 'ended.bin'));
+  ended.on('error', () => {}); // the refused write is also reported as an 'error' event
+  ended.end();
+  await new Promise((r) => ended.once('finish', r));
+  const late = pool.acquire(4096);
+  const cbErr = await new Promise((r) => ended.write(late, r));
+  assert.equal((cbErr as { code?: string }).code, 'ERR_STREAM_WRITE_AFTER_END');
+  assert.equal(late.released, true);
+
+  const destroyed = createNoCacheWriteStream(join(dir, 'destroyed.bin'));
+  destroyed.on('error', () => {});
+  destroyed.destroy();
+  const beforeClose = pool.acquire(4096);
+  const cbErr2 = await new Promise((r) => destroyed.write(beforeClose, r));
+  assert.equal((cbErr2 as { code?: string }).code, 'ERR_STREAM_DESTROYED');
+  assert.equal(beforeClose.released, true);
+  if (!destroyed.closed) await new Promise((r) => destroyed.once('close', r));
+  const afterClose = pool.acquire(4096);
+  await new Promise((r) => destroyed.write(afterClose, r));
+  assert.equal(afterClose.released, true);
+  assert.equal(pool.stats().inUseBytes, 0);
+  assert.deepEqual(await readdir(dir), ['ended.bin']);
+});
+
 test('readFileNoCache reads exactly the file into a lease and leaves it uncached', async (t) => {
   const dir = await tempDir(t);
   const p = join(dir, 'r.bin');

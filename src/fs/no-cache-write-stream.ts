@@ -24,7 +24,8 @@ export interface NoCacheWriteStreamOptions extends NoCacheWriteOptions {
 
 /**
  * A file `Writable` in object mode that accepts Buffers, strings and pool leases (each lease is
- * released once written, or when the stream is destroyed) and keeps its page cache bounded with
+ * released once written, when the stream is destroyed, or at once when the write is refused
+ * because the stream has ended or been destroyed) and keeps its page cache bounded with
  * the chosen {@link CacheStrategy}. Create it with {@link createNoCacheWriteStream}.
  */
 export class NoCacheWriteStream extends Writable {
@@ -66,12 +67,19 @@ export class NoCacheWriteStream extends Writable {
   }
 
   // Leases are tracked from write() on so that those still queued when the stream is destroyed
-  // are released too (the Writable drops its queue without telling us).
+  // are released too (the Writable drops its queue without telling us). A write after end() or
+  // destroy() is refused by the Writable (ERR_STREAM_WRITE_AFTER_END / ERR_STREAM_DESTROYED) and
+  // never reaches _writev nor _destroy: its lease is released here.
   override write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-    if (chunk !== null && typeof chunk === 'object' && !(chunk instanceof Uint8Array)) {
+    const refused = this.writableEnded || this.destroyed;
+    if (!refused && chunk !== null && typeof chunk === 'object' && !(chunk instanceof Uint8Array)) {
       this.#leases.add(chunk);
     }
-    return super.write(chunk, encoding as BufferEncoding, cb as (err?: Error | null) => void);
+    try {
+      return super.write(chunk, encoding as BufferEncoding, cb as (err?: Error | null) => void);
+    } finally {
+      if (refused) releaseChunk(chunk);
+    }
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
