@@ -506,6 +506,36 @@ describe('extractZip: onEntry', () => {
     assert.equal(pool.stats().inUseBytes, 0);
   });
 
+  it('a refused output releases its own lease (not the entry\'s) and names it "output"', async (t) => {
+    const parent = await workdir(t);
+    const pool = newPool();
+    const zip = buildZip([
+      { name: 'a.jpg', data: Buffer.from('1') },
+      { name: 'a.png', data: Buffer.from('2') },
+    ]);
+    const own = (name: unknown) => () => {
+      const data = pool.acquire(100);
+      data.buffer.fill(1);
+      return { name, data } as { name: string; data: Lease };
+    };
+    const dest = path.join(parent, 'out');
+    await assert.rejects(
+      extractZip(zip, dest, { pool, onEntry: own('../evil') }),
+      refusal('ERR_SLABIO_UNSAFE_ARCHIVE', /output name "..\/evil" is unsafe/),
+    );
+    assert.equal(pool.stats().inUseBytes, 0, 'unsafe name');
+    await assert.rejects(
+      extractZip(zip, dest, { pool, onEntry: own('a.webp') }),
+      refusal('ERR_SLABIO_UNSAFE_ARCHIVE', /^output "a\.webp" is a duplicate name$/),
+    );
+    assert.equal(pool.stats().inUseBytes, 0, 'duplicate');
+    await assert.rejects(extractZip(zip, null, { pool, onEntry: own('x') }), /no destination/);
+    assert.equal(pool.stats().inUseBytes, 0, 'no destination');
+    await assert.rejects(extractZip(zip, dest, { pool, onEntry: own(42) }), TypeError);
+    assert.equal(pool.stats().inUseBytes, 0, 'no name');
+    assert.deepEqual(await leftovers(parent), []);
+  });
+
   it("the callback's own error passes through unchanged and nothing is left", async (t) => {
     const parent = await workdir(t);
     const pool = newPool();

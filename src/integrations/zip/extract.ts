@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { debug } from '../../debug.js';
 import { SystemError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
+import { Lease } from '../../pool/index.js';
 import { readAll } from '../../read-all.js';
 import { type PlannedEntry, readCatalog } from './catalog.js';
 import { asBadInput, entryBytes } from './entry-bytes.js';
@@ -89,21 +90,35 @@ function inside(root: string, name: string): string {
   return target;
 }
 
+/** Release an output's data if it is a lease nobody has taken over yet. */
+function releaseOutput(output: unknown): void {
+  const data = (output as { data?: unknown } | null)?.data;
+  if (data instanceof Lease) data[Symbol.dispose]();
+}
+
 async function writeOutput(
   staging: Staging | null,
   output: ZipEntryOutput,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  if (typeof output !== 'object' || output === null || typeof output.name !== 'string') {
-    throw new TypeError('onEntry must return undefined or { name: string, data }');
+  let target: string;
+  // The output's lease is ours from the moment it is returned; writeFileNoCache releases it once
+  // it has it, so every refusal before that must release it here.
+  try {
+    if (typeof output !== 'object' || output === null || typeof output.name !== 'string') {
+      throw new TypeError('onEntry must return undefined or { name: string, data }');
+    }
+    if (staging === null) {
+      throw new TypeError('onEntry returned an output but extractZip has no destination (null)');
+    }
+    const path = checkEntryName(output.name, 'output');
+    staging.outputs.add(path, output.name, false, 'output');
+    target = inside(staging.dir, path.name);
+    await mkdir(dirname(target), { recursive: true });
+  } catch (err) {
+    releaseOutput(output);
+    throw err;
   }
-  if (staging === null) {
-    throw new TypeError('onEntry returned an output but extractZip has no destination (null)');
-  }
-  const path = checkEntryName(output.name, 'output');
-  staging.outputs.add(path, output.name, false);
-  const target = inside(staging.dir, path.name);
-  await mkdir(dirname(target), { recursive: true });
   await writeFileNoCache(target, output.data, signal === undefined ? {} : { signal });
 }
 

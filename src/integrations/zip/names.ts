@@ -56,10 +56,13 @@ export class NameRegistry {
     return this.#foldCase ? name.normalize('NFC').toLowerCase() : name;
   }
 
-  /** Record `path`. @throws {UnsafeArchiveError} `ERR_SLABIO_UNSAFE_ARCHIVE` for a duplicate or clash. */
-  add(path: EntryPath, raw: string, directory = path.directory): void {
+  /**
+   * Record `path`; `what` names it in the message (`'output'` for an `onEntry` output).
+   * @throws {UnsafeArchiveError} `ERR_SLABIO_UNSAFE_ARCHIVE` for a duplicate or clash.
+   */
+  add(path: EntryPath, raw: string, directory = path.directory, what = 'entry'): void {
     const refuse = (why: string): never => {
-      throw new UnsafeArchiveError(`entry ${JSON.stringify(raw)} ${why}`, raw);
+      throw new UnsafeArchiveError(`${what} ${JSON.stringify(raw)} ${why}`, raw);
     };
     const parents = directory ? path.segments.length : path.segments.length - 1;
     for (let i = 1; i <= parents; i++) {
