@@ -145,6 +145,25 @@ describe('extractZip: real archives', () => {
   });
 });
 
+describe('extractZip: the destination', () => {
+  it('a stream source under missing parents is spooled there; on failure the parents go again', async (t) => {
+    const parent = await workdir(t);
+    const zip = buildZip([{ name: 'a.txt', data: Buffer.from('a') }]);
+    const dest = path.join(parent, 'new', 'sub', 'dest');
+    const result = await extractZip(Readable.from([zip]), dest);
+    assert.equal(result.files, 1);
+    assert.equal(await readFile(path.join(dest, 'a.txt'), 'utf8'), 'a');
+    assert.deepEqual(await leftovers(path.join(parent, 'new', 'sub')), ['dest']);
+
+    const bad = path.join(parent, 'other', 'sub', 'dest');
+    await assert.rejects(
+      extractZip(Readable.from([Buffer.from('not a zip at all')]), bad),
+      refusal('ERR_SLABIO_BAD_INPUT'),
+    );
+    assert.deepEqual(await leftovers(parent), ['new']);
+  });
+});
+
 describe('extractZip: malicious archives are refused and leave nothing behind', () => {
   const fine: HandEntry = { name: 'fine.txt', data: Buffer.from('written first') };
   const cases: [string, HandEntry[], string, RegExp, ExtractZipOptions?][] = [

@@ -3,15 +3,15 @@
  *
  * @module
  */
-import { mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { debug } from '../../debug.js';
-import { SystemError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import { Lease } from '../../pool/index.js';
 import { readAll } from '../../read-all.js';
 import { type PlannedEntry, readCatalog } from './catalog.js';
+import { checkDestination, commit, removeCreated } from './destination.js';
 import { asBadInput, entryBytes } from './entry-bytes.js';
 import { checkEntryName, NameRegistry } from './names.js';
 import {
@@ -42,46 +42,6 @@ interface Staging {
 }
 
 function noop(): void {}
-
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
-
-/** Refuse a destination that exists and is not an empty directory, before any work is done. */
-async function checkDestination(destination: string): Promise<void> {
-  let isDir: boolean;
-  try {
-    isDir = (await stat(destination)).isDirectory();
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return;
-    throw err;
-  }
-  if (!isDir) throw new SystemError('extractZip', 'ENOTDIR', `${destination} is not a directory`);
-  if ((await readdir(destination)).length > 0) {
-    throw new SystemError('extractZip', 'ENOTEMPTY', `${destination} is not empty`);
-  }
-}
-
-/** Move the staging directory into place: rename(2) replaces an empty directory atomically. */
-async function commit(staging: string, destination: string): Promise<void> {
-  try {
-    await rename(staging, destination);
-  } catch (err) {
-    const code = errnoOf(err);
-    // Windows (and some filesystems) refuse to rename over an empty directory: remove it first.
-    if (code === 'EPERM' || code === 'EEXIST' || code === 'EACCES') {
-      await rmdir(destination);
-      await rename(staging, destination);
-      return;
-    }
-    if (code === 'ENOTEMPTY') {
-      throw new SystemError('extractZip', code, `${destination} was filled by someone else`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
-}
 
 /** The path for `name` inside `root`, checked once more against the resolved root. */
 function inside(root: string, name: string): string {
@@ -210,7 +170,8 @@ async function extractEntries(
  * Atomic: files are written into a fresh directory next to the destination (same filesystem)
  * which is renamed into place once everything succeeded. On any failure or abort that directory
  * is removed, so the destination is left as it was (absent or empty). The destination must not
- * exist or be an empty directory. Permissions, times and owners from the archive are not applied.
+ * exist or be an empty directory; missing parents are created, and
+ * removed again on failure. Permissions, times and owners from the archive are not applied.
  *
  * With `onEntry` each file entry is handed to the callback as a pooled lease instead (see
  * {@link ExtractZipOptions.onEntry}); `destinationDir` may then be `null` if the callback never
@@ -252,10 +213,29 @@ export async function extractZip(
   const { signal } = opts;
   signal?.throwIfAborted();
   const destination = destinationDir === null ? null : resolve(destinationDir);
-  if (destination !== null) await checkDestination(destination);
+  if (destination === null) return extractWith(source, null, opts);
+  await checkDestination(destination);
+  // The spool file and the staging directory live next to the destination (same filesystem, so
+  // the final rename is atomic): its parent must exist before a stream is spooled there.
+  const parent = dirname(destination);
+  const created = await mkdir(parent, { recursive: true });
+  try {
+    return await extractWith(source, destination, opts);
+  } catch (err) {
+    if (created !== undefined) await removeCreated(parent, created);
+    throw err;
+  }
+}
+
+/** Open `source`, judge it and extract it into a staging directory renamed to `destination`. */
+async function extractWith(
+  source: ZipSource,
+  destination: string | null,
+  opts: ResolvedExtractOptions,
+): Promise<ExtractZipResult> {
+  const { signal } = opts;
   const parent = destination === null ? null : dirname(destination);
-  const spoolDir = parent ?? tmpdir();
-  const archive = await openArchive(source, spoolDir, opts.maxArchiveBytes, signal);
+  const archive = await openArchive(source, parent ?? tmpdir(), opts.maxArchiveBytes, signal);
   let staging: Staging | null = null;
   try {
     let plans: PlannedEntry[];
@@ -265,7 +245,6 @@ export async function extractZip(
       throw asBadInput(err, signal, 'zip archive');
     }
     if (destination !== null && parent !== null) {
-      await mkdir(parent, { recursive: true });
       const dir = await mkdtemp(join(parent, `.${basename(destination)}.slabio-`));
       staging = { dir, outputs: new NameRegistry(opts.foldCase) };
     }
