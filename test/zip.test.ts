@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -161,6 +161,27 @@ describe('extractZip: the destination', () => {
       refusal('ERR_SLABIO_BAD_INPUT'),
     );
     assert.deepEqual(await leftovers(parent), ['new']);
+  });
+
+  it('a symbolic link (to an empty directory, or dangling) is refused up front with ENOTDIR', async (t) => {
+    const parent = await workdir(t);
+    const zip = buildZip([{ name: 'a.txt', data: Buffer.from('a') }]);
+    await mkdir(path.join(parent, 'real'));
+    await symlink(path.join(parent, 'real'), path.join(parent, 'link'));
+    await symlink(path.join(parent, 'nowhere'), path.join(parent, 'dangling'));
+    for (const name of ['link', 'dangling']) {
+      for (const source of [zip, Readable.from([zip])]) {
+        await assert.rejects(extractZip(source, path.join(parent, name)), (err: unknown) => {
+          assert.ok(err instanceof SystemError, String(err));
+          assert.equal(err.errno, 'ENOTDIR');
+          assert.match(err.message, /is a symbolic link/);
+          return true;
+        });
+        assert.ok((await lstat(path.join(parent, name))).isSymbolicLink());
+      }
+    }
+    assert.deepEqual(await readdir(path.join(parent, 'real')), []);
+    assert.deepEqual((await leftovers(parent)).sort(), ['dangling', 'link', 'real']);
   });
 });
 

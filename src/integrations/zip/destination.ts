@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { readdir, rename, rmdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, readdir, rename, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SystemError } from '../../errors.js';
 
@@ -12,16 +13,30 @@ function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
 }
 
-/** Refuse a destination that exists and is not an empty directory, before any work is done. */
+/**
+ * Refuse a destination that exists and is not an empty directory, before any work is done.
+ * lstat, not stat: rename(2) does not follow a symbolic link at the destination (renaming a
+ * directory over one fails with ENOTDIR), so a link, even to an empty directory or dangling,
+ * would fail only after all the work.
+ */
 export async function checkDestination(destination: string): Promise<void> {
-  let isDir: boolean;
+  let info: Stats;
   try {
-    isDir = (await stat(destination)).isDirectory();
+    info = await lstat(destination);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return;
     throw err;
   }
-  if (!isDir) throw new SystemError('extractZip', 'ENOTDIR', `${destination} is not a directory`);
+  if (info.isSymbolicLink()) {
+    throw new SystemError(
+      'extractZip',
+      'ENOTDIR',
+      `${destination} is a symbolic link; pass the directory it points to`,
+    );
+  }
+  if (!info.isDirectory()) {
+    throw new SystemError('extractZip', 'ENOTDIR', `${destination} is not a directory`);
+  }
   if ((await readdir(destination)).length > 0) {
     throw new SystemError('extractZip', 'ENOTEMPTY', `${destination} is not empty`);
   }

@@ -170,8 +170,8 @@ async function extractEntries(
  * Atomic: files are written into a fresh directory next to the destination (same filesystem)
  * which is renamed into place once everything succeeded. On any failure or abort that directory
  * is removed, so the destination is left as it was (absent or empty). The destination must not
- * exist or be an empty directory; missing parents are created, and
- * removed again on failure. Permissions, times and owners from the archive are not applied.
+ * exist or be an empty directory (not a symbolic link to one); missing parents are created,
+ * and removed again on failure. Permissions, times and owners from the archive are not applied.
  *
  * With `onEntry` each file entry is handed to the callback as a pooled lease instead (see
  * {@link ExtractZipOptions.onEntry}); `destinationDir` may then be `null` if the callback never
@@ -188,7 +188,8 @@ async function extractEntries(
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` for sizes or ratios past the limits.
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for a corrupt or truncated archive, a CRC
  * mismatch, encrypted entries or compression methods other than stored and deflate.
- * @throws {SystemError} `ERR_SLABIO_SYSTEM` (`ENOTEMPTY`/`ENOTDIR`) for an unusable destination.
+ * @throws {SystemError} `ERR_SLABIO_SYSTEM` (`ENOTEMPTY`/`ENOTDIR`) for an unusable destination:
+ * not empty, not a directory, or a symbolic link (checked with lstat, before any work).
  * @throws the `onEntry` callback's own error unchanged, fs errors, or `signal.reason` on abort.
  * @example
  * ```ts
