@@ -1,7 +1,7 @@
 /**
  * A throw-away child memory cgroup per run: created with a limit, joined by the job process before
- * it allocates anything, and always removed afterwards — also on failure, Ctrl-C and SIGTERM (see
- * {@link removeAllCgroupsSync}).
+ * it allocates anything, and always removed afterwards — also on failure, Ctrl-C, SIGTERM, SIGHUP
+ * and SIGQUIT (see {@link removeAllCgroupsSync}).
  *
  * @module
  */
@@ -10,6 +10,13 @@ import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { locateMemoryCgroup } from '../src/memory/index.js';
+import {
+  type CgroupFs,
+  lineageInGroup,
+  locateV2Group,
+  prepareV2,
+  realCgroupFs,
+} from './cgroup-v2.js';
 
 /** Where child groups can be made, or why they cannot. */
 export type CgroupSupport =
@@ -37,12 +44,26 @@ function errText(err: unknown): string {
 const readText = (file: string, signal?: AbortSignal): Promise<string> =>
   readFile(file, signal === undefined ? { encoding: 'utf8' } : { encoding: 'utf8', signal });
 
+/** Options of {@link probeCgroupSupport}. */
+export interface ProbeOptions {
+  /** cgroup v2: name of the leaf group the lab moves itself into (see `cgroup-v2.ts`). */
+  leafName: string;
+  /** File operations for the v2 setup (the tests pass a model of the kernel). */
+  fs?: CgroupFs;
+  /** Where `/proc` is, for the v2 setup. @default '/proc' */
+  procRoot?: string;
+}
+
+let releaseV2: (() => string[]) | null = null;
+
 /**
  * Find out whether this process may create child memory cgroups, and where: under its own memory
- * group on v1 (nesting keeps any limit the container already has), under its own v2 group when
- * that group delegates the memory controller to children.
+ * group on v1 (nesting keeps any limit the container already has); on v2 under its own group once
+ * that group delegates the memory controller, which may take moving the lab into a leaf child
+ * ({@link prepareV2}). Whatever that changed is undone by {@link releaseCgroupSupport} (and by
+ * {@link removeAllCgroupsSync} on the signal paths).
  */
-export async function probeCgroupSupport(): Promise<CgroupSupport> {
+export async function probeCgroupSupport(o: ProbeOptions): Promise<CgroupSupport> {
   if (process.platform !== 'linux') {
     return { ok: false, reason: `memory cgroups need Linux, this is ${process.platform}` };
   }
@@ -52,23 +73,33 @@ export async function probeCgroupSupport(): Promise<CgroupSupport> {
   } catch (err) {
     return { ok: false, reason: `cannot locate this process's cgroup: ${errText(err)}` };
   }
-  if (loc === null) {
+  if (loc?.version === 1) return { ok: true, version: 1, parentDir: loc.dir };
+  // v2 (locateMemoryCgroup returns null for the root group, which the lab can still use).
+  const fs = o.fs ?? realCgroupFs;
+  const procRoot = o.procRoot ?? '/proc';
+  const group = locateV2Group(fs, procRoot);
+  if (group === null) {
     return { ok: false, reason: 'no cgroup memory controller (v1 or v2) is available here' };
   }
-  if (loc.version === 1) return { ok: true, version: 1, parentDir: loc.dir };
-  // v2's "no internal processes" rule: a group can only hand memory to children if it enables
-  // the controller in its subtree_control, which fails (EBUSY) while it holds processes itself.
-  const control = path.join(loc.dir, 'cgroup.subtree_control');
-  try {
-    const enabled = await readText(control);
-    if (!enabled.split(/\s+/).includes('memory')) await writeFile(control, '+memory');
-  } catch (err) {
-    return {
-      ok: false,
-      reason: `cgroup v2 group ${loc.dir} cannot delegate the memory controller to a child (${errText(err)})`,
-    };
-  }
-  return { ok: true, version: 2, parentDir: loc.dir };
+  const setup = prepareV2({
+    fs,
+    group,
+    movable: lineageInGroup(fs, process.pid, procRoot),
+    leafName: o.leafName,
+  });
+  if (!setup.ok) return setup;
+  releaseV2 = setup.revert;
+  return { ok: true, version: 2, parentDir: setup.parentDir };
+}
+
+/**
+ * Undo what {@link probeCgroupSupport} changed on cgroup v2 (after the job groups are gone).
+ * Synchronous and idempotent. Returns what could not be undone.
+ */
+export function releaseCgroupSupport(): string[] {
+  const release = releaseV2;
+  releaseV2 = null;
+  return release === null ? [] : release();
 }
 
 /**
@@ -142,8 +173,8 @@ export function cgroupPids(dir: string): number[] {
 
 /**
  * Kill whatever is left in the groups this process created and remove them, synchronously: for
- * signal handlers and `process.on('exit')`, where nothing asynchronous runs any more.
- * Returns the directories that could not be removed.
+ * signal handlers and `process.on('exit')`, where nothing asynchronous runs any more. Then undo
+ * the cgroup v2 setup ({@link releaseCgroupSupport}). Returns what could not be removed or undone.
  */
 export function removeAllCgroupsSync(): string[] {
   const failed: string[] = [];
@@ -169,6 +200,8 @@ export function removeAllCgroupsSync(): string[] {
     if (removed) live.delete(dir);
     else failed.push(dir);
   }
+  // The v2 delegation can only be undone once no job group is left under the lab's group.
+  if (failed.length === 0) failed.push(...releaseCgroupSupport());
   return failed;
 }
 

@@ -6,8 +6,9 @@
  *
  * Flags: `--quick` (about 10 s, used by the tests), `--scale N` (more photos), `--limit SIZE`
  * (`512M`, `1G`, bytes), `--find-limit` (also bisect the smallest limit each variant completes
- * under), `--json` (print results.json instead of the table), `--out DIR` (default `lab-results/`),
- * `--cgroup-prefix NAME` (the tests use `slabio-test-<pid>`).
+ * under), `--naive-zip stream|buffer` (how the naive job opens the upload), `--arena-max N|none`
+ * (glibc's `MALLOC_ARENA_MAX` for both jobs), `--json` (print results.json instead of the table),
+ * `--out DIR` (default `lab-results/`), `--cgroup-prefix NAME` (the tests use `slabio-test-<pid>`).
  *
  * @module
  */
@@ -17,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { probeCgroupSupport, removeAllCgroupsSync } from './cgroup.js';
+import { probeCgroupSupport, releaseCgroupSupport, removeAllCgroupsSync } from './cgroup.js';
 import { findLimits } from './find-limit.js';
 import { makeInputs } from './inputs.js';
 import { Progress } from './progress.js';
@@ -29,26 +30,47 @@ import {
   writeResults,
 } from './report.js';
 import { liveChildren, runVariant } from './run.js';
-import { type JobSpec, MiB, type RunResult, VARIANTS, type Variant } from './types.js';
+import {
+  type JobSpec,
+  MiB,
+  type NaiveZip,
+  type RunResult,
+  VARIANTS,
+  type Variant,
+} from './types.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * Environment each job process starts with, on top of the lab's own. The slabio run is deployed
- * the way `configureSharp` tells users to: glibc limited to 2 malloc arenas, which must be set
- * before the process starts. The naive run keeps glibc's default (8 arenas per core).
+ * The environment both job processes start with, on top of the lab's own: the same for both, so
+ * the allocator is not what the comparison measures. By default glibc is limited to 2 malloc
+ * arenas, as sharp's docs advise for any glibc container and `configureSharp` warns about; it must
+ * be set before the process starts. `none` removes the variable (glibc's default, 8 arenas per
+ * core), also when the lab itself was started with it.
  */
-const VARIANT_ENV: Record<Variant, Record<string, string>> = {
-  naive: {},
-  slabio: { MALLOC_ARENA_MAX: '2' },
-};
+function jobEnv(arenaMax: string): Record<string, string | undefined> {
+  if (arenaMax === 'none') return { MALLOC_ARENA_MAX: undefined };
+  if (!/^[1-9]\d{0,2}$/.test(arenaMax)) {
+    throw new RangeError(`--arena-max must be a number from 1 to 999 or none, got ${arenaMax}`);
+  }
+  return { MALLOC_ARENA_MAX: arenaMax };
+}
 
-const USAGE = `usage: npm start -- [--quick] [--scale N] [--limit SIZE] [--find-limit] [--json] [--out DIR]
+function parseNaiveZip(text: string): NaiveZip {
+  if (text === 'buffer' || text === 'stream') return text;
+  throw new RangeError(`--naive-zip must be stream or buffer, got ${text}`);
+}
+
+const USAGE = `usage: npm start -- [--quick] [--scale N] [--limit SIZE] [--find-limit] [--naive-zip MODE]
+                    [--arena-max N|none] [--json] [--out DIR]
   --quick          small inputs (about 10 s), as the test suite runs it
   --scale N        N times the default number of photos (default 1)
   --limit SIZE     memory limit of each run's cgroup: 512M, 1G or bytes (default: sized so the
                    naive run sits near it)
   --find-limit     also search the smallest limit each variant completes under
+  --naive-zip MODE how the naive job opens the upload: stream (yauzl.open on the file, default) or
+                   buffer (fs.readFile + yauzl.fromBuffer, as multer memory storage/adm-zip/JSZip)
+  --arena-max N    MALLOC_ARENA_MAX for both jobs; none for glibc's default (default 2)
   --json           print results.json to stdout instead of the table
   --out DIR        where results.json and chart.svg go (default lab-results/)
   --cgroup-prefix  name prefix of the child cgroups (default slabio-lab-<pid>)`;
@@ -95,6 +117,8 @@ async function main(): Promise<number> {
       scale: { type: 'string', default: '1' },
       limit: { type: 'string' },
       'find-limit': { type: 'boolean', default: false },
+      'naive-zip': { type: 'string', default: 'stream' },
+      'arena-max': { type: 'string', default: '2' },
       json: { type: 'boolean', default: false },
       out: { type: 'string' },
       'cgroup-prefix': { type: 'string' },
@@ -109,6 +133,8 @@ async function main(): Promise<number> {
   if (!(scale > 0 && scale <= 100)) {
     throw new RangeError(`--scale must be a number in (0, 100], got ${values.scale}`);
   }
+  const naiveZip = parseNaiveZip(values['naive-zip']);
+  const env = jobEnv(values['arena-max']);
   const p = plan(values.quick, scale);
   const fixedLimit = values.limit === undefined ? null : parseSize(values.limit);
   const outDir = path.resolve(values.out ?? path.join(REPO, 'lab-results'));
@@ -119,7 +145,7 @@ async function main(): Promise<number> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'slabio-lab-'));
   installCleanup(workDir, progress);
   try {
-    const support = await probeCgroupSupport();
+    const support = await probeCgroupSupport({ leafName: `${prefix}-lab` });
     if (!support.ok) say(`note: ${support.reason}; running unconstrained`);
     say(`generating ${p.items} photos (${p.width}px)…`);
     const inputs = await makeInputs({
@@ -135,6 +161,7 @@ async function main(): Promise<number> {
       thumbWidth: 800,
       itemsPerPdf: 100,
       concurrency: 2,
+      naiveZip,
     });
     let notice: string | null = null;
     const run = (variant: Variant, limitBytes: number, timeoutMs: number, label: string) => {
@@ -147,7 +174,7 @@ async function main(): Promise<number> {
         cgroupPrefix: prefix,
         settleMs: p.settleMs,
         timeoutMs,
-        env: VARIANT_ENV[variant],
+        env,
         onSample: (s) => progress.update(s),
         onNotice: (m) => {
           notice = m;
@@ -180,8 +207,9 @@ async function main(): Promise<number> {
         thumbWidth: spec('naive').thumbWidth,
         itemsPerPdf: spec('naive').itemsPerPdf,
         concurrency: spec('naive').concurrency,
-        naiveEnv: JSON.stringify(VARIANT_ENV.naive),
-        slabioEnv: JSON.stringify(VARIANT_ENV.slabio),
+        naiveZip,
+        arenaMax: values['arena-max'],
+        jobEnv: JSON.stringify(env),
       },
       inputs: {
         items: inputs.items,
@@ -210,6 +238,7 @@ async function main(): Promise<number> {
     return runs.naive.items > 0 || runs.slabio.items > 0 ? 0 : 1;
   } finally {
     await rm(workDir, { recursive: true, force: true });
+    for (const left of releaseCgroupSupport()) say(`note: could not undo ${left}`);
   }
 }
 
@@ -232,8 +261,10 @@ async function searchLimits(
   });
 }
 
-// Ctrl-C / SIGTERM: kill the job, remove its cgroup and the temp files, then exit. Synchronous,
-// because nothing asynchronous is guaranteed to run once we decide to exit.
+// Ctrl-C / SIGTERM / SIGHUP (terminal closed, ssh dropped) / SIGQUIT (Ctrl-\\): kill the job,
+// remove its cgroup and the temp files, undo the cgroup v2 setup, then exit with 128 + the signal
+// number as a shell would report it. Synchronous, because nothing asynchronous is guaranteed to
+// run once we decide to exit.
 function installCleanup(workDir: string, progress: Progress): void {
   const cleanup = (): void => {
     for (const child of liveChildren) child.kill('SIGKILL');
@@ -241,12 +272,15 @@ function installCleanup(workDir: string, progress: Progress): void {
     rmSync(workDir, { recursive: true, force: true });
     if (left.length > 0) process.stderr.write(`could not remove cgroups: ${left.join(', ')}\n`);
   };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  for (const sig of CLEANUP_SIGNALS) {
     process.once(sig, () => {
       progress.end();
-      process.stderr.write(`\n${sig}: stopping, removing the lab's cgroups\n`);
+      // After SIGHUP the terminal may be gone; a failed write must not skip the cleanup.
+      try {
+        process.stderr.write(`\n${sig}: stopping, removing the lab's cgroups\n`);
+      } catch {}
       cleanup();
-      process.exit(sig === 'SIGINT' ? 130 : 143);
+      process.exit(128 + os.constants.signals[sig]);
     });
   }
   process.once('exit', () => {
@@ -254,6 +288,9 @@ function installCleanup(workDir: string, progress: Progress): void {
     else removeAllCgroupsSync();
   });
 }
+
+/** Signals the lab cleans up on before exiting. */
+const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 main().then(
   (code) => {

@@ -1,9 +1,11 @@
 /**
- * The batch job as it is usually written: the upload read whole with `fs.readFile` (what adm-zip,
- * JSZip and multer's memory storage do), entries collected with `Buffer.concat`, sharp's
- * `toBuffer()`, thumbnails written with `fs.writeFile` and read back with `fs.readFile`,
- * `qrcode.toBuffer`, and pdfkit piped into `fs.createWriteStream`. Nothing here is wrong; it is the
- * code in the field report. Same steps, order and concurrency as `slabio-job.ts`.
+ * The batch job as it is usually written: the upload opened with yauzl — from the file
+ * (`yauzl.open`, `naiveZip: 'stream'`) or read whole first (`fs.readFile` + `yauzl.fromBuffer`,
+ * `naiveZip: 'buffer'`, what multer's memory storage, adm-zip and JSZip amount to) — entries
+ * collected with `Buffer.concat`, sharp's `toBuffer()`, thumbnails written with `fs.writeFile` and
+ * read back with `fs.readFile`, a `qrcode.toBuffer` per label as it is laid out, and pdfkit piped
+ * into `fs.createWriteStream`. Nothing here is wrong; it is the code in the field report. Same
+ * steps, order and concurrency as `slabio-job.ts`.
  *
  * @module
  */
@@ -17,13 +19,23 @@ import QRCode from 'qrcode';
 import sharp from 'sharp';
 import yauzl from 'yauzl';
 import { labelText, layoutLabels, qrText, thumbName } from './job-shared.js';
-import type { JobSpec } from './types.js';
+import type { JobSpec, NaiveZip } from './types.js';
 
-function openZip(data: Buffer): Promise<yauzl.ZipFile> {
+async function openZip(zipPath: string, mode: NaiveZip): Promise<yauzl.ZipFile> {
+  const done =
+    (resolve: (z: yauzl.ZipFile) => void, reject: (e: Error) => void) =>
+    (err: Error | null, zip?: yauzl.ZipFile) =>
+      err ? reject(err) : resolve(zip as yauzl.ZipFile);
+  if (mode === 'stream') {
+    // autoClose off: the entries are listed first and read afterwards, so the file must stay open
+    // past the listing's 'end'.
+    return new Promise((resolve, reject) => {
+      yauzl.open(zipPath, { lazyEntries: true, autoClose: false }, done(resolve, reject));
+    });
+  }
+  const upload = await readFile(zipPath);
   return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(data, { lazyEntries: true }, (err, zip) =>
-      err ? reject(err) : resolve(zip as yauzl.ZipFile),
-    );
+    yauzl.fromBuffer(upload, { lazyEntries: true }, done(resolve, reject));
   });
 }
 
@@ -75,10 +87,9 @@ export async function runJob(spec: JobSpec, onItem: () => void): Promise<number>
   await mkdir(thumbsDir, { recursive: true });
   await mkdir(pdfDir, { recursive: true });
 
-  const upload = await readFile(spec.zipPath);
-  const zip = await openZip(upload);
+  const zip = await openZip(spec.zipPath, spec.naiveZip);
   const entries = await listEntries(zip);
-  const qrs: Buffer[] = new Array(entries.length);
+  const sums: string[] = new Array(entries.length);
   const names: string[] = new Array(entries.length);
   const uploaded = createHash('sha256');
 
@@ -96,11 +107,7 @@ export async function runJob(spec: JobSpec, onItem: () => void): Promise<number>
       .update(await readFile(thumbPath))
       .digest('hex');
     uploaded.update(await readFile(thumbPath));
-    qrs[i] = await QRCode.toBuffer(qrText(name, md5), {
-      errorCorrectionLevel: 'M',
-      scale: 4,
-      margin: 4,
-    });
+    sums[i] = md5;
     names[i] = name;
     onItem();
   });
@@ -114,8 +121,14 @@ export async function runJob(spec: JobSpec, onItem: () => void): Promise<number>
     for (const cell of layoutLabels(count)) {
       if (cell.newPage) doc.addPage();
       const i = first + cell.index;
-      doc.image(qrs[i] as Buffer, cell.x, cell.y, { width: cell.size });
-      doc.fontSize(7).text(labelText(names[i] as string), cell.x, cell.y + cell.size + 2, {
+      const name = names[i] as string;
+      const qr = await QRCode.toBuffer(qrText(name, sums[i] as string), {
+        errorCorrectionLevel: 'M',
+        scale: 4,
+        margin: 4,
+      });
+      doc.image(qr, cell.x, cell.y, { width: cell.size });
+      doc.fontSize(7).text(labelText(name), cell.x, cell.y + cell.size + 2, {
         width: cell.size,
       });
     }

@@ -26,8 +26,8 @@ export interface RunOptions {
   settleMs: number;
   /** Give up (and kill the job) after this long, ms. */
   timeoutMs: number;
-  /** Extra environment of the job process. */
-  env?: Record<string, string>;
+  /** Environment of the job process on top of the lab's; `undefined` removes a variable. */
+  env?: Record<string, string | undefined>;
   /** Called with each sample while the run goes on. */
   onSample?: (s: Sample) => void;
   /** Called once with the reason when the run has to go without a cgroup. */
@@ -49,12 +49,17 @@ function spawnJob(
   variant: Variant,
   spec: JobSpec,
   cg: LabCgroup | null,
-  extraEnv: Record<string, string>,
+  extraEnv: Record<string, string | undefined>,
 ): ChildProcess {
   const args = [CHILD, variant, JSON.stringify(spec)];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(extraEnv)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
   const options = {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'] as Array<'ignore' | 'pipe' | 'ipc'>,
-    env: { ...process.env, ...extraEnv },
+    env,
   };
   return cg === null
     ? spawn(process.execPath, args, options)

@@ -22,7 +22,16 @@ export interface JobSpec {
   itemsPerPdf: number;
   /** Items processed at the same time. Both variants use the same value. */
   concurrency: number;
+  /**
+   * How the naive job opens the upload: `buffer` reads it whole (`fs.readFile` + yauzl
+   * `fromBuffer`, as multer's memory storage, adm-zip and JSZip do), `stream` lets yauzl read it
+   * from the file (`yauzl.open`). The slabio job ignores it.
+   */
+  naiveZip: NaiveZip;
 }
+
+/** The two ways the naive job opens the zip; see {@link JobSpec.naiveZip}. */
+export type NaiveZip = 'buffer' | 'stream';
 
 /** One reading taken by the parent every 100 ms. Bytes unless named otherwise. */
 export interface Sample {

@@ -2,7 +2,8 @@
 // processes (in child memory cgroups where this machine allows it) and writes results.json and the
 // chart. Asserts on the shape of the results and on what is left behind, never on timings.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LabResults } from '../lab/report.js';
 import type { RunResult } from '../lab/types.js';
+import { locateMemoryCgroup } from '../src/memory/index.js';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../lab/main.js', import.meta.url));
@@ -84,6 +86,10 @@ test('npm start --quick runs both variants, records samples and removes its cgro
   // The slabio run must finish: it is the one sized to stay far below the limit.
   assert.equal(res.runs.slabio.completed, true, String(res.runs.slabio.failure));
   assert.equal(res.runs.slabio.items, res.inputs.items);
+  // Both jobs get the same process environment, and the defaults are recorded.
+  assert.equal(res.options.naiveZip, 'stream');
+  assert.equal(res.options.arenaMax, '2');
+  assert.equal(res.options.jobEnv, JSON.stringify({ MALLOC_ARENA_MAX: '2' }));
   for (const key of ['peakWorkingSet', 'finalWorkingSet', 'throughput', 'peakRss'] as const) {
     assert.equal(typeof res.ratios[key], 'number');
   }
@@ -117,4 +123,74 @@ test('bad flags are refused with the option named and nothing created', async ()
     return true;
   });
   await assert.rejects(run(process.execPath, [MAIN, '--scale', '0']), /--scale/);
+  await assert.rejects(run(process.execPath, [MAIN, '--naive-zip', 'mmap']), /--naive-zip/);
+  await assert.rejects(run(process.execPath, [MAIN, '--arena-max', '0']), /--arena-max/);
+  await assert.rejects(run(process.execPath, [MAIN, '--arena-max', 'two']), /--arena-max/);
 });
+
+async function childrenOf(pid: number): Promise<number[]> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text
+      .split(' ')
+      .filter((w) => w.trim() !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+// A killed job may linger as a zombie until whoever inherits it reaps it: that counts as gone.
+async function running(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+for (const sig of ['SIGHUP', 'SIGQUIT'] as const) {
+  test(`${sig} while a job runs kills it, removes its cgroup and the temp files`, async (t) => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'slabio-test-lab-'));
+    t.after(() => rm(out, { recursive: true, force: true }));
+    const prefix = `slabio-test-${process.pid}-${sig.toLowerCase()}`;
+    const before = await labTempDirs();
+    const loc = await locateMemoryCgroup('/', (f) => readFile(f, 'utf8')).catch(() => null);
+    const groups = async (): Promise<string[]> =>
+      loc === null ? [] : (await readdir(loc.dir)).filter((n) => n.startsWith(prefix));
+
+    const lab = spawn(
+      process.execPath,
+      [MAIN, '--quick', '--out', out, '--cgroup-prefix', prefix],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    lab.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const exited = once(lab, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    t.after(() => {
+      if (lab.exitCode === null && lab.signalCode === null) lab.kill('SIGKILL');
+    });
+    // The job process is spawned after its cgroup is made: wait for it (the lab has no other child).
+    let jobs: number[] = [];
+    while (jobs.length === 0 && lab.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 50));
+      jobs = await childrenOf(lab.pid as number);
+    }
+    assert.ok(jobs.length > 0, `the lab ended before starting a job: ${stderr}`);
+    const made = await groups();
+    lab.kill(sig);
+    const [code] = await exited;
+    assert.equal(code, 128 + (os.constants.signals[sig] as number), stderr);
+    assert.match(stderr, new RegExp(`${sig}: stopping`));
+    if (made.length === 0)
+      t.diagnostic('no cgroup was made here; checked processes and temp files');
+    assert.deepEqual(await groups(), [], 'a cgroup was left behind');
+    for (const pid of jobs) assert.equal(await running(pid), false, `job ${pid} still runs`);
+    assert.deepEqual(await labTempDirs(), before);
+  });
+}
