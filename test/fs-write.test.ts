@@ -4,7 +4,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LimitExceededError } from '../src/errors.js';
 import {
@@ -13,6 +13,7 @@ import {
   residency,
   writeFileNoCache,
 } from '../src/fs/index.js';
+import { loadBinding } from '../src/native/binding.js';
 import { nativeAvailable } from '../src/native/index.js';
 import { BufferPool, type Lease } from '../src/pool/index.js';
 import { chunk, MiB, sha256, tempDir } from './fs-helpers.js';
@@ -205,6 +206,101 @@ test('createNoCacheWriteStream: a lease written after end() or destroy() is rele
   assert.equal(afterClose.released, true);
   assert.equal(pool.stats().inUseBytes, 0);
   assert.deepEqual(await readdir(dir), ['ended.bin']);
+});
+
+type GatedCall = 'pwritev2' | 'syncFileRange' | 'fadvise';
+
+/**
+ * Hold the next call of `name` on the real addon until `open()`: the call is entered (its fd and
+ * buffers taken) but only runs once the test says so, like a threadpool call that takes long. Every
+ * later call of any gated kind records whether it failed, e.g. with EBADF on a closed descriptor.
+ */
+function gateNativeCall(t: TestContext, name: GatedCall) {
+  const b = loadBinding() as Record<GatedCall, (...args: unknown[]) => Promise<unknown>>;
+  const originals = { pwritev2: b.pwritev2, syncFileRange: b.syncFileRange, fadvise: b.fadvise };
+  let entered = (): void => {};
+  const reached = new Promise<void>((r) => {
+    entered = r;
+  });
+  let open = (): void => {};
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  const failures: string[] = [];
+  let held = false;
+  for (const k of Object.keys(originals) as GatedCall[]) {
+    b[k] = async (...args: unknown[]) => {
+      if (k === name && !held) {
+        held = true;
+        entered();
+        await gate;
+      }
+      return originals[k](...args).catch((err: unknown) => {
+        failures.push(`${k}: ${String((err as Error).message)}`);
+        throw err;
+      });
+    };
+  }
+  t.after(() => Object.assign(b, originals));
+  return { reached, open, failures };
+}
+
+/** The stream's 'close' event (events.once would reject on the 'error' that comes first). */
+function closeEvent(ws: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((r) => ws.once('close', () => r()));
+}
+
+/** Let the event loop run a while; used only to give a wrong implementation time to misbehave. */
+function aWhile(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 200));
+}
+
+test('destroy() during a pwritev2: the leases and the descriptor are let go only after it returns', {
+  skip: !native && 'native addon not loaded',
+}, async (t) => {
+  const dir = await tempDir(t);
+  const pool = new BufferPool({ maxBytes: 64 * MiB });
+  const ws = createNoCacheWriteStream(join(dir, 'w.bin'), { strategy: 'windowed' });
+  ws.on('error', () => {});
+  // Once a first write is done the stream is constructed: the next pwritev2 is _writev's own,
+  // not the capability probe's.
+  await new Promise((r) => ws.write(chunks[0], r));
+  const gate = gateNativeCall(t, 'pwritev2');
+  const lease = pool.acquire(MiB);
+  ws.write(lease);
+  await deadline(gate.reached);
+  ws.destroy(new Error('cancel'));
+  await Promise.race([closeEvent(ws), aWhile()]);
+  assert.equal(lease.released, false, 'lease released while pwritev2 still reads it');
+  assert.equal(ws.closed, false, 'stream closed while pwritev2 was running');
+  gate.open();
+  await deadline(closeEvent(ws));
+  assert.deepEqual(gate.failures, []);
+  assert.equal(lease.released, true);
+  assert.equal(pool.stats().inUseBytes, 0);
+  assert.deepEqual(await readdir(dir), []);
+});
+
+test('destroy() during finish(): no call reaches the closed descriptor', {
+  skip: !native && 'native addon not loaded',
+}, async (t) => {
+  const dir = await tempDir(t);
+  const ws = createNoCacheWriteStream(join(dir, 'f.bin'), { strategy: 'windowed' });
+  ws.on('error', () => {});
+  ws.write(chunks[0]);
+  await new Promise((r) => ws.write(chunks[1], r));
+  // The data is written; the next sync_file_range is finish()'s, from _final.
+  const gate = gateNativeCall(t, 'syncFileRange');
+  ws.end();
+  await deadline(gate.reached);
+  ws.destroy(new Error('cancel'));
+  await Promise.race([closeEvent(ws), aWhile()]);
+  assert.equal(ws.closed, false, 'descriptor closed while finish() was running');
+  gate.open();
+  await deadline(closeEvent(ws));
+  // finish()'s fadvise after the held call would have hit the closed descriptor (EBADF).
+  assert.deepEqual(gate.failures, []);
+  assert.deepEqual(await readdir(dir), []);
 });
 
 test('readFileNoCache reads exactly the file into a lease and leaves it uncached', async (t) => {

@@ -35,6 +35,7 @@ export class NoCacheWriteStream extends Writable {
   #writer: PageCacheWriter | null = null;
   #committed = false;
   #leases = new Set<unknown>();
+  #final: Promise<void> | null = null;
 
   constructor(path: string, options: NoCacheWriteStreamOptions = {}) {
     const settings = writeSettings(path, options);
@@ -112,26 +113,33 @@ export class NoCacheWriteStream extends Writable {
 
   override _final(callback: (error?: Error | null) => void): void {
     const target = this.#target as TargetFile;
-    (this.#writer as PageCacheWriter)
+    const final = (this.#writer as PageCacheWriter)
       .finish()
       .then(() => target.commit(this.#settings.fsync))
       .then(() => {
         this.#committed = true;
-        callback();
-      }, callback);
+      });
+    // _destroy may run while this is still going: it waits for it before undoing the file.
+    this.#final = final.catch(() => {});
+    final.then(() => callback(), callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    for (const chunk of this.#leases) releaseChunk(chunk);
-    this.#leases.clear();
-    if (this.#committed || this.#target === null) {
-      callback(error);
-      return;
-    }
-    const target = this.#target;
-    // A background writeback job must finish before the descriptor is closed (and reused).
-    const settled = this.#writer?.settle() ?? Promise.resolve();
-    settled.then(() => target.abort()).then(() => callback(error));
+    // Order matters: first every native call on the descriptor must have returned (a pwritev2 may
+    // still be reading the leases of the batch being written, finish() may be between calls),
+    // then the leases go back to the pool, then the descriptor is closed and the file removed.
+    const settled = (this.#writer?.settle() ?? Promise.resolve()).then(() => this.#final);
+    settled
+      .then(async () => {
+        for (const chunk of this.#leases) releaseChunk(chunk);
+        this.#leases.clear();
+        // A commit that completed meanwhile left the finished file in place: keep it.
+        if (!this.#committed && this.#target !== null) await this.#target.abort();
+      })
+      .then(
+        () => callback(error),
+        (err: unknown) => callback(error ?? (err as Error)),
+      );
   }
 
   #done(chunk: unknown): void {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { FileHandle } from 'node:fs/promises';
-import { UnsupportedError } from '../errors.js';
+import { ClosedError, UnsupportedError } from '../errors.js';
 import type { LinuxBinding } from '../native/binding.js';
 import { IOV_MAX, toSystemError } from '../native/syscalls.js';
 import { refusedDontcache } from './errno.js';
@@ -34,6 +34,12 @@ export class PageCacheWriter {
   // The background writeback/drop job; it never rejects, it resolves to its error instead, so an
   // abandoned job cannot become an unhandled rejection.
   #job: Promise<unknown> | null = null;
+  // Every call on the descriptor still running on the threadpool (pwritev2 reading a batch, a
+  // sync_file_range or fadvise of finish() or of the background job). settle() waits for all of
+  // them: closing the descriptor under one could let it reach a reused descriptor number, and
+  // releasing a batch's leases under a pwritev2 would let the pool hand out memory it still reads.
+  readonly #inflight = new Set<Promise<void>>();
+  #settling = false;
 
   constructor(
     fh: FileHandle,
@@ -102,37 +108,57 @@ export class PageCacheWriter {
     if (this.#strategy === 'none') return;
     const b = this.#b as LinuxBinding;
     const c = b.constants;
-    const fd = this.#fh.fd;
+    const from = this.#dropped;
+    // length 0 = to the end of the file, so the last partial page is dropped too.
+    const all =
+      c.SYNC_FILE_RANGE_WAIT_BEFORE | c.SYNC_FILE_RANGE_WRITE | c.SYNC_FILE_RANGE_WAIT_AFTER;
+    await this.#call((fd) => b.syncFileRange(fd, from, 0, all));
+    await this.#call((fd) => b.fadvise(fd, from, 0, c.POSIX_FADV_DONTNEED));
+    this.#started = this.#pos;
+    this.#dropped = this.#pos;
+  }
+
+  /**
+   * Stop issuing calls and wait, without throwing, for every call on the descriptor still running
+   * and for the background job. Call before closing the file or releasing the leases being
+   * written on an error path; later calls reject with {@link ClosedError}.
+   */
+  async settle(): Promise<void> {
+    this.#settling = true;
+    await this.#job;
+    this.#job = null;
+    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
+  }
+
+  /**
+   * Run one native call on the descriptor, read at the call (never cached: after close it is -1),
+   * tracked until it settles; its failure becomes a {@link SystemError}.
+   * @throws {ClosedError} once {@link PageCacheWriter.settle} has begun.
+   */
+  async #call<T>(fn: (fd: number) => Promise<T>): Promise<T> {
+    if (this.#settling) throw new ClosedError('page-cache writer');
+    const p = fn(this.#fh.fd);
+    const done = p.then(
+      () => {},
+      () => {},
+    );
+    this.#inflight.add(done);
+    void done.then(() => this.#inflight.delete(done));
     try {
-      // length 0 = to the end of the file, so the last partial page is dropped too.
-      const all =
-        c.SYNC_FILE_RANGE_WAIT_BEFORE | c.SYNC_FILE_RANGE_WRITE | c.SYNC_FILE_RANGE_WAIT_AFTER;
-      await b.syncFileRange(fd, this.#dropped, 0, all);
-      await b.fadvise(fd, this.#dropped, 0, c.POSIX_FADV_DONTNEED);
-      this.#started = this.#pos;
-      this.#dropped = this.#pos;
+      return await p;
     } catch (err) {
       throw toSystemError(err);
     }
   }
 
-  /**
-   * Wait for the background job without throwing. Call before closing the file on an error path:
-   * a job still running could otherwise reach a reused descriptor number.
-   */
-  async settle(): Promise<void> {
-    await this.#job;
-    this.#job = null;
-  }
-
   async #writev(batch: Uint8Array[]): Promise<number> {
     const b = this.#b;
-    if (b === null) return (await this.#fh.writev(batch, this.#pos)).bytesWritten;
+    const pos = this.#pos;
+    if (b === null) return this.#call(async () => (await this.#fh.writev(batch, pos)).bytesWritten);
     const flags = this.#strategy === 'dontcache' ? b.constants.RWF_DONTCACHE : 0;
     try {
-      return await b.pwritev2(this.#fh.fd, batch, this.#pos, flags);
-    } catch (err) {
-      const e = toSystemError(err);
+      return await this.#call((fd) => b.pwritev2(fd, batch, pos, flags));
+    } catch (e) {
       if (flags !== 0 && refusedDontcache(e)) {
         throw new UnsupportedError('RWF_DONTCACHE was refused by the filesystem', { cause: e });
       }
@@ -161,18 +187,19 @@ export class PageCacheWriter {
     if (droppable > drop) this.#dropped = droppable;
     const b = this.#b as LinuxBinding;
     const c = b.constants;
-    const fd = this.#fh.fd;
     this.#job = (async () => {
-      await b.syncFileRange(fd, start, complete - start, c.SYNC_FILE_RANGE_WRITE);
+      await this.#call((fd) =>
+        b.syncFileRange(fd, start, complete - start, c.SYNC_FILE_RANGE_WRITE),
+      );
       if (droppable > drop) {
         const all =
           c.SYNC_FILE_RANGE_WAIT_BEFORE | c.SYNC_FILE_RANGE_WRITE | c.SYNC_FILE_RANGE_WAIT_AFTER;
-        await b.syncFileRange(fd, drop, droppable - drop, all);
+        await this.#call((fd) => b.syncFileRange(fd, drop, droppable - drop, all));
         // Only after WAIT_AFTER: DONTNEED on pages still dirty would skip them, never lose them,
         // but the bound would not hold.
-        await b.fadvise(fd, drop, droppable - drop, c.POSIX_FADV_DONTNEED);
+        await this.#call((fd) => b.fadvise(fd, drop, droppable - drop, c.POSIX_FADV_DONTNEED));
       }
       return null;
-    })().catch((err: unknown) => toSystemError(err));
+    })().catch((err: unknown) => err);
   }
 }

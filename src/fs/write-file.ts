@@ -77,7 +77,8 @@ export async function writeFileNoCache(
     let batchBytes = 0;
     let batchChunks: unknown[] = [];
     const flush = async (): Promise<void> => {
-      await w.write(batch);
+      // An abort need not wait for the disk: settle() below waits for the call in flight.
+      await raced(w.write(batch), abort.promise);
       for (const c of batchChunks) {
         releaseChunk(c);
         pending.delete(c);
@@ -108,7 +109,7 @@ export async function writeFileNoCache(
     iterator = null;
     await flush();
     s.signal?.throwIfAborted();
-    await w.finish();
+    await raced(w.finish(), abort.promise);
     const t = target;
     target = null;
     try {
