@@ -4,8 +4,14 @@ import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LengthMismatchError, LimitExceededError, UnsupportedError } from '../src/errors.js';
+import {
+  LengthMismatchError,
+  LimitExceededError,
+  SystemError,
+  UnsupportedError,
+} from '../src/errors.js';
 import { dropCache, readFileNoCache, residency, writeFileNoCache } from '../src/fs/index.js';
+import { type LinuxBinding, loadBinding } from '../src/native/binding.js';
 import { capabilities, nativeAvailable } from '../src/native/index.js';
 import { BufferPool } from '../src/pool/index.js';
 import { readFilePooled } from '../src/read-all.js';
@@ -263,4 +269,29 @@ test('readFileNoCache without the addon: forced strategies throw UnsupportedErro
     codes: { dontcache: 'ERR_SLABIO_UNSUPPORTED', fadvise: 'ERR_SLABIO_UNSUPPORTED' },
     auto: 'plain read\n',
   });
+});
+
+test('residency falls back to mincore when cachestat is refused (ENOSYS: old kernel, EPERM: seccomp)', {
+  skip: !native && 'native addon not loaded',
+}, async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'resident.bin');
+  await writeFile(file, chunk(1));
+  const b = loadBinding() as LinuxBinding;
+  const original = b.cachestat;
+  t.after(() => {
+    b.cachestat = original;
+  });
+  for (const errno of ['ENOSYS', 'EPERM']) {
+    b.cachestat = () => Promise.reject(new SystemError('cachestat', errno));
+    const r = await residency(file);
+    assert.equal(r.method, 'mincore', errno);
+    assert.equal(r.bytes, MiB);
+    await assert.rejects(residency(file, { method: 'cachestat' }), SystemError);
+  }
+  b.cachestat = () => Promise.reject(new SystemError('cachestat', 'EIO'));
+  await assert.rejects(
+    residency(file),
+    (e: unknown) => e instanceof SystemError && e.errno === 'EIO',
+  );
 });

@@ -7,6 +7,7 @@
 import { fstat } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { SystemError } from '../errors.js';
 import { requireLinuxBinding } from '../native/binding.js';
 import { toSystemError } from '../native/syscalls.js';
 import { checkNonNegativeInt, checkSignal } from '../native/validate.js';
@@ -58,7 +59,9 @@ async function withFd<T>(pathOrFd: string | number, fn: (fd: number) => Promise<
 }
 
 /**
- * Measure how much of a file sits in the page cache.
+ * Measure how much of a file sits in the page cache. `method: 'auto'` uses `cachestat(2)` and falls
+ * back to `mmap` + `mincore(2)` when `cachestat` fails with `ENOSYS` (Linux < 6.5) or `EPERM` (a
+ * seccomp filter that blocks it, as in some container runtimes); any other error is thrown.
  *
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` when the syscall fails (e.g. `cachestat` forced on a
@@ -93,7 +96,10 @@ export async function residency(
             exact: true,
           };
         } catch (err) {
-          if (method === 'cachestat' || (err as { code?: string }).code !== 'ENOSYS') throw err;
+          // ENOSYS: kernel < 6.5. EPERM: a seccomp filter older than cachestat (some container
+          // runtimes' default profiles) refuses it; mmap + mincore still works there.
+          const errno = err instanceof SystemError ? err.errno : undefined;
+          if (method === 'cachestat' || (errno !== 'ENOSYS' && errno !== 'EPERM')) throw err;
         }
       }
       const m = await b.mincore(fd);
