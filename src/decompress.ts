@@ -53,22 +53,47 @@ function isObject(value: unknown): value is Record<string | symbol, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-/** The input as bytes, or as something `pipeline` reads; `null` when it is neither. */
-function classify(input: unknown): Uint8Array | Readable | AsyncIterable<unknown> | null {
-  if (input instanceof Uint8Array) return input;
-  if (input instanceof Lease) return input.buffer;
-  if (typeof input === 'string' || input instanceof URL) return createReadStream(input);
+type InputKind = 'bytes' | 'path' | 'readable' | 'web' | 'iterable';
+
+/** What `input` is, without opening or reading anything; `null` when it is none of them. */
+function kindOf(input: unknown): InputKind | null {
+  if (input instanceof Uint8Array || input instanceof Lease) return 'bytes';
+  if (typeof input === 'string' || input instanceof URL) return 'path';
   if (!isObject(input)) return null;
-  if (typeof input.pipe === 'function' && typeof input.on === 'function') {
-    return input as unknown as Readable;
-  }
-  if (typeof input.getReader === 'function') {
-    return Readable.fromWeb(input as unknown as WebReadableStream);
-  }
-  if (typeof input[Symbol.asyncIterator] === 'function') {
-    return input as unknown as AsyncIterable<unknown>;
-  }
+  if (typeof input.pipe === 'function' && typeof input.on === 'function') return 'readable';
+  if (typeof input.getReader === 'function') return 'web';
+  if (typeof input[Symbol.asyncIterator] === 'function') return 'iterable';
   return null;
+}
+
+/** The input as bytes, or as something `pipeline` reads (a path is opened here). */
+function open(
+  kind: InputKind,
+  input: DecompressInput,
+): Uint8Array | Readable | AsyncIterable<unknown> {
+  switch (kind) {
+    case 'bytes':
+      return input instanceof Lease ? input.buffer : (input as Uint8Array);
+    case 'path':
+      return createReadStream(input as string | URL);
+    case 'web':
+      return Readable.fromWeb(input as unknown as WebReadableStream);
+    default:
+      return input as unknown as Readable | AsyncIterable<unknown>;
+  }
+}
+
+/**
+ * Give up on a caller's stream as `pipeline` would on abort: destroy a Readable, cancel a web
+ * stream, end an iterator. Bytes and paths have nothing open yet.
+ */
+function discard(kind: InputKind, input: DecompressInput, reason: unknown): void {
+  if (kind === 'readable') (input as { destroy?: () => void }).destroy?.();
+  else if (kind === 'web') (input as ReadableStream).cancel(reason).catch(noop);
+  else if (kind === 'iterable') {
+    const it = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    it.return?.().catch(noop);
+  }
 }
 
 async function run(
@@ -78,14 +103,19 @@ async function run(
 ): Promise<Lease> {
   const limits = resolveLimits(options);
   const pool = resolvePool(options);
-  const source = classify(input);
-  if (source === null) {
+  const kind = kindOf(input);
+  if (kind === null) {
     const what = isObject(input) ? (input.constructor?.name ?? 'object') : typeof input;
     throw new TypeError(
       `input must be a Buffer, Uint8Array, Lease, Readable, async iterable, ReadableStream or path, got ${what}`,
     );
   }
-  limits.signal?.throwIfAborted();
+  // Before a path is opened: a stream made here would never be read, so never closed (an fd per call).
+  if (limits.signal?.aborted === true) {
+    discard(kind, input, limits.signal.reason);
+    throw limits.signal.reason;
+  }
+  const source = open(kind, input);
   // The signal goes to readAll only: it destroys the decompressor, and pipeline the source.
   const stream = new DecompressStream(format, {
     maxOutputBytes: limits.maxOutputBytes,

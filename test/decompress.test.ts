@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   BadInputError,
   BufferPool,
@@ -256,7 +257,44 @@ describe('decompress: aborts', () => {
       gunzip(source, { pool, signal: AbortSignal.abort(reason) }),
       (err) => err === reason,
     );
+    assert.equal(source.destroyed, true, "the caller's Readable is destroyed");
+    let cancelled: unknown = null;
+    const web = new ReadableStream<Uint8Array>({
+      cancel(why) {
+        cancelled = why;
+      },
+    });
+    await assert.rejects(
+      gunzip(web, { pool, signal: AbortSignal.abort(reason) }),
+      (err) => err === reason,
+    );
+    assert.equal(cancelled, reason, 'a web stream is cancelled with the reason');
     assert.equal(pool.stats().inUseBytes, 0);
+  });
+
+  it('an aborted signal with a path input opens nothing (no fd, no late error)', async (t) => {
+    if (!existsSync('/proc/self/fd')) return t.skip('needs /proc/self/fd to count open files');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-decompress-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'x.gz');
+    await writeFile(file, compressSync('gzip', noise(KiB)));
+    const missing = path.join(dir, 'missing.gz');
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const reason = new Error('gone');
+    for (let i = 0; i < 10; i++) {
+      for (const input of [file, pathToFileURL(file), missing]) {
+        await assert.rejects(
+          decompress(input, { format: 'gzip', signal: AbortSignal.abort(reason) }),
+          (err) => err === reason,
+        );
+      }
+    }
+    // The fs thread pool works in order: once these have run, any open(2) queued before has run
+    // too, and a stream opened on `missing` would have raised an uncaught ENOENT.
+    for (let i = 0; i < 8; i++) await stat(dir);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(fds(), before);
   });
 
   it('aborting mid-stream rejects with the reason, stops the source and releases', async () => {
