@@ -4,8 +4,10 @@
  * Kubernetes restarts it cleanly instead of OOM-killing it mid-request.
  *
  * Run: `npm run build && node dist/examples/kubernetes/service.js` (PORT, default 8080), or with
- * `--self-test` to start on a free port, exercise every route, drain and exit 0.
+ * `--self-test` to start on a free port, exercise every route (and /work concurrently), drain
+ * and exit 0.
  */
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -50,29 +52,43 @@ registerSlabioMetrics({ registry, guard, pools: { default: pool } });
 async function work(res: http.ServerResponse): Promise<void> {
   using lease = pool.acquire(256 * 1024);
   lease.buffer.fill(42);
-  const file = path.join(os.tmpdir(), `slabio-example-${process.pid}.bin`);
-  await writeFile(file, lease.buffer);
-  trackFile(file); // the guard may drop its page cache under pressure
-  const back = await readFile(file);
-  await rm(file, { force: true });
-  res.end(`wrote and read ${back.length} bytes\n`);
+  // One name per request: requests run concurrently, and a shared name lets one request read or
+  // remove another's file (ENOENT).
+  const file = path.join(os.tmpdir(), `slabio-example-${randomUUID()}.bin`);
+  try {
+    await writeFile(file, lease.buffer);
+    trackFile(file); // the guard may drop its page cache under pressure
+    const back = await readFile(file);
+    res.end(`wrote and read ${back.length} bytes\n`);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/** Answer a failed request with 500 instead of leaving a rejection unhandled (that exits Node). */
+function fail(res: http.ServerResponse, err: unknown): void {
+  console.error(err);
+  if (res.headersSent) return void res.destroy();
+  res.statusCode = 500;
+  res.end(`${(err as Error).message}\n`);
 }
 
 server = http.createServer((req, res) => {
   if (req.url === '/healthz') return void res.end('ok\n');
   if (req.url === '/ready') return gateWithGuard.handler(req, res);
   if (req.url === '/metrics') {
-    void registry.metrics().then((text) => {
-      res.setHeader('content-type', registry.contentType);
-      res.end(text);
-    });
+    // A scrape reads the cgroup files; one failed read must cost a 500, not the process.
+    registry.metrics().then(
+      (text) => {
+        res.setHeader('content-type', registry.contentType);
+        res.end(text);
+      },
+      (err: unknown) => fail(res, err),
+    );
     return;
   }
   if (req.url === '/work') {
-    work(res).catch((err: unknown) => {
-      res.statusCode = 500;
-      res.end(`${(err as Error).message}\n`);
-    });
+    work(res).catch((err: unknown) => fail(res, err));
     return;
   }
   res.statusCode = 404;
@@ -97,10 +113,22 @@ if (selfTest) {
   };
   const ready = await get('/ready');
   const job = await get('/work');
+  // Rounds of concurrent requests: each overlaps writes, reads and removals of different files.
+  const CONCURRENT = 32;
+  const ROUNDS = 4;
+  let concurrentOk = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const jobs = await Promise.all(Array.from({ length: CONCURRENT }, () => get('/work')));
+    concurrentOk += jobs.filter((j) => j.status === 200).length;
+  }
   await guard.sample();
   const metrics = await get('/metrics');
   const ws = /^slabio_memory_working_set_bytes (\d+)/m.exec(metrics.body)?.[1];
   console.log(`/ready ${ready.status}, /work ${job.body.trim()}, working set ${ws} bytes`);
+  console.log(
+    `${concurrentOk} of ${ROUNDS} × ${CONCURRENT} concurrent /work requests answered 200`,
+  );
   if (ready.status !== 200 || job.status !== 200 || ws === undefined) process.exit(1);
+  if (concurrentOk !== ROUNDS * CONCURRENT) process.exit(1);
   process.kill(process.pid, 'SIGTERM'); // drains and exits 0
 }
