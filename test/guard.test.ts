@@ -83,6 +83,7 @@ describe('MemoryGuard thresholds and hysteresis', () => {
       'soft', // 85
       'soft', // 90
       'soft', // 71
+      'recovered', // 65: hard → soft
       'soft', // 65
       'hard', // 85
       'soft', // 85
@@ -90,9 +91,40 @@ describe('MemoryGuard thresholds and hysteresis', () => {
     ]);
     const st = guard.stats();
     assert.equal(st.hardEvents, 2);
-    assert.equal(st.recoveries, 2);
+    assert.equal(st.recoveries, 3);
     assert.equal(st.samples, 12);
     assert.equal(st.last?.memory.workingSet, 5 * MiB);
+  });
+
+  it('leaves hard only below hard − hysteresis, with a "recovered" event naming from and to', async () => {
+    let onHard = 0;
+    const { guard, step } = scripted({ onHard: () => onHard++ });
+    const recoveries: Array<[string, string, string]> = [];
+    guard.on('recovered', (r) => recoveries.push([r.from, r.to, r.state]));
+    const seen: Array<[number, string, boolean, number]> = [];
+    for (const ws of [85, 71, 70, 69, 85, 75, 60, 39, 85, 5]) {
+      const state = await step(ws);
+      seen.push([ws, state, guard.ready(), onHard]);
+    }
+    assert.deepEqual(seen, [
+      [85, 'hard', false, 1],
+      [71, 'hard', false, 1], // inside the band 70..80: still hard, still not ready
+      [70, 'hard', false, 1], // exactly hard − hysteresis is not below it
+      [69, 'soft', true, 1], // below: one step down
+      [85, 'hard', false, 2], // a new crossing
+      [75, 'hard', false, 2],
+      [60, 'soft', true, 2],
+      [39, 'ok', true, 2], // below soft − hysteresis
+      [85, 'hard', false, 3],
+      [5, 'ok', true, 3], // hard → ok in one sample: one event
+    ]);
+    assert.deepEqual(recoveries, [
+      ['hard', 'soft', 'soft'],
+      ['hard', 'soft', 'soft'],
+      ['soft', 'ok', 'ok'],
+      ['hard', 'ok', 'ok'],
+    ]);
+    assert.equal(guard.stats().recoveries, 4);
   });
 
   it('ready() is false only while hard, and after close()', async () => {

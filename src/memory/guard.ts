@@ -41,6 +41,17 @@ export interface GuardSample {
   hysteresisBytes: number;
 }
 
+/**
+ * Payload of `'recovered'`: the sample that took the guard a step down, and the step. `to` is
+ * also the sample's `state`.
+ */
+export interface GuardRecovery extends GuardSample {
+  /** The state left: `'hard'` or `'soft'`. */
+  from: Exclude<GuardState, 'ok'>;
+  /** The state entered: `'soft'` (only from `'hard'`) or `'ok'`. */
+  to: Exclude<GuardState, 'hard'>;
+}
+
 /** Options of {@link MemoryGuard}. */
 export interface MemoryGuardOptions {
   /** Soft threshold on the working set: fraction of the limit (≤ 1) or bytes (> 1). @default 0.8 */
@@ -49,7 +60,8 @@ export interface MemoryGuardOptions {
   hard?: number;
   /**
    * How far below a threshold the working set must fall before the state is left, so the guard
-   * does not flap: fraction of the limit (≤ 1) or bytes (> 1).
+   * does not flap: `'hard'` lasts until the working set is below `hard − hysteresis`, `'soft'`
+   * until below `soft − hysteresis`. Fraction of the limit (≤ 1) or bytes (> 1).
    * @default 0.05
    */
   hysteresis?: number;
@@ -61,7 +73,10 @@ export interface MemoryGuardOptions {
   pools?: TrimmablePool[];
   /** Called after each round of soft actions with what they did. */
   onSoft?: (report: ReliefReport) => void;
-  /** Called once each time the hard threshold is crossed: stop taking work, drain, exit. */
+  /**
+   * Called once each time the hard threshold is crossed: stop taking work, drain, exit. Not
+   * called again until the guard has left `'hard'` (below `hard − hysteresis`) and crossed anew.
+   */
   onHard?: (sample: GuardSample) => void;
   /** Aborting closes the guard. */
   signal?: AbortSignal;
@@ -90,6 +105,7 @@ export interface GuardStats {
   samples: number;
   softEvents: number;
   hardEvents: number;
+  /** Steps down (hard → soft, hard → ok, soft → ok), each one `'recovered'` event. */
   recoveries: number;
   /** Bytes freed by pool `trim()` calls in total. */
   trimmedBytes: number;
@@ -112,7 +128,7 @@ export interface MemoryGuardEvents {
   sample: [GuardSample];
   soft: [ReliefReport];
   hard: [GuardSample];
-  recovered: [GuardSample];
+  recovered: [GuardRecovery];
   error: [unknown];
 }
 
@@ -132,8 +148,12 @@ async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) 
  * - **soft**: trims `pools`, calls `malloc_trim`, drops the page cache of tracked files
  *   ({@link trackFile}) and, on cgroup v2, writes `memory.reclaim` (quietly off where the file is
  *   read-only); then emits `'soft'` and calls `onSoft`. Repeats at most every `cooldownMs`.
- * - **hard**: emits `'hard'` and calls `onHard` once per crossing; `ready()` turns false.
- * - Falling below a threshold minus `hysteresis` emits `'recovered'` (back to `ok`).
+ * - **hard**: emits `'hard'` and calls `onHard` once per crossing; `ready()` is false while hard.
+ * - A state is left only below its threshold minus `hysteresis`: `'hard'` below
+ *   `hard − hysteresis` (to `'soft'`, or `'ok'` if also below `soft − hysteresis`), `'soft'` below
+ *   `soft − hysteresis`. Every such step down emits `'recovered'` with `from` and `to`
+ *   ({@link GuardRecovery}) and counts in `stats().recoveries`. A climb back to `hard` after
+ *   that is a new crossing: `'hard'` and `onHard` again.
  *
  * Errors thrown by `onSoft`/`onHard` reject `sample()`; from the timer they are emitted as `'error'`.
  *
@@ -206,7 +226,10 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     return this.#state;
   }
 
-  /** `false` once the hard threshold was crossed (until recovery) or the guard was closed. */
+  /**
+   * `false` while the state is `'hard'` (from the crossing until the working set falls below
+   * `hard − hysteresis`) and after `close()`.
+   */
   ready(): boolean {
     return !this.#closed && this.#state !== 'hard';
   }
@@ -288,14 +311,18 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     this.#last = sample;
     this.#stats.samples++;
     this.emit('sample', sample);
-    if (this.#state === 'ok') {
-      if (prev !== 'ok') {
-        this.#stats.recoveries++;
-        this.#lastRelief = Number.NEGATIVE_INFINITY;
-        this.emit('recovered', sample);
-      }
-      return sample;
+    if (rank(this.#state) < rank(prev)) {
+      this.#stats.recoveries++;
+      // Back to ok: the next climb acts at once instead of waiting out the cooldown.
+      if (this.#state === 'ok') this.#lastRelief = Number.NEGATIVE_INFINITY;
+      const recovery: GuardRecovery = {
+        ...sample,
+        from: prev as GuardRecovery['from'],
+        to: this.#state as GuardRecovery['to'],
+      };
+      this.emit('recovered', recovery);
     }
+    if (this.#state === 'ok') return sample;
     if (this.#state === 'hard' && prev !== 'hard') {
       this.#stats.hardEvents++;
       this.emit('hard', sample);
@@ -320,6 +347,12 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     this.emit('soft', report);
     this.#options.onSoft?.(report);
   }
+}
+
+const RANKS: Record<GuardState, number> = { ok: 0, soft: 1, hard: 2 };
+
+function rank(state: GuardState): number {
+  return RANKS[state];
 }
 
 function nonNegative(name: string, v: number): number {

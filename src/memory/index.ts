@@ -2,6 +2,7 @@ export * from './cgroup.js';
 export { type CgroupLocation, locateMemoryCgroup, type ReadTextFile } from './cgroup-locate.js';
 export { type DrainOptions, type DrainResult, drainAndExit, trackConnections } from './drain.js';
 export {
+  type GuardRecovery,
   type GuardSample,
   type GuardState,
   type GuardStats,
