@@ -94,10 +94,12 @@ export function registerSlabioMetrics(options: SlabioMetricsOptions = {}): Slabi
   const memory = (): Promise<CgroupMemory> => {
     const now = performance.now();
     if (cached === null || now - cached.at > cacheMs) {
-      cached = { at: now, value: readCgroupMemory(options.reader) };
-      // A failed read is not cached: the next scrape tries again.
-      cached.value.catch(() => {
-        cached = null;
+      const entry = { at: now, value: readCgroupMemory(options.reader) };
+      cached = entry;
+      // A failed read is not cached: the next scrape tries again. Only this entry is dropped: a
+      // slow read can fail after a newer one replaced it, and the newer one stays.
+      entry.value.catch(() => {
+        if (cached === entry) cached = null;
       });
     }
     return cached.value;

@@ -85,6 +85,45 @@ describe('slabio/prom', () => {
     held.release();
   });
 
+  it('a failed read drops only its own cache entry, not a newer good one', async (t) => {
+    let clock = 0;
+    t.mock.method(performance, 'now', () => clock);
+    const registry = new Registry();
+    let reads = 0;
+    let failFirst: (err: Error) => void = () => {};
+    const m = registerSlabioMetrics({
+      registry,
+      cacheMs: 100,
+      reader: {
+        cgroupDir: CTR,
+        root: ROOT,
+        readFile: (f) => {
+          if (!f.endsWith('memory.stat')) return readFile(f, 'utf8');
+          if (++reads > 1) return readFile(f, 'utf8');
+          return new Promise<string>((_resolve, reject) => {
+            failFirst = reject;
+          });
+        },
+      },
+    });
+    t.after(() => m.unregister());
+    const gauge = (name: string) => {
+      const metric = registry.getSingleMetric(`slabio_${name}`);
+      assert.ok(metric !== undefined, name);
+      return metric;
+    };
+    const slow = gauge('memory_working_set_bytes').get(); // read 1: stalls, will fail
+    slow.catch(() => {});
+    clock = 200; // read 1's entry has expired: the next scrape reads again
+    await gauge('memory_usage_bytes').get(); // read 2: good, cached at 200
+    assert.equal(reads, 2);
+    failFirst(Object.assign(new Error('i/o error'), { code: 'EIO' }));
+    await assert.rejects(slow, /memory\.stat: cannot read \(EIO\)/);
+    clock = 250; // read 2 is still fresh
+    await gauge('memory_limit_bytes').get();
+    assert.equal(reads, 2, 'the good read 2 served the scrape; read 1 failing did not drop it');
+  });
+
   it('reports host memory as the limit and limited 0 without a cgroup limit', async (t) => {
     const registry = new Registry();
     const m = registerSlabioMetrics({
