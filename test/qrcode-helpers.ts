@@ -18,7 +18,7 @@ export interface Gray {
   pixels: Uint8Array;
 }
 
-// Bitwise CRC-32 (no table) so the check does not share code with the encoder's table version.
+// Bitwise CRC-32 (no table) so the check does not share code with the encoder (zlib.crc32).
 function crc32Bitwise(bytes: Uint8Array): number {
   let c = 0xffffffff;
   for (const b of bytes) {

@@ -1,12 +1,12 @@
 /**
- * A minimal PNG encoder for QR module matrices: 1-bit grayscale, one IDAT, CRC32 by table.
+ * A minimal PNG encoder for QR module matrices: 1-bit grayscale, one IDAT.
  *
  * A QR code is two colours, so 1 bit per pixel is lossless and makes the raw image 32× smaller
  * than the RGBA that `qrcode.toBuffer` feeds to pngjs; deflate then has 32× less to scan.
  *
  * @module
  */
-import { constants, deflateSync } from 'node:zlib';
+import { constants, crc32, deflateSync } from 'node:zlib';
 import type { BufferPool, Lease } from '../../pool/index.js';
 
 /** The module matrix as `qrcode.create(...).modules` gives it: `size × size`, 1 = dark. */
@@ -34,27 +34,6 @@ const FILTER_NONE = 0;
 // PNG filter type 2 ("Up"): a row equal to the one above becomes all zero bytes, which deflate
 // encodes as one long run. Every module row is repeated `scale` times, so most rows are repeats.
 const FILTER_UP = 2;
-
-// zlib.crc32 only arrived in Node 22.2; this is the standard reflected CRC-32 (polynomial
-// 0xEDB88320) that PNG chunks use, one table lookup per byte.
-const CRC_TABLE = (() => {
-  const table = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c;
-  }
-  return table;
-})();
-
-/** CRC-32 of `bytes[start, end)` as PNG and zlib define it (unsigned). */
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let c = -1;
-  for (let i = start; i < end; i++) {
-    c = (CRC_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  }
-  return (c ^ -1) >>> 0;
-}
 
 /** Image size for a matrix at `scale` pixels per module with a `margin`-module quiet zone. */
 export function pngGeometry(size: number, scale: number, margin: number): PngGeometry {
@@ -142,8 +121,9 @@ export function pngLength(idatLength: number): number {
   );
 }
 
+// A chunk's CRC-32 covers its type and data, not its length (zlib.crc32: Node ≥ 20.15).
 function writeChunkCrc(out: Buffer, typeAt: number, end: number): number {
-  out.writeUInt32BE(crc32(out, typeAt, end), end);
+  out.writeUInt32BE(crc32(out.subarray(typeAt, end)), end);
   return end + 4;
 }
 
