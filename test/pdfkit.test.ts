@@ -239,7 +239,7 @@ describe('renderPdf options', () => {
     [
       'maxBytes range',
       { maxBytes: -1 },
-      /options\.maxBytes must be a non-negative integer, got -1/,
+      /options\.maxBytes must be a non-negative integer or Infinity, got -1/,
       RangeError,
     ],
     ['signal', { signal: 'no' }, /options\.signal must be an AbortSignal/, TypeError],

@@ -4,6 +4,7 @@
  * @module
  */
 import { BufferPool, getDefaultPool } from '../pool/index.js';
+import { limitOption, ratioOption } from '../validate.js';
 
 /**
  * A compressed format Node's zlib reads: `'gzip'` (RFC 1952, concatenated members included),
@@ -80,20 +81,6 @@ function checkObject(options: unknown): asserts options is Record<string, unknow
   }
 }
 
-function limitOption(name: string, value: unknown, fallback: number, integer: boolean): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
-  }
-  if (value === Number.POSITIVE_INFINITY) return value;
-  const ok = integer ? Number.isSafeInteger(value) && value >= 0 : value >= 1;
-  if (!ok) {
-    const what = integer ? 'a non-negative integer' : 'a number >= 1';
-    throw new RangeError(`options.${name} must be ${what} or Infinity, got ${value}`);
-  }
-  return value;
-}
-
 /** Validate the format. @throws {TypeError} naming the value. */
 export function checkFormat(format: unknown): CompressionFormat {
   if (!FORMATS.includes(format as CompressionFormat)) {
@@ -113,13 +100,8 @@ export function resolveLimits(options: DecompressLimits = {}): ResolvedLimits {
     throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
   }
   return {
-    maxOutputBytes: limitOption(
-      'maxOutputBytes',
-      options.maxOutputBytes,
-      DEFAULT_MAX_OUTPUT_BYTES,
-      true,
-    ),
-    maxRatio: limitOption('maxRatio', options.maxRatio, DEFAULT_MAX_RATIO, false),
+    maxOutputBytes: limitOption('maxOutputBytes', options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES),
+    maxRatio: ratioOption('maxRatio', options.maxRatio, DEFAULT_MAX_RATIO),
     signal,
   };
 }

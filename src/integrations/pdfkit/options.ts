@@ -5,6 +5,7 @@
  */
 import type { NoCacheWriteOptions } from '../../fs/index.js';
 import { BufferPool, getDefaultPool } from '../../pool/index.js';
+import { limitOption } from '../../validate.js';
 
 /** What `renderPdf` passes on to `writeFileNoCache` with `path` (`atomic` and `signal` are its own options). */
 export type PdfWriteOptions = Omit<NoCacheWriteOptions, 'signal' | 'atomic'>;
@@ -75,14 +76,7 @@ export function pdfSettings(options: RenderPdfOptions): PdfSettings {
   if (pool !== undefined && !(pool instanceof BufferPool)) {
     throw new TypeError(`options.pool must be a BufferPool, got ${String(pool)}`);
   }
-  if (maxBytes !== undefined) {
-    if (typeof maxBytes !== 'number') {
-      throw new TypeError(`options.maxBytes must be a number, got ${typeof maxBytes}`);
-    }
-    if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0) && maxBytes !== Infinity) {
-      throw new RangeError(`options.maxBytes must be a non-negative integer, got ${maxBytes}`);
-    }
-  }
+  limitOption('maxBytes', maxBytes, Number.POSITIVE_INFINITY);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
   }

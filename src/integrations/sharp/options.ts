@@ -5,6 +5,7 @@
  */
 import type { SharpOptions } from 'sharp';
 import { BufferPool, getDefaultPool } from '../../pool/index.js';
+import { limitOption } from '../../validate.js';
 
 /**
  * Default `limitInputPixels`: 50 megapixels (e.g. 8660 × 5773). sharp's own default is
@@ -73,17 +74,6 @@ export interface ImageSettings {
   signal: AbortSignal | undefined;
 }
 
-function byteLimit(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
-  }
-  if (!(Number.isSafeInteger(value) && value >= 0) && value !== Number.POSITIVE_INFINITY) {
-    throw new RangeError(`options.${name} must be a non-negative integer, got ${value}`);
-  }
-  return value;
-}
-
 function pixelLimit(value: unknown): number {
   if (value === undefined) return DEFAULT_LIMIT_INPUT_PIXELS;
   if (value === false) return 0;
@@ -129,8 +119,8 @@ export function resolveImageOptions(options: unknown): ImageSettings {
   return {
     pool: o.pool ?? getDefaultPool(),
     limitInputPixels: pixelLimit(o.limitInputPixels),
-    maxInputBytes: byteLimit('maxInputBytes', o.maxInputBytes, DEFAULT_MAX_INPUT_BYTES),
-    maxOutputBytes: byteLimit('maxOutputBytes', o.maxOutputBytes, Number.POSITIVE_INFINITY),
+    maxInputBytes: limitOption('maxInputBytes', o.maxInputBytes, DEFAULT_MAX_INPUT_BYTES),
+    maxOutputBytes: limitOption('maxOutputBytes', o.maxOutputBytes, Number.POSITIVE_INFINITY),
     sharpOptions,
     signal: o.signal,
   };

@@ -6,6 +6,7 @@
 import { DEFAULT_MAX_RATIO } from '../../decompress/options.js';
 import type { WriteChunk } from '../../fs/index.js';
 import { BufferPool, getDefaultPool, type Lease } from '../../pool/index.js';
+import { limitOption, ratioOption } from '../../validate.js';
 import type { ZipEntry } from './zip-entry.js';
 
 /** What an `onEntry` callback may return to have a file written (see {@link ExtractZipOptions.onEntry}). */
@@ -79,18 +80,6 @@ export interface ResolvedExtractOptions {
 const GIB = 1 << 30;
 const ON_ENTRY_MAX_ENTRY_BYTES = 64 << 20;
 
-function count(name: string, value: unknown, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
-  }
-  if (value === Number.POSITIVE_INFINITY) return value;
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`options.${name} must be an integer >= ${min} or Infinity, got ${value}`);
-  }
-  return value;
-}
-
 /**
  * Apply defaults and validate.
  * @throws {TypeError|RangeError} naming the option and the bad value.
@@ -114,21 +103,15 @@ export function resolveExtractOptions(options: ExtractZipOptions = {}): Resolved
   if (foldCase !== undefined && typeof foldCase !== 'boolean') {
     throw new TypeError(`options.foldCase must be a boolean, got ${typeof foldCase}`);
   }
-  const maxRatio = options.maxRatio ?? DEFAULT_MAX_RATIO;
-  if (typeof maxRatio !== 'number') {
-    throw new TypeError(`options.maxRatio must be a number, got ${typeof maxRatio}`);
-  }
-  if (!(maxRatio >= 1)) {
-    throw new RangeError(`options.maxRatio must be a number >= 1 or Infinity, got ${maxRatio}`);
-  }
-  const maxTotalBytes = count('maxTotalBytes', options.maxTotalBytes, GIB);
+  const maxRatio = ratioOption('maxRatio', options.maxRatio, DEFAULT_MAX_RATIO);
+  const maxTotalBytes = limitOption('maxTotalBytes', options.maxTotalBytes, GIB);
   const entryDefault = onEntry === undefined ? maxTotalBytes : ON_ENTRY_MAX_ENTRY_BYTES;
   return {
-    maxEntries: count('maxEntries', options.maxEntries, 10_000),
+    maxEntries: limitOption('maxEntries', options.maxEntries, 10_000),
     maxTotalBytes,
-    maxEntryBytes: count('maxEntryBytes', options.maxEntryBytes, entryDefault),
+    maxEntryBytes: limitOption('maxEntryBytes', options.maxEntryBytes, entryDefault),
     maxRatio,
-    maxArchiveBytes: count('maxArchiveBytes', options.maxArchiveBytes, GIB),
+    maxArchiveBytes: limitOption('maxArchiveBytes', options.maxArchiveBytes, GIB),
     foldCase: foldCase ?? (process.platform === 'darwin' || process.platform === 'win32'),
     pool: pool ?? getDefaultPool(),
     onEntry,
