@@ -101,12 +101,13 @@ function plan(quick: boolean, scale: number): Plan {
 }
 
 /**
- * The default limit: where the naive run sits. It holds the whole upload, plus about 160 MiB of
- * sharp/libvips, V8 and malloc arenas, plus the active cache of the thumbnails it read back
- * (measured on the reference machine: 577 MiB peak for a 364 MiB zip of 800 photos).
+ * The default limit: where the naive run sits. About 160 MiB of sharp/libvips, V8 and malloc
+ * arenas plus the active cache of the thumbnails it read back, and with `--naive-zip buffer` the
+ * whole upload on top (measured on the reference machine with `MALLOC_ARENA_MAX=2`: 176 MiB
+ * peak streaming a 273 MiB zip of 600 photos, ~400 MiB reading it whole).
  */
-function defaultLimit(zipBytes: number, items: number): number {
-  const expected = zipBytes + 160 * MiB + items * 0.1 * MiB;
+function defaultLimit(zipBytes: number, items: number, naiveZip: NaiveZip): number {
+  const expected = (naiveZip === 'buffer' ? zipBytes : 0) + 160 * MiB + items * 0.1 * MiB;
   return Math.ceil(expected / (16 * MiB)) * 16 * MiB;
 }
 
@@ -154,7 +155,7 @@ async function main(): Promise<number> {
       distinct: p.distinct,
       width: p.width,
     });
-    const limitBytes = fixedLimit ?? defaultLimit(inputs.zipBytes, inputs.items);
+    const limitBytes = fixedLimit ?? defaultLimit(inputs.zipBytes, inputs.items, naiveZip);
     const spec = (variant: Variant): JobSpec => ({
       zipPath: inputs.zipPath,
       outDir: path.join(workDir, `out-${variant}`),

@@ -157,6 +157,7 @@ export function formatReport(res: LabResults, outDir: string): string {
       : `cgroup ${res.cgroup}, limit ${mib(res.limitBytes)}`;
   lines.push(
     `slabio container lab: ${res.inputs.items} photos (${mib(res.inputs.zipBytes)} zip), ${where}`,
+    `naive zip: ${String(res.options.naiveZip)}, both jobs with ${String(res.options.jobEnv)}`,
     '',
     formatTable(res),
   );
@@ -187,7 +188,7 @@ export async function writeResults(res: LabResults, outDir: string): Promise<voi
   await writeFile(path.join(outDir, 'results.json'), `${JSON.stringify(res, null, 2)}\n`);
   const where = res.cgroup === null ? 'no cgroup' : `cgroup ${res.cgroup}`;
   const svg = renderChart({
-    title: `Working set, same job, ${where}${res.cgroup === null ? '' : `, limit ${mib(res.limitBytes)}`}`,
+    title: `Working set, same job (naive zip: ${String(res.options.naiveZip)}), ${where}${res.cgroup === null ? '' : `, limit ${mib(res.limitBytes)}`}`,
     limitBytes: res.cgroup === null ? null : res.limitBytes,
     runs: [res.runs.naive, res.runs.slabio],
   });
