@@ -44,8 +44,9 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /**
  * The environment both job processes start with, on top of the lab's own: the same for both, so
  * the allocator is not what the comparison measures. By default glibc is limited to 2 malloc
- * arenas, as sharp's docs advise for any glibc container and `configureSharp` warns about; it must
- * be set before the process starts. `none` removes the variable (glibc's default, 8 arenas per
+ * arenas: sharp's docs warn about glibc's allocator under libvips' threads and `configureSharp`
+ * warns without this or jemalloc, so a deployment following that advice has it whichever way the
+ * job is written. It must be set before the process starts. `none` removes the variable (glibc's default, 8 arenas per
  * core), also when the lab itself was started with it.
  */
 function jobEnv(arenaMax: string): Record<string, string | undefined> {
