@@ -104,6 +104,10 @@ async function collect<T>(
   let draining = false;
   try {
     signal?.throwIfAborted();
+    // Leasing the first block may wait (a declared length on a 'wait' pool). A stream the caller
+    // already set flowing would emit 'data' meanwhile with nobody storing it; paused, it buffers.
+    // The drain resumes it.
+    if (classified.kind === 'stream') classified.source.pause();
     await writer.start();
     draining = true;
     if (classified.kind === 'stream') await drainStream(classified.source, writer, signal);

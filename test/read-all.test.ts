@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import {
   BadInputError,
+  BufferPool,
   ChunkList,
   DoubleReleaseError,
   LengthMismatchError,
@@ -103,6 +104,27 @@ describe('readAll sources', () => {
       assert.ok(lease.buffer.equals(data), name);
     }
     assertNoLeases(pool);
+  });
+
+  it('loses nothing from a stream already flowing while the first block is leased', async () => {
+    const pool = new BufferPool({
+      sizeClasses: [64 * KiB, MiB],
+      maxBytes: MiB,
+      onExhausted: 'wait',
+    });
+    const held = pool.acquire(MiB); // the declared-length block has to wait for this
+    const body = pattern(200 * KiB);
+    const source = new PassThrough();
+    source.on('data', () => {}); // someone else set it flowing
+    const reading = readAll(source, { pool, lengthHint: body.length });
+    source.end(body);
+    await tick();
+    held.release();
+    const lease = await reading;
+    assert.ok(lease.buffer.equals(body));
+    lease.release();
+    assertNoLeases(pool);
+    pool.close();
   });
 
   it('refuses a content-length no lease can hold: 413-style limit first, else bad input', async () => {
