@@ -7,6 +7,7 @@ import {
   DoubleReleaseError,
   defaultSizeClasses,
   getDefaultPool,
+  type Lease,
   PoolExhaustedError,
   TimeoutError,
   UseAfterReleaseError,
@@ -486,22 +487,20 @@ describe('BufferPool.tryAcquire', () => {
 });
 
 describe('waiters after the head leaves', () => {
-  const MiBs = 1024 * KiB;
-
-  it('serves the next waiter that fits when the head is aborted', async () => {
+  /** 768 KiB of a 1 MiB budget leased: a 512 KiB request must wait, a 64 KiB one would fit. */
+  const busyPool = (): { pool: BufferPool; held: Lease[] } => {
     const pool = new BufferPool({
       sizeClasses: [64 * KiB, 512 * KiB],
-      maxBytes: MiBs,
+      maxBytes: 1024 * KiB,
       slabBytes: 1,
     });
-    const held = [
-      pool.acquire(512 * KiB),
-      pool.acquire(64 * KiB),
-      pool.acquire(64 * KiB),
-      pool.acquire(64 * KiB),
-      pool.acquire(64 * KiB),
-    ];
-    // 768 KiB reserved, 256 KiB free: the 512 KiB head waits, the 64 KiB request queues behind it.
+    const held = [512, 64, 64, 64, 64].map((k) => pool.acquire(k * KiB));
+    return { pool, held };
+  };
+
+  it('serves the next waiter that fits when the head is aborted', async () => {
+    const { pool, held } = busyPool();
+    // The 512 KiB head waits; the 64 KiB request queues behind it although it would fit.
     const ac = new AbortController();
     const head = pool.acquireAsync(512 * KiB, { signal: ac.signal });
     const next = pool.acquireAsync(64 * KiB, { signal: AbortSignal.timeout(5000) });
@@ -516,18 +515,7 @@ describe('waiters after the head leaves', () => {
   });
 
   it('serves the next waiter that fits when the head times out', async () => {
-    const pool = new BufferPool({
-      sizeClasses: [64 * KiB, 512 * KiB],
-      maxBytes: MiBs,
-      slabBytes: 1,
-    });
-    const held = [
-      pool.acquire(512 * KiB),
-      pool.acquire(64 * KiB),
-      pool.acquire(64 * KiB),
-      pool.acquire(64 * KiB),
-      pool.acquire(64 * KiB),
-    ];
+    const { pool, held } = busyPool();
     const head = pool.acquireAsync(512 * KiB, { timeoutMs: 5 });
     const next = pool.acquireAsync(64 * KiB, { signal: AbortSignal.timeout(5000) });
     await assert.rejects(head, TimeoutError);

@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { UnsupportedError } from '../errors.js';
+import { type SystemError, UnsupportedError } from '../errors.js';
 import type { LinuxBinding } from '../native/binding.js';
-import { toSystemError } from '../native/syscalls.js';
 import type { OpenedFile } from '../read-all/from-file.js';
 import { refusedDontcache } from './errno.js';
 
@@ -91,7 +90,7 @@ export class CacheDroppingFile implements OpenedFile {
         if (this.#mode === 'auto') this.#mode = 'dontcache';
         return n;
       } catch (err) {
-        const e = toSystemError(err);
+        const e = err as SystemError; // the binding rejects with SystemErrors only
         const refused = refusedDontcache(e);
         if (this.#mode === 'dontcache' && refused) {
           throw new UnsupportedError('RWF_DONTCACHE was refused for this file', { cause: e });
@@ -123,10 +122,6 @@ export class CacheDroppingFile implements OpenedFile {
     length: number,
     advice: 'POSIX_FADV_SEQUENTIAL' | 'POSIX_FADV_DONTNEED',
   ): Promise<void> {
-    try {
-      await this.#b.fadvise(this.fd, offset, length, this.#b.constants[advice]);
-    } catch (err) {
-      throw toSystemError(err);
-    }
+    await this.#b.fadvise(this.fd, offset, length, this.#b.constants[advice]);
   }
 }

@@ -129,14 +129,11 @@ export async function dropCache(
   checkSignal(options.signal);
   const b = requireLinuxBinding('dropCache');
   const c = b.constants;
+  // The binding rejects with SystemErrors already.
   await withFd(pathOrFd, async (fd) => {
-    try {
-      const all =
-        c.SYNC_FILE_RANGE_WAIT_BEFORE | c.SYNC_FILE_RANGE_WRITE | c.SYNC_FILE_RANGE_WAIT_AFTER;
-      await b.syncFileRange(fd, 0, 0, all);
-      await b.fadvise(fd, 0, 0, c.POSIX_FADV_DONTNEED);
-    } catch (err) {
-      throw toSystemError(err);
-    }
+    const all =
+      c.SYNC_FILE_RANGE_WAIT_BEFORE | c.SYNC_FILE_RANGE_WRITE | c.SYNC_FILE_RANGE_WAIT_AFTER;
+    await b.syncFileRange(fd, 0, 0, all);
+    await b.fadvise(fd, 0, 0, c.POSIX_FADV_DONTNEED);
   });
 }
