@@ -1,0 +1,225 @@
+/**
+ * One soak run: the service under the supervisor in a memory cgroup, load for the duration with
+ * drains at set times, then the end-of-run readings once load stopped and in-flight work finished.
+ *
+ * @module
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import {
+  type CgroupSupport,
+  createCgroup,
+  type LabCgroup,
+  probeCgroupSupport,
+} from '../lab/cgroup.js';
+import type { Progress } from '../lab/progress.js';
+import { Sampler } from '../lab/sampler.js';
+import { makeSoakInputs } from './inputs.js';
+import { LoadGenerator } from './load.js';
+import type { SoakOptions } from './options.js';
+import type { SoakResults } from './report.js';
+import { buildResults, type PoolSnapshot, poolFromCloseLine } from './results.js';
+import { countFds, get, Supervisor } from './supervisor.js';
+import { MiB } from './types.js';
+
+const SERVICE = fileURLToPath(new URL('../examples/kubernetes/service.js', import.meta.url));
+/** Longest wait for an instance to become ready (a cold start loads sharp). */
+const READY_TIMEOUT_MS = 60_000;
+/** Longest wait after load for the pool to empty and the descriptors to settle. */
+const SETTLE_MS = 15_000;
+
+/** What the signal handlers need to clean up while a run is going on. */
+export const active: { supervisor: Supervisor | null; cgroup: LabCgroup | null } = {
+  supervisor: null,
+  cgroup: null,
+};
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+async function poolStats(port: number): Promise<PoolSnapshot | null> {
+  const r = await get(port, '/debug/pool');
+  if (r?.status !== 200) return null;
+  try {
+    return JSON.parse(r.body) as PoolSnapshot;
+  } catch {
+    return null;
+  }
+}
+
+/** Wait until the pool is empty with nobody queued (in-flight work finished), or the time is up. */
+async function settledPool(port: number, untilMs: number): Promise<PoolSnapshot | null> {
+  let last: PoolSnapshot | null = null;
+  do {
+    last = (await poolStats(port)) ?? last;
+    if (last !== null && last.inUseBytes === 0 && last.waiting === 0) return last;
+    await sleep(200);
+  } while (performance.now() < untilMs);
+  return last;
+}
+
+/** Wait until the descriptor count is back at `target` or has not changed for a second. */
+async function settledFds(
+  pid: number,
+  target: number | null,
+  untilMs: number,
+): Promise<number | null> {
+  let last = await countFds(pid);
+  let sameSince = performance.now();
+  while (performance.now() < untilMs && last !== null && (target === null || last > target)) {
+    await sleep(100);
+    const now = await countFds(pid);
+    if (now !== last) sameSince = performance.now();
+    else if (performance.now() - sameSince >= 1000) break;
+    last = now;
+  }
+  return last;
+}
+
+/** Run the soak; `say` prints a line. Throws only for what makes a run impossible. */
+export async function runSoak(
+  o: SoakOptions,
+  workDir: string,
+  progress: Progress,
+  say: (line: string) => void,
+): Promise<SoakResults> {
+  say('making the inputs…');
+  const inputs = await makeSoakInputs();
+  const support: CgroupSupport = await probeCgroupSupport({ leafName: `${o.cgroupPrefix}-leaf` });
+  let note: string | null = support.ok ? null : support.reason;
+  const limitBytes = o.limitMiB * MiB;
+  if (support.ok) {
+    const made = await createCgroup(support, `${o.cgroupPrefix}-service`, limitBytes);
+    if (typeof made === 'string') note = made;
+    else active.cgroup = made;
+  }
+  if (note !== null) say(`note: ${note}; running without a memory limit`);
+  const cg = active.cgroup;
+  const tmp = path.join(workDir, 'tmp');
+  await mkdir(tmp);
+  const port = await freePort();
+  const t0 = performance.now();
+  const sampler = new Sampler({
+    cgroupDir: cg?.dir ?? null,
+    pid: () => sup.current?.pid ?? 0,
+    scanPaths: [tmp],
+    intervalMs: 250,
+  });
+  const sup = new Supervisor({
+    script: SERVICE,
+    port,
+    cgroup: cg,
+    t0,
+    env: {
+      MALLOC_ARENA_MAX: '2',
+      TMPDIR: tmp,
+      POOL_MAX_BYTES: String(o.poolMiB * MiB),
+      UPLOAD_MAX_BYTES: String(o.uploadMaxMiB * MiB),
+    },
+    log: say,
+  });
+  active.supervisor = sup;
+  sup.start();
+  sampler.start();
+  const first = await Promise.race([sup.whenReady(), sleep(READY_TIMEOUT_MS, null)]);
+  if (first === null) throw new Error(`the service was not ready in ${READY_TIMEOUT_MS / 1000} s`);
+  const fdsBefore = await countFds(first.pid);
+
+  const load = new LoadGenerator({
+    port,
+    concurrency: o.concurrency,
+    durationMs: o.durationS * 1000,
+    deadlineMs: o.deadlineS * 1000,
+    uploadMaxBytes: o.uploadMaxMiB * MiB,
+    inputs,
+    supervisor: sup,
+    t0,
+  });
+  const startMs = Math.round(performance.now() - t0);
+  say(
+    `load: ${o.concurrency} clients (${load.slowLoops} slow) for ${o.durationS} s on port ${port}`,
+  );
+  const timers = o.drainAtS.map((s) => setTimeout(() => sup.drain(), s * 1000));
+  const ticker = setInterval(() => {
+    const t = (performance.now() - t0 - startMs) / 1000;
+    const ws = sampler.last?.workingSet ?? 0;
+    progress.show(
+      t / o.durationS,
+      `${t.toFixed(0)}/${o.durationS} s  ${load.outcomes.length} done, ${load.inFlight} in flight  WS ${Math.round(ws / MiB)} MiB  restarts ${sup.restarts}`,
+    );
+  }, 250);
+  await load.run();
+  const endMs = Math.round(performance.now() - t0);
+  clearInterval(ticker);
+  for (const t of timers) clearTimeout(t);
+  progress.end();
+  await load.close();
+  say(`load done: ${load.outcomes.length} requests; waiting for in-flight work`);
+
+  // The readings are taken from the instance that served the end of the load, once in-flight
+  // work finished; if it exited meanwhile, its pool as it printed it at close, and no fd count.
+  const settleUntil = performance.now() + SETTLE_MS;
+  const final = sup.instances.at(-1);
+  let pool: PoolSnapshot | null = null;
+  let fdsAfter: number | null = null;
+  if (final !== undefined && final.exitedMs === null) {
+    pool = await settledPool(port, settleUntil);
+    fdsAfter = await settledFds(final.pid, fdsBefore, settleUntil);
+    await sup.scrape(final);
+    if (final.exitedMs !== null) fdsAfter = null; // a gone process has an empty fd table
+  }
+  if (final !== undefined && final.exitedMs !== null) pool = poolFromCloseLine(final.closeLine);
+  await sampler.sampleNow();
+  await sampler.stop();
+  await sup.stop();
+  active.supervisor = null;
+  const tempFilesLeft = (await readdir(tmp)).length;
+
+  return buildResults({
+    environment: {
+      node: process.version,
+      platform: `${process.platform} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      date: new Date().toISOString(),
+    },
+    options: {
+      quick: o.quick,
+      durationS: o.durationS,
+      concurrency: o.concurrency,
+      deadlineS: o.deadlineS,
+      poolMiB: o.poolMiB,
+      uploadMaxMiB: o.uploadMaxMiB,
+      drainAtS: o.drainAtS.join(','),
+    },
+    cgroup: cg === null ? null : { version: cg.version === 1 ? 'v1' : 'v2', limitBytes },
+    cgroupNote: note,
+    inputs: {
+      images: inputs.images.map((i) => ({
+        format: i.format,
+        width: i.width,
+        bytes: i.bytes.length,
+      })),
+      tinyBytes: inputs.tiny.map((b) => b.length),
+    },
+    load: { startMs, sendUntilMs: startMs + o.durationS * 1000, endMs },
+    drainsPlanned: o.drainAtS.length,
+    outcomes: load.outcomes,
+    drains: sup.drains,
+    instances: sup.instances,
+    pool,
+    fdsBefore,
+    fdsAfter,
+    tempFilesLeft,
+    samples: sampler.samples,
+  });
+}
