@@ -21,7 +21,7 @@ export const debug = debuglog('slabio');
  * | channel | message |
  * |---|---|
  * | `slabio:pool:slab` | `{ pool, classSize, bytes }` a slab was reserved |
- * | `slabio:pool:trim` | `{ pool, freedBytes, reason }` idle slabs were dropped: `reason` is `'trim'` (`pool.trim()`, `close()`), `'idle'` (the idle timer) or `'evict'` (to make room in the budget) |
+ * | `slabio:pool:trim` | `{ pool, freedBytes, reason }` idle slabs were dropped: `reason` is `'trim'` (`pool.trim()`, `close()`), `'idle'` (the idle timer), `'spare'` (idle beyond `spareRatio`) or `'evict'` (to make room in the budget) |
  * | `slabio:pool:exhausted` | `{ pool, size, policy }` the budget was spent |
  * | `slabio:pool:wait` | `{ pool, size, outcome: 'queued' }` a request started waiting for memory |
  * | `slabio:pool:leak` | `{ pool, size, stack }` a lease was collected without release |

@@ -112,16 +112,18 @@ export async function decodeRaw(input: ImageInput, options?: DecodeRawOptions): 
         s.signal?.throwIfAborted();
         throw badInput(err, 'image header could not be read');
       }
-      reserved = await acquire(rawBytesFromHeader(meta, s), s);
+      reserved = await acquire(rawBytesFromHeader(meta, s), s, held);
       // sharp would widen grey to RGB: three times the memory for the same information.
       if (isPlainGrey(meta)) image = image.toColourspace('b-w');
     } else {
       image = await applyBuild(image, build);
     }
     const { data, info } = await runPipeline(image.raw(), s);
+    // libvips has let go of the input: give it back before any other wait for memory.
+    held.release();
     const sized = reserved;
     reserved = undefined; // copyIntoLease consumes it: returns it filled or releases it
-    const lease = await copyIntoLease(data, s, sized);
+    const lease = await copyIntoLease(data, s, sized, held);
     return {
       lease,
       width: info.width,

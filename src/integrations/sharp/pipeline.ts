@@ -7,6 +7,7 @@
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { BadInputError, LimitExceededError } from '../../errors.js';
 import type { Lease } from '../../pool/index.js';
+import type { Holder } from '../../pool/wait-queue.js';
 import type { ImageSettings } from './options.js';
 
 /** What `build` gets and may return. */
@@ -74,22 +75,33 @@ export async function runPipeline(
   return result;
 }
 
-/** @internal A lease of exactly `length` bytes, waiting (abortably) under a `'wait'` pool. */
-export function acquire(length: number, s: ImageSettings): Promise<Lease> {
-  return s.pool.acquireAsync(length, s.signal === undefined ? {} : { signal: s.signal });
+/**
+ * @internal A lease of exactly `length` bytes, waiting (abortably) under a `'wait'` pool, as
+ * `holder` when the caller holds pool memory meanwhile (the input).
+ */
+export function acquire(length: number, s: ImageSettings, holder?: Holder): Promise<Lease> {
+  const options = s.signal === undefined ? {} : { signal: s.signal };
+  return holder === undefined
+    ? s.pool.acquireAsync(length, options)
+    : s.pool.acquireFor(holder, length, options);
 }
 
 /**
  * @internal Copy `data` into `lease` (when it fits exactly) or into a fresh lease of its length.
  * `lease` is consumed: returned or released.
  */
-export async function copyIntoLease(data: Buffer, s: ImageSettings, lease?: Lease): Promise<Lease> {
+export async function copyIntoLease(
+  data: Buffer,
+  s: ImageSettings,
+  lease?: Lease,
+  holder?: Holder,
+): Promise<Lease> {
   let target = lease;
   if (target !== undefined && target.buffer.length !== data.length) {
     target.release();
     target = undefined;
   }
-  target ??= await acquire(data.length, s);
+  target ??= await acquire(data.length, s, holder);
   data.copy(target.buffer);
   return target;
 }

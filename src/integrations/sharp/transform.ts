@@ -64,11 +64,14 @@ export async function transformImage(
   }
   s.signal?.throwIfAborted();
   const held = await openInput(input, s);
+  let data: Buffer;
   try {
     const image = await applyBuild(createSharp(held.bytes, s), build);
-    const { data } = await runPipeline(image, s);
-    return await copyIntoLease(data, s);
+    ({ data } = await runPipeline(image, s));
   } finally {
+    // libvips has let go of the input once the pipeline settled. Releasing it before the output
+    // is leased means no call waits for pool memory while holding some of its own.
     held.release();
   }
+  return copyIntoLease(data, s, undefined, held);
 }
