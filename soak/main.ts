@@ -1,7 +1,7 @@
 /**
  * The soak (`npm run soak`): examples/kubernetes/service.ts in a memory cgroup under a supervisor
  * that restarts it, a mix of hostile and ordinary clients over loopback for a minute (`--quick`:
- * 25 s), drains at set times, and the figures an operator would look at. Exits non-zero when a
+ * 20 s), drains at set times, and the figures an operator would look at. Exits non-zero when a
  * must-hold figure is violated (requests unanswered past their deadline, leases in use at the
  * end, requests dropped at a drain, descriptor growth, a planned drain that did not happen).
  * See soak/README.md.

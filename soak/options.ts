@@ -27,7 +27,7 @@ export interface SoakOptions {
 /** Usage text. */
 export const USAGE = `usage: npm run soak -- [--quick] [--duration S] [--concurrency N] [--deadline S]
                        [--drain-at S,S] [--limit-mib N] [--pool-mib N] [--upload-max-mib N] [--out DIR]
-  --quick            a short run for CI: 25 s (and the defaults below)
+  --quick            a short run for CI: 20 s of load (about 30 s in all)
   --duration S       seconds of load (default 60)
   --concurrency N    client loops, 1 to 1024 (default 64)
   --deadline S       deadline of every request, seconds (default 30)
@@ -69,7 +69,7 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
     },
   });
   const quick = values.quick;
-  const durationS = num('duration', values.duration ?? (quick ? '25' : '60'), 5, 24 * 3600);
+  const durationS = num('duration', values.duration ?? (quick ? '20' : '60'), 5, 24 * 3600);
   const drainAtS =
     values['drain-at'] === undefined
       ? (quick ? [0.25] : [0.15, 0.35]).map((f) => Math.round(durationS * f))

@@ -130,7 +130,12 @@ export async function runSoak(
   active.supervisor = sup;
   sup.start();
   sampler.start();
-  const first = await Promise.race([sup.whenReady(), sleep(READY_TIMEOUT_MS, null)]);
+  const stopWaiting = new AbortController();
+  const first = await Promise.race([
+    sup.whenReady(),
+    sleep(READY_TIMEOUT_MS, null, { signal: stopWaiting.signal }).catch(() => null),
+  ]);
+  stopWaiting.abort();
   if (first === null) throw new Error(`the service was not ready in ${READY_TIMEOUT_MS / 1000} s`);
   const fdsBefore = await countFds(first.pid);
 

@@ -30,9 +30,11 @@ import {
   drainAndExit,
   LimitExceededError,
   MemoryGuard,
+  PoolExhaustedError,
   ReadinessGate,
   readAll,
   readFileNoCache,
+  TimeoutError,
   trackFile,
   writeFileNoCache,
 } from 'slabio';
@@ -155,14 +157,23 @@ async function thumbnail(req: http.IncomingMessage, res: http.ServerResponse): P
   res.end(out.buffer);
 }
 
-/** 413 and 415 for what the client sent wrong, 500 for the rest, nothing to a client that left. */
+/** An HTTP status for a failure: the client's fault, the service's load, or a bug. */
+function statusOf(err: unknown): number {
+  if (err instanceof LimitExceededError) return 413;
+  if (err instanceof BadInputError) return 415;
+  // The pool's budget is spent (or a wait for it ran out): overloaded, the client may retry.
+  if (err instanceof PoolExhaustedError || err instanceof TimeoutError) return 503;
+  return 500;
+}
+
+/** Answer a failure with {@link statusOf}'s status, nothing to a client that left. */
 function fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
   if (req.socket.destroyed) return; // the client went away mid-request: nobody to answer
-  const status = err instanceof LimitExceededError ? 413 : err instanceof BadInputError ? 415 : 500;
+  const status = statusOf(err);
   if (status === 500) console.error(err);
   if (res.headersSent) return void res.destroy();
   // connection: close lets Node drop the rest of an upload instead of reading it to the end.
-  res.writeHead(status, { connection: 'close' });
+  res.writeHead(status, { connection: 'close', ...(status === 503 ? { 'retry-after': '1' } : {}) });
   res.end(`${(err as Error).message}\n`);
 }
 

@@ -1,0 +1,275 @@
+// The soak's own arithmetic and parsing, without running a soak (CI runs `npm run soak -- --quick`
+// once by itself): percentiles, the least-squares trend, the per-kind summary, which requests a
+// drain dropped, the pool figures and the command line.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { parseSoakArgs } from '../soak/options.js';
+import { leasesOf, type PoolSnapshot, poolFromCloseLine, trendWindow } from '../soak/results.js';
+import {
+  droppedAtDrains,
+  leastSquaresSlope,
+  percentile,
+  summarize,
+  trendPerMinute,
+} from '../soak/stats.js';
+import { type Instance, parseEventLoop } from '../soak/supervisor.js';
+import type { Outcome } from '../soak/types.js';
+
+describe('percentile (nearest rank)', () => {
+  it('picks measured values: p50, p99 and p100 of 1..100', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => 100 - i); // unsorted on purpose
+    assert.equal(percentile(xs, 50), 50);
+    assert.equal(percentile(xs, 99), 99);
+    assert.equal(percentile(xs, 100), 100);
+    assert.equal(percentile(xs, 0), 1);
+  });
+
+  it('handles one value, ties and small sets', () => {
+    assert.equal(percentile([7], 99), 7);
+    assert.equal(percentile([3, 3, 3], 50), 3);
+    // p99 of 10 values is the largest: 99% of 10 is 9.9, rounded up to rank 10.
+    assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99), 10);
+    assert.equal(percentile([1, 2, 3, 4], 50), 2);
+  });
+
+  it('is NaN for no values and refuses p outside 0..100', () => {
+    assert.ok(Number.isNaN(percentile([], 50)));
+    assert.throws(() => percentile([1], 101), RangeError);
+    assert.throws(() => percentile([1], -1), RangeError);
+    assert.throws(() => percentile([1], Number.NaN), RangeError);
+  });
+
+  it('does not reorder its input', () => {
+    const xs = [3, 1, 2];
+    percentile(xs, 50);
+    assert.deepEqual(xs, [3, 1, 2]);
+  });
+
+  it('property: the result is a member, at least p% are at or below it, fewer below it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 1, maxLength: 200 }),
+        fc.integer({ min: 1, max: 100 }),
+        (xs, p) => {
+          const v = percentile(xs, p);
+          assert.ok(xs.includes(v));
+          const atOrBelow = xs.filter((x) => x <= v).length;
+          const below = xs.filter((x) => x < v).length;
+          assert.ok(atOrBelow >= (p / 100) * xs.length);
+          assert.ok(below < (p / 100) * xs.length);
+        },
+      ),
+    );
+  });
+});
+
+describe('leastSquaresSlope and trendPerMinute', () => {
+  it('recovers the slope of a line, and nearly so under a ±5 zigzag', () => {
+    const line = Array.from({ length: 50 }, (_, i) => ({ x: i, y: 3 * i + 10 }));
+    assert.ok(Math.abs(leastSquaresSlope(line) - 3) < 1e-9);
+    const zigzag = line.map((p, i) => ({ x: p.x, y: p.y + (i % 2 === 0 ? 5 : -5) }));
+    // The zigzag's covariance with x is -125 against Σ(x - x̄)² = 10412.5: a bias of -0.012.
+    assert.ok(Math.abs(leastSquaresSlope(zigzag) - (3 - 125 / 10412.5)) < 1e-9);
+  });
+
+  it('is 0 for a flat series and NaN when it cannot be computed', () => {
+    assert.equal(
+      leastSquaresSlope([
+        { x: 0, y: 5 },
+        { x: 1, y: 5 },
+        { x: 2, y: 5 },
+      ]),
+      0,
+    );
+    assert.ok(Number.isNaN(leastSquaresSlope([])));
+    assert.ok(Number.isNaN(leastSquaresSlope([{ x: 1, y: 1 }])));
+    assert.ok(
+      Number.isNaN(
+        leastSquaresSlope([
+          { x: 1, y: 1 },
+          { x: 1, y: 9 },
+        ]),
+      ),
+    );
+  });
+
+  it('reports bytes per minute over the window only', () => {
+    // 1 MiB per second for t in [0, 30 s], flat afterwards: the window [30 s, 60 s] is flat.
+    const samples = Array.from({ length: 61 }, (_, s) => ({
+      t: s * 1000,
+      bytes: Math.min(s, 30) * 1048576,
+    }));
+    assert.ok(Math.abs(trendPerMinute(samples, 0, 30_000) - 60 * 1048576) < 1);
+    assert.equal(trendPerMinute(samples, 30_000, 60_000), 0);
+    assert.ok(Number.isNaN(trendPerMinute(samples, 100_000, 200_000)));
+  });
+});
+
+/** An outcome: a 200 response unless `o` says otherwise (failures have no status). */
+const out = (o: Partial<Outcome>): Outcome => ({
+  kind: 'upload',
+  instance: 1,
+  startMs: 0,
+  endMs: 10,
+  outcome: 'response',
+  ...(o.outcome === undefined || o.outcome === 'response' ? { status: 200 } : {}),
+  ...o,
+});
+
+describe('summarize', () => {
+  it('counts statuses and failures, and takes latencies from full responses only', () => {
+    const s = summarize([
+      out({ endMs: 100 }),
+      out({ endMs: 300, status: 413 }),
+      out({ endMs: 200 }),
+      out({ outcome: 'conn-error', error: 'ECONNRESET', endMs: 9000 }),
+      out({ outcome: 'client-reset', endMs: 5 }),
+    ]);
+    assert.equal(s.requests, 5);
+    assert.deepEqual(s.byStatus, { '200': 2, '413': 1 });
+    assert.deepEqual(s.byFailure, { 'conn-error': 1, 'client-reset': 1 });
+    assert.deepEqual(s.errors, { ECONNRESET: 1 });
+    assert.equal(s.p50Ms, 200);
+    assert.equal(s.p99Ms, 300);
+    assert.equal(s.maxMs, 300);
+  });
+
+  it('has no latency without a full response', () => {
+    const s = summarize([out({ outcome: 'deadline', error: 'deadline' })]);
+    assert.equal(s.p50Ms, null);
+    assert.equal(s.maxMs, null);
+    assert.deepEqual(s.byFailure, { deadline: 1 });
+  });
+});
+
+describe('droppedAtDrains', () => {
+  const drains = [{ instance: 1, signalledMs: 1000, exitedMs: 5000 }];
+
+  it('counts failures of requests in flight on the draining instance, not the client’s own resets', () => {
+    const outcomes = [
+      out({ startMs: 500, endMs: 2000, outcome: 'conn-error', error: 'ECONNRESET' }), // dropped
+      out({ startMs: 500, endMs: 2000, outcome: 'deadline' }), // dropped
+      out({ startMs: 500, endMs: 2000 }), // answered during the drain
+      out({ startMs: 500, endMs: 2000, outcome: 'client-reset' }), // the client's doing
+      out({ startMs: 100, endMs: 900, outcome: 'conn-error' }), // ended before the drain
+      out({ instance: 2, startMs: 6000, endMs: 7000, outcome: 'conn-error' }), // another instance
+      out({ startMs: 1500, endMs: 1600, outcome: 'conn-error', error: 'ECONNREFUSED' }), // sent late
+    ];
+    const dropped = droppedAtDrains(outcomes, drains);
+    assert.deepEqual(
+      dropped.map((d) => d.error ?? d.outcome),
+      ['ECONNRESET', 'deadline', 'ECONNREFUSED'],
+    );
+  });
+
+  it('is empty without drains', () => {
+    assert.deepEqual(droppedAtDrains([out({ outcome: 'conn-error' })], []), []);
+  });
+});
+
+describe('pool figures', () => {
+  const snap = (o: Partial<PoolSnapshot>): PoolSnapshot => ({
+    maxBytes: 1 << 24,
+    inUseBytes: 0,
+    highWaterBytes: 0,
+    waiting: 0,
+    waits: 0,
+    oversizeBytes: 0,
+    classes: [],
+    ...o,
+  });
+
+  it('counts leases per class, oversize and bytes without classes', () => {
+    assert.equal(leasesOf(snap({})), 0);
+    const classes = [
+      { size: 4096, inUseBytes: 3 * 4096 },
+      { size: 65536, inUseBytes: 65536 },
+    ];
+    assert.equal(leasesOf(snap({ inUseBytes: 3 * 4096 + 65536, classes })), 4);
+    assert.equal(leasesOf(snap({ inUseBytes: 1 << 25, oversizeBytes: 1 << 25 })), 1);
+    assert.equal(leasesOf(snap({ inUseBytes: 100 })), 1);
+  });
+
+  it('reads the pool from the line the service prints at close', () => {
+    const p = poolFromCloseLine('closed: pool in use 12611584 B, 77 waiting');
+    assert.equal(p?.inUseBytes, 12611584);
+    assert.equal(p?.waiting, 77);
+    assert.equal(poolFromCloseLine('closed: pool in use 0 B, 0 waiting')?.inUseBytes, 0);
+    assert.equal(poolFromCloseLine(null), null);
+    assert.equal(poolFromCloseLine('something else'), null);
+  });
+});
+
+const inst = (id: number, readyMs: number | null): Instance => ({
+  id,
+  pid: 1,
+  startedMs: 0,
+  readyMs,
+  exitedMs: null,
+  exitCode: null,
+  exitSignal: null,
+  fdsAtReady: null,
+  eventLoop: null,
+  closeLine: null,
+  stderrTail: '',
+});
+
+describe('trendWindow', () => {
+  const load = { startMs: 1000, sendUntilMs: 61_000, endMs: 70_000 };
+
+  it('is the second half of the load', () => {
+    assert.deepEqual(trendWindow({ load, instances: [inst(1, 500)] }), [31_000, 61_000]);
+  });
+
+  it('starts 5 s after an instance that became ready in the second half', () => {
+    const instances = [inst(1, 500), inst(2, 40_000)];
+    assert.deepEqual(trendWindow({ load, instances }), [45_000, 61_000]);
+  });
+
+  it('ignores restarts in the first half and after the load', () => {
+    const instances = [inst(1, 500), inst(2, 20_000), inst(3, 65_000), inst(4, null)];
+    assert.deepEqual(trendWindow({ load, instances }), [31_000, 61_000]);
+  });
+});
+
+describe('parseEventLoop', () => {
+  it('reads the since-start quantiles in ms', () => {
+    const text = [
+      '# HELP nodejs_eventloop_delay_since_start_seconds x',
+      'nodejs_eventloop_delay_since_start_seconds{quantile="0.5"} 0.0101',
+      'nodejs_eventloop_delay_since_start_seconds{quantile="0.99"} 0.046',
+      'nodejs_eventloop_delay_since_start_seconds{quantile="1"} 0.0996',
+    ].join('\n');
+    const e = parseEventLoop(text);
+    assert.ok(e !== null);
+    assert.ok(Math.abs(e.p50Ms - 10.1) < 1e-9);
+    assert.ok(Math.abs(e.p99Ms - 46) < 1e-9);
+    assert.ok(Math.abs(e.maxMs - 99.6) < 1e-9);
+    assert.equal(parseEventLoop('nodejs_eventloop_lag_p99_seconds 0.1'), null);
+  });
+});
+
+describe('parseSoakArgs', () => {
+  it('has the documented defaults', () => {
+    const o = parseSoakArgs([]);
+    assert.equal(o.durationS, 60);
+    assert.equal(o.concurrency, 64);
+    assert.equal(o.deadlineS, 30);
+    assert.deepEqual(o.drainAtS, [9, 21]);
+    const q = parseSoakArgs(['--quick']);
+    assert.equal(q.durationS, 20);
+    assert.deepEqual(q.drainAtS, [5]);
+  });
+
+  it('takes its flags and refuses bad values naming the flag', () => {
+    const o = parseSoakArgs(['--duration', '120', '--concurrency', '256', '--drain-at', '10,50']);
+    assert.equal(o.durationS, 120);
+    assert.equal(o.concurrency, 256);
+    assert.deepEqual(o.drainAtS, [10, 50]);
+    assert.throws(() => parseSoakArgs(['--concurrency', '0']), /--concurrency .* got 0/);
+    assert.throws(() => parseSoakArgs(['--duration', 'x']), /--duration/);
+    assert.throws(() => parseSoakArgs(['--pool-mib', '8']), /--pool-mib/);
+    assert.throws(() => parseSoakArgs(['--drain-at', '90', '--duration', '60']), /--drain-at/);
+  });
+});
