@@ -29,6 +29,8 @@ describe('slabio inspect', () => {
     assert.equal(code, 0, stderr);
     const r = JSON.parse(stdout) as InspectReport;
     const here = await readCgroupMemory();
+    assert.ok(r.memory !== null);
+    assert.equal(r.memoryError, null);
     assert.equal(r.memory.source, here.source);
     assert.equal(r.memory.version, here.version);
     assert.equal(r.memory.limit, here.limit);
@@ -81,19 +83,39 @@ describe('slabio inspect', () => {
     const { code, stdout } = await run('inspect', '--json', '--cgroup-dir', dir);
     assert.equal(code, 0);
     const r = JSON.parse(stdout) as InspectReport;
+    assert.ok(r.memory !== null);
     assert.equal(r.memory.workingSet, 50 * MiB);
     assert.equal(r.memory.limit, 128 * MiB);
   });
 
-  it('exits 1 with the error code when the cgroup files are malformed, 1 for a missing dir', async () => {
-    const bad = await run(
-      'inspect',
-      '--cgroup-dir',
-      path.join(FIXTURES, 'v2-malformed/sys/fs/cgroup/app'),
-    );
+  it('says an unreadable cgroup blinds the guard, prints the rest and exits 1; 1 for a missing dir', async () => {
+    const dir = path.join(FIXTURES, 'v2-malformed/sys/fs/cgroup/app');
+    const bad = await run('inspect', '--cgroup-dir', dir);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /ERR_SLABIO_CGROUP: .*malformed number "12x34"/);
-    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /MemoryGuard reading it is blind/);
+    assert.match(
+      bad.stdout,
+      /cgroup +UNREADABLE\n +error +ERR_SLABIO_CGROUP: .*memory\.current: malformed number "12x34"/,
+    );
+    assert.match(bad.stdout, /memory guard +blind here/);
+    assert.match(bad.stdout, /^allocator$/m, 'the rest of the report is still there');
+    assert.match(
+      bad.stdout,
+      /- The memory cgroup cannot be read .*A MemoryGuard in this process is blind/,
+    );
+    const json = await run('inspect', '--json', '--cgroup-dir', dir);
+    assert.equal(json.code, 1);
+    const r = JSON.parse(json.stdout) as InspectReport;
+    assert.equal(r.memory, null);
+    assert.equal(r.memoryError?.code, 'ERR_SLABIO_CGROUP');
+    assert.match(r.memoryError?.file ?? '', /memory\.current$/);
+    const watch = await run('watch', '--count', '1', '--cgroup-dir', dir);
+    assert.equal(watch.code, 1);
+    assert.match(
+      watch.stderr,
+      /slabio watch: ERR_SLABIO_CGROUP: .*\n.*MemoryGuard reading it is blind/,
+    );
     const missing = await run(
       'inspect',
       path.join(os.tmpdir(), `slabio-no-such-dir-${process.pid}`),

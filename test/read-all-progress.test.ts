@@ -4,6 +4,7 @@
  * leased, the budget holds, and above a documented budget every read succeeds.
  */
 import assert from 'node:assert/strict';
+import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
@@ -11,6 +12,7 @@ import {
   BufferPool,
   defaultSizeClasses,
   PoolExhaustedError,
+  pump,
   readAll,
   TimeoutError,
 } from '../src/index.js';
@@ -214,6 +216,31 @@ describe('readAll progress under a budget', () => {
     assert.ok(worst <= 1.3, `during: ${worst}`);
     assert.ok(ratioAfter <= 1.3, `after: ${ratioAfter}`);
     for (const lease of held) lease.release();
+    assert.equal(pool.stats().inUseBytes, 0);
+    pool.close();
+  });
+
+  it('40 pumps of 4 blocks on a budget of 16 blocks all finish', async () => {
+    const pool = new BufferPool({ maxBytes: 16 * 64 * KiB, sizeClasses: [64 * KiB], slabBytes: 1 });
+    const copied = await within(
+      Promise.all(
+        Array.from({ length: 40 }, () => {
+          const source = Readable.from(
+            (function* () {
+              for (let i = 0; i < 16; i++) yield BYTES.subarray(0, 64 * KiB);
+            })(),
+          );
+          // A destination that calls back later, so blocks stay in flight and pumps want more.
+          const destination = new Writable({
+            highWaterMark: 256 * KiB,
+            write: (_chunk, _enc, cb) => setTimeout(cb, 1),
+          });
+          return pump(source, destination, { pool, blockSize: 64 * KiB, blocks: 4 });
+        }),
+      ),
+      20_000,
+    );
+    assert.deepEqual(new Set(copied), new Set([16 * 64 * KiB]));
     assert.equal(pool.stats().inUseBytes, 0);
     pool.close();
   });

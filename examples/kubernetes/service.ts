@@ -75,6 +75,12 @@ guard.on('soft', (r) =>
     `soft threshold: trimmed ${r.trimmedBytes} B, dropped ${r.droppedFiles} files' cache`,
   ),
 );
+// A guard that cannot read the cgroup acts on nothing; keep serving (ready() stays as it was) but
+// say so in the log, and on /metrics as slabio_guard_blind.
+guard.on('blind', (b) => console.error(`memory guard is blind: ${String(b.error)}`));
+guard.on('unblind', (u) =>
+  console.log(`memory guard reads again after ${u.failedSamples} failures`),
+);
 const gateWithGuard = new ReadinessGate({ checks: [gate, guard] });
 registerSlabioMetrics({ registry, guard, pools: { default: pool } });
 

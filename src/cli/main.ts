@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
  * The `slabio` command: `slabio inspect [dir] [--json]`, `slabio watch [--interval ms]`.
- * Exit code 0 on success, 1 when a reading failed, 2 for bad usage.
+ * Exit code 0 on success, 1 when a reading failed (`inspect` still prints the rest of its report
+ * when the cgroup cannot be read), 2 for bad usage.
  *
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { CgroupError } from '../errors.js';
 import { formatInspect, inspect } from './inspect.js';
 import { watch } from './watch.js';
 
@@ -21,6 +23,9 @@ Options:
   -h, --help          this text
   -v, --version       the slabio version
 `;
+
+const BLIND =
+  'The memory cgroup cannot be read: a MemoryGuard reading it is blind (no samples, no soft or hard actions; see stats().blind).\n';
 
 function usage(message: string): number {
   process.stderr.write(`slabio: ${message}\n\n${HELP}`);
@@ -67,7 +72,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         values.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspect(report),
       );
-      return 0;
+      if (report.memoryError === null) return 0;
+      process.stderr.write(
+        `slabio inspect: ${report.memoryError.code}: ${report.memoryError.message}\n${BLIND}`,
+      );
+      return 1;
     }
     if (command === 'watch') {
       if (rest.length > 0) return usage('watch takes no arguments');
@@ -93,6 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof RangeError) return usage(err.message);
     const e = err as Error & { code?: string };
     process.stderr.write(`slabio ${command}: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+    if (err instanceof CgroupError) process.stderr.write(BLIND);
     return 1;
   }
 }

@@ -128,10 +128,15 @@ export class WaitQueue {
     }
   }
 
-  /** Budget bytes held by the waiting holders, together. */
+  /** Budget bytes held by the waiting holders, together (a holder may wait more than once). */
   heldByWaiters(): number {
     let held = 0;
-    for (const waiter of this.#holders) held += (waiter.holder as Holder).heldBytes();
+    const counted = new Set<Holder>();
+    for (const { holder } of this.#holders) {
+      if (counted.has(holder as Holder)) continue;
+      counted.add(holder as Holder);
+      held += (holder as Holder).heldBytes();
+    }
     return held;
   }
 
