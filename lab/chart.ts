@@ -110,11 +110,16 @@ export function renderLineChart(o: LineChartOptions): string {
       `<text x="${W - PAD.right - 4}" y="${Number(ly) - 6}" text-anchor="end">limit ${Math.round(o.limitBytes / MiB)} MiB</text>`,
     );
   }
-  for (const m of o.markers ?? []) {
-    const mx = x(m.t / 1000).toFixed(1);
+  // Labels of markers close together go on the next row down instead of over each other.
+  const rowEnds: number[] = [];
+  for (const m of [...(o.markers ?? [])].sort((a, b) => a.t - b.t)) {
+    const mx = x(m.t / 1000);
+    let row = rowEnds.findIndex((end) => mx + 3 > end);
+    if (row < 0) row = rowEnds.length;
+    rowEnds[row] = mx + 3 + m.label.length * 7 + 6; // ~7 px per character at 12 px
     out.push(
-      `<line x1="${mx}" x2="${mx}" y1="${PAD.top}" y2="${PAD.top + plotH}" stroke="${m.color}" stroke-dasharray="2 3"/>`,
-      `<text x="${Number(mx) + 3}" y="${PAD.top + 12}" fill="${m.color}">${esc(m.label)}</text>`,
+      `<line x1="${mx.toFixed(1)}" x2="${mx.toFixed(1)}" y1="${PAD.top}" y2="${PAD.top + plotH}" stroke="${m.color}" stroke-dasharray="2 3"/>`,
+      `<text x="${(mx + 3).toFixed(1)}" y="${PAD.top + 12 + 14 * row}" fill="${m.color}">${esc(m.label)}</text>`,
     );
   }
   let legendX = PAD.left + 12;

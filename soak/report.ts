@@ -201,6 +201,7 @@ export async function writeResults(
   await writeFile(path.join(outDir, 'results.json'), `${JSON.stringify(res, null, 2)}\n`);
   await writeFile(path.join(outDir, 'table.txt'), printed);
   const markers = [
+    { t: res.memory.trendWindowMs[0], label: 'trend from here', color: '#777' },
     ...res.drains.map((d) => ({
       t: d.signalledMs,
       label: `SIGTERM #${d.instance}`,

@@ -113,21 +113,30 @@ export interface DrainWindow {
 }
 
 /**
+ * Kinds the service refuses with `connection: close` while they are still sending: the kernel may
+ * reset the connection before the client has read the 413 (Node's server does no lingering close),
+ * with or without a drain, so their connection errors are not counted as dropped by one.
+ */
+export const REFUSED_KINDS: ReadonlySet<Outcome['kind']> = new Set([
+  'over-limit',
+  'over-limit-chunked',
+]);
+
+/**
  * Requests dropped by a drain: sent to the draining instance, still in flight when it was
  * signalled (or sent after), and ended without a full response for a reason that is not the
- * client's own doing (a planned client reset does not count; a deadline miss does).
+ * client's own doing (a planned client reset does not count; a deadline miss does), except a
+ * connection error of a {@link REFUSED_KINDS} kind.
  */
 export function droppedAtDrains(
   outcomes: readonly Outcome[],
   drains: readonly DrainWindow[],
 ): Outcome[] {
-  return outcomes.filter((o) =>
-    drains.some(
-      (d) =>
-        o.instance === d.instance &&
-        o.endMs >= d.signalledMs &&
-        o.outcome !== 'response' &&
-        o.outcome !== 'client-reset',
-    ),
+  return outcomes.filter(
+    (o) =>
+      o.outcome !== 'response' &&
+      o.outcome !== 'client-reset' &&
+      !(o.outcome === 'conn-error' && REFUSED_KINDS.has(o.kind)) &&
+      drains.some((d) => o.instance === d.instance && o.endMs >= d.signalledMs),
   );
 }

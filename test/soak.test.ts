@@ -155,11 +155,15 @@ describe('droppedAtDrains', () => {
       out({ startMs: 100, endMs: 900, outcome: 'conn-error' }), // ended before the drain
       out({ instance: 2, startMs: 6000, endMs: 7000, outcome: 'conn-error' }), // another instance
       out({ startMs: 1500, endMs: 1600, outcome: 'conn-error', error: 'ECONNREFUSED' }), // sent late
+      // The refusal race of a body over the limit (EPIPE before the 413 was read) is no drop...
+      out({ kind: 'over-limit', startMs: 900, endMs: 1200, outcome: 'conn-error', error: 'EPIPE' }),
+      // ...but its deadline miss is.
+      out({ kind: 'over-limit-chunked', startMs: 900, endMs: 3000, outcome: 'deadline' }),
     ];
     const dropped = droppedAtDrains(outcomes, drains);
     assert.deepEqual(
       dropped.map((d) => d.error ?? d.outcome),
-      ['ECONNRESET', 'deadline', 'ECONNREFUSED'],
+      ['ECONNRESET', 'deadline', 'ECONNREFUSED', 'deadline'],
     );
   });
 
