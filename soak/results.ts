@@ -16,6 +16,9 @@ import { KINDS, type Kind, type Outcome } from './types.js';
  */
 export const FD_ALLOWANCE = 4;
 
+/** The shortest window a trend is computed over, ms; shorter ones report none (`NaN`). */
+export const MIN_TREND_MS = 10_000;
+
 /** The pool's `stats()` as `/debug/pool` returns it (the fields the soak reads). */
 export interface PoolSnapshot {
   maxBytes: number;
@@ -100,6 +103,11 @@ export function buildResults(r: RunRecord): SoakResults {
   const unanswered = r.outcomes.filter((o) => o.outcome === 'deadline').length;
   const dropped = droppedAtDrains(r.outcomes, r.drains);
   const window = trendWindow(r);
+  // A few seconds of bursty load give a slope of noise, not a trend.
+  const trend = (series: Array<{ t: number; bytes: number }>): number =>
+    window[1] - window[0] < MIN_TREND_MS
+      ? Number.NaN
+      : trendPerMinute(series, window[0], window[1]);
   const ws = r.samples.map((s) => ({ t: s.t, bytes: s.workingSet }));
   const rss = r.samples.map((s) => ({ t: s.t, bytes: s.rss }));
   const loops = r.instances.map((i) => i.eventLoop?.p99Ms).filter((v) => v !== undefined);
@@ -162,8 +170,8 @@ export function buildResults(r: RunRecord): SoakResults {
       peakWorkingSetBytes: Math.max(0, ...ws.map((s) => s.bytes)),
       finalWorkingSetBytes: last?.workingSet ?? 0,
       peakRssBytes: Math.max(0, ...rss.map((s) => s.bytes)),
-      workingSetSlopePerMin: trendPerMinute(ws, window[0], window[1]),
-      rssSlopePerMin: trendPerMinute(rss, window[0], window[1]),
+      workingSetSlopePerMin: trend(ws),
+      rssSlopePerMin: trend(rss),
       trendWindowMs: window,
     },
     musts,

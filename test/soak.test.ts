@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseSoakArgs } from '../soak/options.js';
-import { leasesOf, type PoolSnapshot, poolFromCloseLine, trendWindow } from '../soak/results.js';
+import {
+  buildResults,
+  FD_ALLOWANCE,
+  leasesOf,
+  type PoolSnapshot,
+  poolFromCloseLine,
+  type RunRecord,
+  trendWindow,
+} from '../soak/results.js';
 import {
   droppedAtDrains,
   leastSquaresSlope,
@@ -275,5 +283,99 @@ describe('parseSoakArgs', () => {
     assert.throws(() => parseSoakArgs(['--duration', 'x']), /--duration/);
     assert.throws(() => parseSoakArgs(['--pool-mib', '8']), /--pool-mib/);
     assert.throws(() => parseSoakArgs(['--drain-at', '90', '--duration', '60']), /--drain-at/);
+  });
+});
+
+describe('buildResults: the musts that set the exit code', () => {
+  const emptyPool: PoolSnapshot = {
+    maxBytes: 1 << 24,
+    inUseBytes: 0,
+    highWaterBytes: 0,
+    waiting: 0,
+    waits: 3,
+    oversizeBytes: 0,
+    classes: [{ size: 4096, inUseBytes: 0 }],
+  };
+  // 60 s of load, a flat 100 MiB working set sampled every second, one drain, two instances.
+  const record = (o: Partial<RunRecord> = {}): RunRecord => ({
+    environment: {},
+    options: {},
+    cgroup: { version: 'v1', limitBytes: 512 << 20 },
+    cgroupNote: null,
+    inputs: { images: [], tinyBytes: [] },
+    load: { startMs: 0, sendUntilMs: 60_000, endMs: 61_000 },
+    drainsPlanned: 1,
+    outcomes: [out({}), out({ kind: 'metrics', endMs: 30 })],
+    drains: [{ instance: 1, signalledMs: 9000, exitedMs: 12_000 }],
+    instances: [inst(1, 100), inst(2, 13_000)],
+    pool: emptyPool,
+    fdsBefore: 21,
+    fdsAfter: 21,
+    tempFilesLeft: 0,
+    samples: Array.from({ length: 61 }, (_, i) => ({
+      t: i * 1000,
+      workingSet: 100 << 20,
+      usage: null,
+      rss: 150 << 20,
+      anon: 0,
+      activeFile: null,
+      inactiveFile: null,
+      failcnt: null,
+      oomKills: null,
+      items: 0,
+      gcCount: 0,
+      gcPauseMs: 0,
+    })),
+    ...o,
+  });
+  const failed = (r: RunRecord) =>
+    buildResults(r)
+      .musts.filter((m) => !m.ok)
+      .map((m) => m.name);
+
+  it('passes a clean run and reports its figures', () => {
+    const res = buildResults(record());
+    assert.equal(res.passed, true);
+    assert.equal(res.restarts, 1);
+    assert.equal(res.total.requests, 2);
+    assert.equal(res.kinds.upload?.requests, 1);
+    assert.equal(res.memory.workingSetSlopePerMin, 0);
+    assert.equal(res.memory.peakWorkingSetBytes, 100 << 20);
+    assert.deepEqual(res.memory.trendWindowMs, [30_000, 60_000]);
+    assert.equal(res.poolAtEnd?.leases, 0);
+  });
+
+  it('fails on a request past its deadline', () => {
+    const outcomes = [out({ outcome: 'deadline', error: 'deadline', endMs: 5000 })];
+    assert.deepEqual(failed(record({ outcomes })), ['unanswered']);
+  });
+
+  it('fails on a request dropped at a drain', () => {
+    const outcomes = [out({ startMs: 8000, endMs: 11_000, outcome: 'conn-error' })];
+    assert.deepEqual(failed(record({ outcomes })), ['dropped at drain']);
+  });
+
+  it('fails on a lease or a waiter left, and when the pool could not be read', () => {
+    const leased = { ...emptyPool, inUseBytes: 4096, classes: [{ size: 4096, inUseBytes: 4096 }] };
+    assert.deepEqual(failed(record({ pool: leased })), ['leases at end']);
+    assert.deepEqual(failed(record({ pool: { ...emptyPool, waiting: 1 } })), ['leases at end']);
+    assert.deepEqual(failed(record({ pool: null })), ['leases at end']);
+  });
+
+  it('allows a few descriptors more, not one past the allowance or an unknown count', () => {
+    assert.deepEqual(failed(record({ fdsAfter: 21 + FD_ALLOWANCE })), []);
+    assert.deepEqual(failed(record({ fdsAfter: 22 + FD_ALLOWANCE })), ['fd growth']);
+    assert.deepEqual(failed(record({ fdsAfter: null })), ['fd growth']);
+  });
+
+  it('fails when a planned drain did not happen', () => {
+    assert.deepEqual(failed(record({ drainsPlanned: 2 })), ['drains']);
+  });
+
+  it('reports no trend over a window under 10 s', () => {
+    const res = buildResults(record({ instances: [inst(1, 100), inst(2, 52_000)] }));
+    assert.deepEqual(res.memory.trendWindowMs, [57_000, 60_000]);
+    assert.ok(Number.isNaN(res.memory.workingSetSlopePerMin));
+    assert.equal(res.passed, true);
   });
 });
