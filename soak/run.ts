@@ -31,6 +31,8 @@ const SERVICE = fileURLToPath(new URL('../examples/kubernetes/service.js', impor
 const READY_TIMEOUT_MS = 60_000;
 /** Longest wait after load for the pool to empty and the descriptors to settle. */
 const SETTLE_MS = 15_000;
+/** Longest wait for an instance drained near the end: its grace plus its drain deadline. */
+const DRAIN_WAIT_MS = 30_000;
 
 /** What the signal handlers need to clean up while a run is going on. */
 export const active: { supervisor: Supervisor | null; cgroup: LabCgroup | null } = {
@@ -171,9 +173,11 @@ export async function runSoak(
   say(`load done: ${load.outcomes.length} requests; waiting for in-flight work`);
 
   // The readings are taken from the instance that served the end of the load, once in-flight
-  // work finished; if it exited meanwhile, its pool as it printed it at close, and no fd count.
+  // work finished. If it was drained, its pool as it printed it at close, and no fd count.
   const settleUntil = performance.now() + SETTLE_MS;
-  const final = sup.instances.at(-1);
+  const final = [...sup.instances].reverse().find((i) => i.readyMs !== null);
+  const drained = final !== undefined && sup.drains.some((d) => d.instance === final.id);
+  if (final !== undefined && drained) await sup.waitExit(final, DRAIN_WAIT_MS);
   let pool: PoolSnapshot | null = null;
   let fdsAfter: number | null = null;
   if (final !== undefined && final.exitedMs === null) {
@@ -183,6 +187,10 @@ export async function runSoak(
     if (final.exitedMs !== null) fdsAfter = null; // a gone process has an empty fd table
   }
   if (final !== undefined && final.exitedMs !== null) pool = poolFromCloseLine(final.closeLine);
+  const fdsNote =
+    drained && fdsAfter === null
+      ? `instance ${final?.id} was drained at the end of the load: no descriptor count after it`
+      : null;
   await sampler.sampleNow();
   await sampler.stop();
   await sup.stop();
@@ -224,6 +232,7 @@ export async function runSoak(
     pool,
     fdsBefore,
     fdsAfter,
+    fdsNote,
     tempFilesLeft,
     samples: sampler.samples,
   });

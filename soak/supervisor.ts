@@ -111,6 +111,7 @@ export class Supervisor {
   #stopping = false;
   #waiters: Array<(i: Instance | null) => void> = [];
   #exited: Promise<void> = Promise.resolve();
+  readonly #exits = new Map<number, Promise<void>>();
   #loop: Promise<void> | null = null;
 
   constructor(options: SupervisorOptions) {
@@ -225,7 +226,7 @@ export class Supervisor {
     child.stderr?.setEncoding('utf8').on('data', (d: string) => {
       inst.stderrTail = (inst.stderrTail + d).slice(-4096);
     });
-    this.#exited = new Promise((resolve) => {
+    this.#exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         inst.exitedMs = this.#now();
         inst.exitCode = code;
@@ -241,6 +242,19 @@ export class Supervisor {
         }
       });
     });
+    this.#exits.set(inst.id, this.#exited);
+  }
+
+  /** Resolves `true` once `inst` has exited, `false` if it is still running after `timeoutMs`. */
+  async waitExit(inst: Instance, timeoutMs: number): Promise<boolean> {
+    const stop = new AbortController();
+    const exited = this.#exits.get(inst.id) ?? Promise.resolve();
+    const done = await Promise.race([
+      exited.then(() => true),
+      sleep(timeoutMs, false, { signal: stop.signal }).catch(() => false),
+    ]);
+    stop.abort();
+    return done;
   }
 
   // One probe per period; /metrics every 8th period for the event-loop delay.
