@@ -5,7 +5,7 @@
  * @module
  */
 import { createReadStream } from 'node:fs';
-import { pipeline, Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DecompressStream } from './decompress/decompress-stream.js';
 import {
@@ -77,7 +77,9 @@ function open(
     case 'path':
       return createReadStream(input as string | URL);
     case 'web':
-      return Readable.fromWeb(input as unknown as WebReadableStream);
+      // Web streams are async iterable: pipeline reads them without an intermediate Readable
+      // buffer and, on failure, ends the iteration, which cancels the stream.
+      return input as unknown as AsyncIterable<unknown>;
     default:
       return input as unknown as Readable | AsyncIterable<unknown>;
   }
