@@ -148,7 +148,8 @@ async function run(
  * @param input Compressed bytes, a lease (read, not released) or a stream/path of them.
  * @param options `format` plus {@link DecompressOptions}.
  * @default options `{ maxOutputBytes: 64 MiB, maxRatio: 100, pool: getDefaultPool() }`
- * @throws {TypeError|RangeError} for a bad input kind, format or option, naming it.
+ * @throws {TypeError|RangeError} for a bad input kind, format or option, naming it; a `TypeError`
+ * (the source destroyed) for a chunk that is neither bytes nor a string (read as UTF-8).
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` past `maxOutputBytes` or `maxRatio` (a bomb).
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for corrupt, truncated or empty input; `cause` is zlib's error.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait.

@@ -195,6 +195,7 @@ export class DecompressStream extends Duplex {
  * @throws {TypeError|RangeError} (synchronously) for a bad format or option, naming it.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` (as `'error'`) past `maxOutputBytes` or `maxRatio`.
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` (as `'error'`) for corrupt or truncated input.
+ * @throws {TypeError} (as `'error'`, never from `write()`) for a chunk that is not bytes or a string.
  * @example
  * ```ts
  * import { pipeline } from 'node:stream/promises';
