@@ -5,7 +5,8 @@
  * Two SVGs of nested `<use>` elements, built here: 9 levels of 10 (1.8 KB, 10^9 rectangles; librsvg
  * gives up after 500 000 referenced elements), and 6 levels of 8 on a 2000 × 16000 canvas (1 KB,
  * 262 144 rectangles in each of the 8 tiles libvips renders, under librsvg's limit, so every tile
- * is drawn). CPU is `process.cpuUsage()` over the call (all threads, libvips' included).
+ * is drawn), and the same without `width`/`height`, which librsvg measures while libvips reads
+ * the header. CPU is `process.cpuUsage()` over the call (all threads, libvips' included).
  *
  * Run: `npm run bench -- sharp-svg` (add `--json` for machine output).
  */
@@ -17,13 +18,15 @@ import {
 } from '../src/integrations/sharp.js';
 import { environment, table, wantsJson } from './harness.js';
 
-function nestedUse(levels: number, fanout: number, width: number, height: number): Buffer {
+/** Without `width`/`height` (size `null`), librsvg measures the drawing to size the image. */
+function nestedUse(levels: number, fanout: number, size: [number, number] | null): Buffer {
   let defs = '<g id="l0"><rect width="1" height="1"/></g>';
   for (let i = 1; i <= levels; i++) {
     defs += `<g id="l${i}">${`<use href="#l${i - 1}"/>`.repeat(fanout)}</g>`;
   }
+  const dims = size === null ? '' : ` width="${size[0]}" height="${size[1]}"`;
   return Buffer.from(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs>${defs}</defs><use href="#l${levels}"/></svg>`,
+    `<svg xmlns="http://www.w3.org/2000/svg"${dims}><defs>${defs}</defs><use href="#l${levels}"/></svg>`,
   );
 }
 
@@ -52,8 +55,9 @@ async function timed(run: () => Promise<unknown>): Promise<Omit<Row, 'svg' | 'va
 
 async function main(): Promise<void> {
   const svgs: [string, Buffer][] = [
-    ['nested <use> 9×10, 100×100', nestedUse(9, 10, 100, 100)],
-    ['nested <use> 6×8, 2000×16000', nestedUse(6, 8, 2000, 16_000)],
+    ['nested <use> 9×10, 100×100', nestedUse(9, 10, [100, 100])],
+    ['nested <use> 6×8, 2000×16000', nestedUse(6, 8, [2000, 16_000])],
+    ['nested <use> 6×8, no width/height', nestedUse(6, 8, null)],
   ];
   const allow: ImageOptions = { inputFormats: [...DEFAULT_INPUT_FORMATS, 'svg'] };
   const variants: [string, (svg: Buffer) => Promise<unknown>][] = [
