@@ -66,8 +66,8 @@ export class TimeoutError extends SlabioError {
   /** The timeout that elapsed, in milliseconds. */
   readonly timeoutMs: number;
 
-  constructor(what: string, timeoutMs: number) {
-    super('ERR_SLABIO_TIMEOUT', `${what} timed out after ${timeoutMs} ms`);
+  constructor(what: string, timeoutMs: number, options?: SlabioErrorOptions) {
+    super('ERR_SLABIO_TIMEOUT', `${what} timed out after ${timeoutMs} ms`, options);
     this.timeoutMs = timeoutMs;
   }
 }

@@ -79,8 +79,10 @@ function rawBytesFromHeader(meta: Metadata, s: ImageSettings): number {
  * @param input See {@link ImageInput}.
  * @param options See {@link DecodeRawOptions}.
  * @throws {TypeError|RangeError} for a bad input kind or option (names it).
- * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for corrupt, truncated, empty or non-image input
- * and over `limitInputPixels`; sharp's error is the `cause` where it raised one.
+ * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for input in a format `inputFormats` does not
+ * allow (SVG and PDF by default, refused from its bytes), for corrupt, truncated, empty or
+ * non-image input and over `limitInputPixels`; sharp's error is the `cause` where it raised one.
+ * @throws {TimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` above `maxInputBytes` or `maxOutputBytes`.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait, or for
  * pixels larger than the pool's whole budget.

@@ -12,6 +12,7 @@ import { debug } from '../../debug.js';
 import { LimitExceededError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import { Lease } from '../../pool/index.js';
+import { toBytes } from '../../read-all/bytes.js';
 import { asBadInput } from './entry-bytes.js';
 
 /**
@@ -63,7 +64,9 @@ async function* counted(
 ): AsyncGenerator<Uint8Array> {
   let bytes = 0;
   for await (const chunk of source) {
-    const data = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+    // Checked here, before counting: the spool writer also takes leases (and releases them),
+    // which would neither be counted against the limit nor stay the caller's.
+    const data = toBytes(chunk);
     bytes += data.length;
     if (bytes > maxArchiveBytes)
       throw new LimitExceededError(maxArchiveBytes, bytes, 'zip archive');
