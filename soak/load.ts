@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type { SoakInputs } from './inputs.js';
 import { type RawResult, rawRequest } from './raw-http.js';
-import type { Instance, Supervisor } from './supervisor.js';
+import type { Supervisor } from './supervisor.js';
 import type { Kind, Outcome } from './types.js';
 
 /** Options of {@link LoadGenerator}. */
@@ -74,6 +74,7 @@ export class LoadGenerator {
   readonly #pool: Pool;
   readonly #overLimitBody: Buffer;
   readonly outcomes: Outcome[] = [];
+  #nextId = 1;
   /** Requests sent and not ended. */
   inFlight = 0;
 
@@ -122,17 +123,19 @@ export class LoadGenerator {
       stop.abort();
       if (inst === null || performance.now() >= endAt) return;
       const kind: Kind = slow ? 'slow' : draw(r);
+      const id = this.#nextId++;
       const startMs = performance.now() - this.#o.t0;
       this.inFlight++;
       let res: RawResult;
       try {
-        res = await this.#send(kind, inst, r, n);
+        res = await this.#send(kind, id, r, n);
       } catch (err) {
         res = { outcome: 'conn-error', error: (err as Error).message };
       } finally {
         this.inFlight--;
       }
       this.outcomes.push({
+        id,
         kind,
         instance: inst.id,
         startMs: Math.round(startMs),
@@ -142,26 +145,33 @@ export class LoadGenerator {
     }
   }
 
-  #send(kind: Kind, _inst: Instance, r: () => number, n: number): Promise<RawResult> {
+  #send(kind: Kind, id: number, r: () => number, n: number): Promise<RawResult> {
     const { inputs, port, deadlineMs } = this.#o;
     const image = inputs.images[Math.floor(r() * inputs.images.length)] ?? inputs.images[0];
     if (image === undefined) throw new Error('no input images');
+    const rid = { 'x-request-id': String(id) };
     const raw = { port, method: 'POST', path: '/thumbnail', deadlineMs, intervalMs: 0 };
+    const undici = (path: string, body: Buffer | null, chunked: boolean, type: string) =>
+      this.#undici(path, body, chunked, {
+        ...rid,
+        ...(type === '' ? {} : { 'content-type': type }),
+      });
     switch (kind) {
       case 'upload':
-        return this.#undici('/thumbnail', image.bytes, false, MIME[image.format]);
+        return undici('/thumbnail', image.bytes, false, MIME[image.format]);
       case 'upload-chunked':
-        return this.#undici('/thumbnail', image.bytes, true, MIME[image.format]);
+        return undici('/thumbnail', image.bytes, true, MIME[image.format]);
       case 'non-image': {
         const len = 1024 + Math.floor(r() * 255 * 1024);
-        return this.#undici('/thumbnail', inputs.noise.subarray(0, len), false, 'image/jpeg');
+        return undici('/thumbnail', inputs.noise.subarray(0, len), false, 'image/jpeg');
       }
       case 'metrics':
-        return this.#undici('/metrics', null, false, '');
+        return undici('/metrics', null, false, '');
       case 'over-limit':
       case 'over-limit-chunked':
         return rawRequest({
           ...raw,
+          headers: rid,
           body: this.#overLimitBody,
           chunked: kind === 'over-limit-chunked',
           pieceBytes: 64 * 1024,
@@ -169,7 +179,7 @@ export class LoadGenerator {
       case 'reset':
         return rawRequest({
           ...raw,
-          headers: { 'content-type': MIME[image.format] },
+          headers: { ...rid, 'content-type': MIME[image.format] },
           body: image.bytes,
           chunked: n % 2 === 1,
           pieceBytes: 16 * 1024,
@@ -181,7 +191,7 @@ export class LoadGenerator {
         if (tiny === undefined) throw new Error('no tiny images');
         return rawRequest({
           ...raw,
-          headers: { 'content-type': 'image/png' },
+          headers: { ...rid, 'content-type': 'image/png' },
           body: tiny,
           chunked: false,
           pieceBytes: 1,
@@ -195,14 +205,14 @@ export class LoadGenerator {
     path: string,
     body: Buffer | null,
     chunked: boolean,
-    type: string,
+    headers: Record<string, string>,
   ): Promise<RawResult> {
     const signal = AbortSignal.timeout(this.#o.deadlineMs);
     try {
       const res = await this.#pool.request({
         method: body === null ? 'GET' : 'POST',
         path,
-        headers: type === '' ? {} : { 'content-type': type },
+        headers,
         // A stream has no length: undici sends it with transfer-encoding: chunked.
         body: body === null ? null : chunked ? Readable.from(pieces(body, 64 * 1024)) : body,
         signal,

@@ -172,13 +172,14 @@ export function formatReport(res: SoakResults, outDir: string): string {
     '',
     formatKinds(res),
   ];
-  for (const kind of KINDS) {
+  const errorLines = KINDS.flatMap((kind) => {
     const errors = Object.entries(res.kinds[kind]?.errors ?? {});
-    if (errors.length > 0) {
-      lines.push(`  ${kind} errors: ${errors.map(([e, n]) => `${e} ×${n}`).join(', ')}`);
-    }
-  }
-  lines.push('', formatFigures(res));
+    return errors.length === 0
+      ? []
+      : [`  ${kind} errors: ${errors.map(([e, n]) => `${e} ×${n}`).join(', ')}`];
+  });
+  if (errorLines.length > 0) lines.push(...errorLines, '');
+  lines.push(formatFigures(res));
   for (const d of res.droppedAtDrain.slice(0, 10)) {
     lines.push(
       `dropped: ${d.kind} to instance ${d.instance} at ${d.startMs}-${d.endMs} ms: ${d.outcome} ${d.error ?? ''}`,

@@ -5,7 +5,14 @@
  */
 import type { Sample } from '../lab/types.js';
 import type { Must, SoakResults } from './report.js';
-import { type DrainWindow, droppedAtDrains, summarize, trendPerMinute } from './stats.js';
+import {
+  attribute,
+  type DrainWindow,
+  droppedAtDrains,
+  type ServiceLog,
+  summarize,
+  trendPerMinute,
+} from './stats.js';
 import type { Instance } from './supervisor.js';
 import { KINDS, type Kind, type Outcome } from './types.js';
 
@@ -41,6 +48,8 @@ export interface RunRecord {
   /** How many drains were planned. */
   drainsPlanned: number;
   outcomes: Outcome[];
+  /** The service's log per request id (the supervisor's `serviceLog`). */
+  serviceLog: ServiceLog;
   drains: DrainWindow[];
   instances: Instance[];
   pool: PoolSnapshot | null;
@@ -97,13 +106,14 @@ export function trendWindow(r: Pick<RunRecord, 'load' | 'instances'>): [number, 
 
 /** Compute every figure and check the musts. */
 export function buildResults(r: RunRecord): SoakResults {
+  const outcomes = attribute(r.outcomes, r.serviceLog);
   const kinds: SoakResults['kinds'] = {};
   for (const kind of KINDS) {
-    const mine = r.outcomes.filter((o) => o.kind === kind);
+    const mine = outcomes.filter((o) => o.kind === kind);
     if (mine.length > 0) kinds[kind as Kind] = summarize(mine);
   }
-  const unanswered = r.outcomes.filter((o) => o.outcome === 'deadline').length;
-  const dropped = droppedAtDrains(r.outcomes, r.drains);
+  const unanswered = outcomes.filter((o) => o.outcome === 'deadline').length;
+  const dropped = droppedAtDrains(outcomes, r.drains);
   const window = trendWindow(r);
   // A few seconds of bursty load give a slope of noise, not a trend.
   const trend = (series: Array<{ t: number; bytes: number }>): number =>
@@ -154,11 +164,11 @@ export function buildResults(r: RunRecord): SoakResults {
     cgroupNote: r.cgroupNote,
     inputs: r.inputs,
     load: r.load,
-    total: summarize(r.outcomes),
+    total: summarize(outcomes),
     kinds,
     unansweredPastDeadline: unanswered,
     droppedAtDrain: dropped,
-    outcomes: r.outcomes,
+    outcomes,
     drains: r.drains,
     restarts: Math.max(0, r.instances.length - 1),
     instances: r.instances,

@@ -227,6 +227,7 @@ export async function runSoak(
     load: { startMs, sendUntilMs: startMs + o.durationS * 1000, endMs },
     drainsPlanned: o.drainAtS.length,
     outcomes: load.outcomes,
+    serviceLog: sup.serviceLog,
     drains: sup.drains,
     instances: sup.instances,
     pool,

@@ -113,20 +113,10 @@ export interface DrainWindow {
 }
 
 /**
- * Kinds the service refuses with `connection: close` while they are still sending: the kernel may
- * reset the connection before the client has read the 413 (Node's server does no lingering close),
- * with or without a drain, so their connection errors are not counted as dropped by one.
- */
-export const REFUSED_KINDS: ReadonlySet<Outcome['kind']> = new Set([
-  'over-limit',
-  'over-limit-chunked',
-]);
-
-/**
  * Requests dropped by a drain: sent to the draining instance, still in flight when it was
  * signalled (or sent after), and ended without a full response for a reason that is not the
- * client's own doing (a planned client reset does not count; a deadline miss does), except a
- * connection error of a {@link REFUSED_KINDS} kind.
+ * client's own doing (a planned reset does not count; a deadline miss does) nor explained by the
+ * service's log (`answer-lost`, `service-reset`: those happen with or without a drain).
  */
 export function droppedAtDrains(
   outcomes: readonly Outcome[],
@@ -134,9 +124,27 @@ export function droppedAtDrains(
 ): Outcome[] {
   return outcomes.filter(
     (o) =>
-      o.outcome !== 'response' &&
-      o.outcome !== 'client-reset' &&
-      !(o.outcome === 'conn-error' && REFUSED_KINDS.has(o.kind)) &&
+      (o.outcome === 'conn-error' || o.outcome === 'deadline') &&
       drains.some((d) => o.instance === d.instance && o.endMs >= d.signalledMs),
   );
+}
+
+/** What the service logged about one request: `<status> <code>` or `unanswered <code>`. */
+export type ServiceLog = ReadonlyMap<number, string>;
+
+/**
+ * Explain connection errors with the service's log: a request it answered becomes `answer-lost`
+ * (with the status it sent), one it gave up on `service-reset` (with the code it logged). Other
+ * outcomes are returned as they are.
+ */
+export function attribute(outcomes: readonly Outcome[], log: ServiceLog): Outcome[] {
+  return outcomes.map((o) => {
+    const line = log.get(o.id);
+    if (o.outcome !== 'conn-error' || line === undefined) return o;
+    const [what, code] = line.split(' ');
+    if (what === 'unanswered') return { ...o, outcome: 'service-reset', error: code ?? 'unknown' };
+    const status = Number(what);
+    if (!Number.isInteger(status)) return o;
+    return { ...o, outcome: 'answer-lost', status, error: `${o.error ?? 'reset'} after ${status}` };
+  });
 }

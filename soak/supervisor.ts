@@ -105,6 +105,8 @@ export class Supervisor {
   readonly #o: Required<SupervisorOptions>;
   readonly instances: Instance[] = [];
   readonly drains: DrainWindow[] = [];
+  /** What the service logged per request (`request <id>: <what>`), by `x-request-id`. */
+  readonly serviceLog = new Map<number, string>();
   #child: ChildProcess | null = null;
   #current: Instance | null = null;
   #ready = false;
@@ -217,6 +219,8 @@ export class Supervisor {
       for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
         const line = out.slice(0, nl);
         out = out.slice(nl + 1);
+        const req = /^request (\d+): (.*)$/.exec(line);
+        if (req !== null) this.serviceLog.set(Number(req[1]), req[2] as string);
         if (line.startsWith('closed:')) inst.closeLine = line;
         if (line.startsWith('draining:') || line.startsWith('soft threshold')) {
           this.#o.log(`instance ${inst.id}: ${line}`);

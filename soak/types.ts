@@ -43,13 +43,25 @@ export const KINDS: readonly Kind[] = [
  * - `response`: a full response arrived (status line, headers and the whole body);
  * - `client-reset`: the client destroyed its socket on purpose (the `reset` kind);
  * - `deadline`: no full response before the request's deadline (the client gave up);
- * - `conn-error`: the connection failed or closed before a full response (refused, reset by the
- *   service, closed mid-response).
+ * - `conn-error`: the connection failed or closed before a full response (refused, reset, closed
+ *   mid-response) and the service's log does not explain it;
+ * - `answer-lost`: a connection error, but the service's log shows it answered (a refusal with
+ *   `connection: close` while the client was still sending, reset before the client read it);
+ * - `service-reset`: a connection error, and the service's log shows it gave up on the request
+ *   without answering (a slabio error destroyed the request).
  */
-export type OutcomeClass = 'response' | 'client-reset' | 'deadline' | 'conn-error';
+export type OutcomeClass =
+  | 'response'
+  | 'client-reset'
+  | 'deadline'
+  | 'conn-error'
+  | 'answer-lost'
+  | 'service-reset';
 
 /** One request as the load generator saw it. Times are ms since the soak started. */
 export interface Outcome {
+  /** Sent as `x-request-id`, so the service's log can be matched with it. */
+  id: number;
   kind: Kind;
   /** The service instance it was sent to (1 for the first, +1 per restart). */
   instance: number;

@@ -15,6 +15,7 @@ import {
   trendWindow,
 } from '../soak/results.js';
 import {
+  attribute,
   droppedAtDrains,
   leastSquaresSlope,
   percentile,
@@ -114,8 +115,10 @@ describe('leastSquaresSlope and trendPerMinute', () => {
   });
 });
 
+let lastId = 0;
 /** An outcome: a 200 response unless `o` says otherwise (failures have no status). */
 const out = (o: Partial<Outcome>): Outcome => ({
+  id: ++lastId,
   kind: 'upload',
   instance: 1,
   startMs: 0,
@@ -163,9 +166,9 @@ describe('droppedAtDrains', () => {
       out({ startMs: 100, endMs: 900, outcome: 'conn-error' }), // ended before the drain
       out({ instance: 2, startMs: 6000, endMs: 7000, outcome: 'conn-error' }), // another instance
       out({ startMs: 1500, endMs: 1600, outcome: 'conn-error', error: 'ECONNREFUSED' }), // sent late
-      // The refusal race of a body over the limit (EPIPE before the 413 was read) is no drop...
-      out({ kind: 'over-limit', startMs: 900, endMs: 1200, outcome: 'conn-error', error: 'EPIPE' }),
-      // ...but its deadline miss is.
+      // What the service's log explains happens with or without a drain: no drop.
+      out({ kind: 'over-limit', startMs: 900, endMs: 1200, outcome: 'answer-lost', status: 413 }),
+      out({ startMs: 900, endMs: 1200, outcome: 'service-reset', error: 'ERR_SLABIO_TIMEOUT' }),
       out({ kind: 'over-limit-chunked', startMs: 900, endMs: 3000, outcome: 'deadline' }),
     ];
     const dropped = droppedAtDrains(outcomes, drains);
@@ -177,6 +180,29 @@ describe('droppedAtDrains', () => {
 
   it('is empty without drains', () => {
     assert.deepEqual(droppedAtDrains([out({ outcome: 'conn-error' })], []), []);
+  });
+});
+
+describe('attribute: connection errors explained by the service log', () => {
+  it('marks answered requests answer-lost and abandoned ones service-reset', () => {
+    const a = out({ id: 1001, outcome: 'conn-error', error: 'EPIPE' });
+    const b = out({ id: 1002, outcome: 'conn-error', error: 'ECONNRESET' });
+    const c = out({ id: 1003, outcome: 'conn-error', error: 'ECONNRESET' }); // not in the log
+    const d = out({ id: 1004 }); // a 200 the log does not mention stays as it is
+    const e = out({ id: 1005, outcome: 'deadline' }); // a deadline miss stays one
+    const log = new Map([
+      [1001, '413 ERR_SLABIO_LIMIT'],
+      [1002, 'unanswered ERR_SLABIO_POOL_EXHAUSTED'],
+      [1004, '503 ERR_SLABIO_POOL_EXHAUSTED'],
+      [1005, 'unanswered ERR_SLABIO_TIMEOUT'],
+    ]);
+    const [ra, rb, rc, rd, re] = attribute([a, b, c, d, e], log);
+    assert.equal(ra?.outcome, 'answer-lost');
+    assert.equal(ra?.status, 413);
+    assert.equal(ra?.error, 'EPIPE after 413');
+    assert.equal(rb?.outcome, 'service-reset');
+    assert.equal(rb?.error, 'ERR_SLABIO_POOL_EXHAUSTED');
+    assert.deepEqual([rc, rd, re], [c, d, e]);
   });
 });
 
@@ -306,6 +332,7 @@ describe('buildResults: the musts that set the exit code', () => {
     load: { startMs: 0, sendUntilMs: 60_000, endMs: 61_000 },
     drainsPlanned: 1,
     outcomes: [out({}), out({ kind: 'metrics', endMs: 30 })],
+    serviceLog: new Map(),
     drains: [{ instance: 1, signalledMs: 9000, exitedMs: 12_000 }],
     instances: [inst(1, 100), inst(2, 13_000)],
     pool: emptyPool,
@@ -351,9 +378,13 @@ describe('buildResults: the musts that set the exit code', () => {
     assert.deepEqual(failed(record({ outcomes })), ['unanswered']);
   });
 
-  it('fails on a request dropped at a drain', () => {
+  it('fails on a request dropped at a drain, unless the service log explains it', () => {
     const outcomes = [out({ startMs: 8000, endMs: 11_000, outcome: 'conn-error' })];
     assert.deepEqual(failed(record({ outcomes })), ['dropped at drain']);
+    const id = outcomes[0]?.id ?? 0;
+    const res = buildResults(record({ outcomes, serviceLog: new Map([[id, '503 X']]) }));
+    assert.equal(res.passed, true);
+    assert.deepEqual(res.total.byFailure, { 'answer-lost': 1 });
   });
 
   it('fails on a lease or a waiter left, and when the pool could not be read', () => {

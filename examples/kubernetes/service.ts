@@ -34,6 +34,7 @@ import {
   ReadinessGate,
   readAll,
   readFileNoCache,
+  SlabioError,
   TimeoutError,
   trackFile,
   writeFileNoCache,
@@ -172,11 +173,22 @@ function statusOf(err: unknown): number {
   return 500;
 }
 
-/** Answer a failure with {@link statusOf}'s status, nothing to a client that left. */
+/**
+ * Answer a failure with {@link statusOf}'s status, and log it with the request's `x-request-id`
+ * (operators match it with what the client saw). A request whose socket is gone cannot be answered:
+ * a slabio error there means the read gave up and destroyed it, which is logged as unanswered; any
+ * other error is the client's own disconnect.
+ */
 function fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
-  if (req.socket.destroyed) return; // the client went away mid-request: nobody to answer
+  const id = req.headers['x-request-id'] ?? '-';
+  const code = err instanceof SlabioError ? err.code : (err as Error)?.name;
+  if (req.socket.destroyed) {
+    if (err instanceof SlabioError) console.log(`request ${id}: unanswered ${code}`);
+    return;
+  }
   const status = statusOf(err);
   if (status === 500) console.error(err);
+  console.log(`request ${id}: ${status} ${code}`);
   if (res.headersSent) return void res.destroy();
   // connection: close lets Node drop the rest of an upload instead of reading it to the end.
   res.writeHead(status, { connection: 'close', ...(status === 503 ? { 'retry-after': '1' } : {}) });
