@@ -23,7 +23,7 @@ import { LoadGenerator } from './load.js';
 import type { SoakOptions } from './options.js';
 import type { SoakResults } from './report.js';
 import { buildResults, type PoolSnapshot, poolFromCloseLine } from './results.js';
-import { countFds, get, Supervisor } from './supervisor.js';
+import { countFds, get, type Instance, Supervisor } from './supervisor.js';
 import { MiB } from './types.js';
 
 const SERVICE = fileURLToPath(new URL('../examples/kubernetes/service.js', import.meta.url));
@@ -87,7 +87,98 @@ async function settledFds(
   return last;
 }
 
-/** Run the soak; `say` prints a line. Throws only for what makes a run impossible. */
+/** The memory cgroup for the service, or why there is none. */
+async function serviceCgroup(
+  o: SoakOptions,
+): Promise<{ cg: LabCgroup | null; note: string | null }> {
+  const support: CgroupSupport = await probeCgroupSupport({ leafName: `${o.cgroupPrefix}-leaf` });
+  if (!support.ok) return { cg: null, note: support.reason };
+  const made = await createCgroup(support, `${o.cgroupPrefix}-service`, o.limitMiB * MiB);
+  if (typeof made === 'string') return { cg: null, note: made };
+  active.cgroup = made;
+  return { cg: made, note: null };
+}
+
+/** Wait for the first ready instance, or throw after {@link READY_TIMEOUT_MS}. */
+async function firstReady(sup: Supervisor): Promise<Instance> {
+  const stop = new AbortController();
+  const first = await Promise.race([
+    sup.whenReady(),
+    sleep(READY_TIMEOUT_MS, null, { signal: stop.signal }).catch(() => null),
+  ]);
+  stop.abort();
+  if (first === null) throw new Error(`the service was not ready in ${READY_TIMEOUT_MS / 1000} s`);
+  return first;
+}
+
+/** Drive the load for the duration, with the drains and the progress line. */
+async function drive(
+  o: SoakOptions,
+  load: LoadGenerator,
+  sup: Supervisor,
+  sampler: Sampler,
+  progress: Progress,
+): Promise<void> {
+  const started = performance.now();
+  const timers = o.drainAtS.map((s) => setTimeout(() => sup.drain(), s * 1000));
+  const ticker = setInterval(() => {
+    const t = (performance.now() - started) / 1000;
+    const ws = sampler.last?.workingSet ?? 0;
+    progress.show(
+      t / o.durationS,
+      `${t.toFixed(0)}/${o.durationS} s  ${load.outcomes.length} done, ${load.inFlight} in flight  WS ${Math.round(ws / MiB)} MiB  restarts ${sup.restarts}`,
+    );
+  }, 250);
+  try {
+    await load.run();
+  } finally {
+    clearInterval(ticker);
+    for (const t of timers) clearTimeout(t);
+    progress.end();
+  }
+}
+
+/** The end-of-run readings; see {@link runSoak}. */
+interface EndReadings {
+  pool: PoolSnapshot | null;
+  fdsAfter: number | null;
+  fdsNote: string | null;
+}
+
+/**
+ * Read the pool and the descriptors of the instance that served the end of the load, once
+ * in-flight work finished. If it was drained, its pool as it printed it at close, and no fd count.
+ */
+async function endReadings(
+  sup: Supervisor,
+  port: number,
+  fdsBefore: number | null,
+): Promise<EndReadings> {
+  const settleUntil = performance.now() + SETTLE_MS;
+  const final = [...sup.instances].reverse().find((i) => i.readyMs !== null);
+  if (final === undefined) return { pool: null, fdsAfter: null, fdsNote: null };
+  const drained = sup.drains.some((d) => d.instance === final.id);
+  if (drained) await sup.waitExit(final, DRAIN_WAIT_MS);
+  let pool: PoolSnapshot | null = null;
+  let fdsAfter: number | null = null;
+  if (final.exitedMs === null) {
+    pool = await settledPool(port, settleUntil);
+    fdsAfter = await settledFds(final.pid, fdsBefore, settleUntil);
+    await sup.scrape(final);
+    if (final.exitedMs !== null) fdsAfter = null; // a gone process has an empty fd table
+  }
+  if (final.exitedMs !== null) pool = poolFromCloseLine(final.closeLine);
+  const fdsNote =
+    drained && fdsAfter === null
+      ? `instance ${final.id} was drained at the end of the load: no descriptor count after it`
+      : null;
+  return { pool, fdsAfter, fdsNote };
+}
+
+/**
+ * Run the soak; `say` prints a line. Throws only for what makes a run impossible; the service
+ * and the sampler are stopped on every path out (the caller removes the cgroup).
+ */
 export async function runSoak(
   o: SoakOptions,
   workDir: string,
@@ -96,26 +187,12 @@ export async function runSoak(
 ): Promise<SoakResults> {
   say('making the inputs…');
   const inputs = await makeSoakInputs();
-  const support: CgroupSupport = await probeCgroupSupport({ leafName: `${o.cgroupPrefix}-leaf` });
-  let note: string | null = support.ok ? null : support.reason;
-  const limitBytes = o.limitMiB * MiB;
-  if (support.ok) {
-    const made = await createCgroup(support, `${o.cgroupPrefix}-service`, limitBytes);
-    if (typeof made === 'string') note = made;
-    else active.cgroup = made;
-  }
+  const { cg, note } = await serviceCgroup(o);
   if (note !== null) say(`note: ${note}; running without a memory limit`);
-  const cg = active.cgroup;
   const tmp = path.join(workDir, 'tmp');
   await mkdir(tmp);
   const port = await freePort();
   const t0 = performance.now();
-  const sampler = new Sampler({
-    cgroupDir: cg?.dir ?? null,
-    pid: () => sup.current?.pid ?? 0,
-    scanPaths: [tmp],
-    intervalMs: 250,
-  });
   const sup = new Supervisor({
     script: SERVICE,
     port,
@@ -129,112 +206,86 @@ export async function runSoak(
     },
     log: say,
   });
+  // Constructed with t0, so its sample times share the soak's clock.
+  const sampler = new Sampler({
+    cgroupDir: cg?.dir ?? null,
+    pid: () => sup.current?.pid ?? 0,
+    scanPaths: [tmp],
+    intervalMs: 250,
+  });
   active.supervisor = sup;
   sup.start();
   sampler.start();
-  const stopWaiting = new AbortController();
-  const first = await Promise.race([
-    sup.whenReady(),
-    sleep(READY_TIMEOUT_MS, null, { signal: stopWaiting.signal }).catch(() => null),
-  ]);
-  stopWaiting.abort();
-  if (first === null) throw new Error(`the service was not ready in ${READY_TIMEOUT_MS / 1000} s`);
-  const fdsBefore = await countFds(first.pid);
-
-  const load = new LoadGenerator({
-    port,
-    concurrency: o.concurrency,
-    durationMs: o.durationS * 1000,
-    deadlineMs: o.deadlineS * 1000,
-    uploadMaxBytes: o.uploadMaxMiB * MiB,
-    inputs,
-    supervisor: sup,
-    t0,
-  });
-  const startMs = Math.round(performance.now() - t0);
-  say(
-    `load: ${o.concurrency} clients (${load.slowLoops} slow) for ${o.durationS} s on port ${port}`,
-  );
-  const timers = o.drainAtS.map((s) => setTimeout(() => sup.drain(), s * 1000));
-  const ticker = setInterval(() => {
-    const t = (performance.now() - t0 - startMs) / 1000;
-    const ws = sampler.last?.workingSet ?? 0;
-    progress.show(
-      t / o.durationS,
-      `${t.toFixed(0)}/${o.durationS} s  ${load.outcomes.length} done, ${load.inFlight} in flight  WS ${Math.round(ws / MiB)} MiB  restarts ${sup.restarts}`,
-    );
-  }, 250);
-  await load.run();
-  const endMs = Math.round(performance.now() - t0);
-  clearInterval(ticker);
-  for (const t of timers) clearTimeout(t);
-  progress.end();
-  await load.close();
-  say(`load done: ${load.outcomes.length} requests; waiting for in-flight work`);
-
-  // The readings are taken from the instance that served the end of the load, once in-flight
-  // work finished. If it was drained, its pool as it printed it at close, and no fd count.
-  const settleUntil = performance.now() + SETTLE_MS;
-  const final = [...sup.instances].reverse().find((i) => i.readyMs !== null);
-  const drained = final !== undefined && sup.drains.some((d) => d.instance === final.id);
-  if (final !== undefined && drained) await sup.waitExit(final, DRAIN_WAIT_MS);
-  let pool: PoolSnapshot | null = null;
-  let fdsAfter: number | null = null;
-  if (final !== undefined && final.exitedMs === null) {
-    pool = await settledPool(port, settleUntil);
-    fdsAfter = await settledFds(final.pid, fdsBefore, settleUntil);
-    await sup.scrape(final);
-    if (final.exitedMs !== null) fdsAfter = null; // a gone process has an empty fd table
-  }
-  if (final !== undefined && final.exitedMs !== null) pool = poolFromCloseLine(final.closeLine);
-  const fdsNote =
-    drained && fdsAfter === null
-      ? `instance ${final?.id} was drained at the end of the load: no descriptor count after it`
-      : null;
-  await sampler.sampleNow();
-  await sampler.stop();
-  await sup.stop();
-  active.supervisor = null;
-  const tempFilesLeft = (await readdir(tmp)).length;
-
-  return buildResults({
-    environment: {
-      node: process.version,
-      platform: `${process.platform} ${os.release()}`,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? 'unknown',
-      date: new Date().toISOString(),
-    },
-    options: {
-      quick: o.quick,
-      durationS: o.durationS,
+  try {
+    const first = await firstReady(sup);
+    const fdsBefore = await countFds(first.pid);
+    const load = new LoadGenerator({
+      port,
       concurrency: o.concurrency,
-      deadlineS: o.deadlineS,
-      poolMiB: o.poolMiB,
-      uploadMaxMiB: o.uploadMaxMiB,
-      drainAtS: o.drainAtS.join(','),
-    },
-    cgroup: cg === null ? null : { version: cg.version === 1 ? 'v1' : 'v2', limitBytes },
-    cgroupNote: note,
-    inputs: {
-      images: inputs.images.map((i) => ({
-        format: i.format,
-        width: i.width,
-        bytes: i.bytes.length,
-      })),
-      tinyBytes: inputs.tiny.map((b) => b.length),
-    },
-    load: { startMs, sendUntilMs: startMs + o.durationS * 1000, endMs },
-    drainsPlanned: o.drainAtS.length,
-    outcomes: load.outcomes,
-    serviceLog: sup.serviceLog,
-    drains: sup.drains,
-    instances: sup.instances,
-    pool,
-    fdsBefore,
-    fdsAfter,
-    fdsNote,
-    tempFilesLeft,
-    samples: sampler.samples,
-  });
+      durationMs: o.durationS * 1000,
+      deadlineMs: o.deadlineS * 1000,
+      uploadMaxBytes: o.uploadMaxMiB * MiB,
+      inputs,
+      supervisor: sup,
+      t0,
+    });
+    const startMs = Math.round(performance.now() - t0);
+    say(
+      `load: ${o.concurrency} clients (${load.slowLoops} slow) for ${o.durationS} s on port ${port}`,
+    );
+    await drive(o, load, sup, sampler, progress);
+    const endMs = Math.round(performance.now() - t0);
+    await load.close();
+    say(`load done: ${load.outcomes.length} requests; waiting for in-flight work`);
+    const end = await endReadings(sup, port, fdsBefore);
+    await sampler.sampleNow();
+    await sampler.stop();
+    await sup.stop();
+    active.supervisor = null;
+    return buildResults({
+      environment: {
+        node: process.version,
+        platform: `${process.platform} ${os.release()}`,
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        date: new Date().toISOString(),
+      },
+      options: {
+        quick: o.quick,
+        durationS: o.durationS,
+        concurrency: o.concurrency,
+        deadlineS: o.deadlineS,
+        poolMiB: o.poolMiB,
+        uploadMaxMiB: o.uploadMaxMiB,
+        drainAtS: o.drainAtS.join(','),
+      },
+      cgroup:
+        cg === null ? null : { version: cg.version === 1 ? 'v1' : 'v2', limitBytes: cg.limitBytes },
+      cgroupNote: note,
+      inputs: {
+        images: inputs.images.map((i) => ({
+          format: i.format,
+          width: i.width,
+          bytes: i.bytes.length,
+        })),
+        tinyBytes: inputs.tiny.map((b) => b.length),
+      },
+      load: { startMs, sendUntilMs: startMs + o.durationS * 1000, endMs },
+      drainsPlanned: o.drainAtS.length,
+      outcomes: load.outcomes,
+      serviceLog: sup.serviceLog,
+      drains: sup.drains,
+      instances: sup.instances,
+      ...end,
+      fdsBefore,
+      tempFilesLeft: (await readdir(tmp)).length,
+      samples: sampler.samples,
+    });
+  } finally {
+    await sampler.stop();
+    if (active.supervisor !== null) {
+      sup.kill();
+      active.supervisor = null;
+    }
+  }
 }
