@@ -1,6 +1,7 @@
 // slabio native addon: the few Linux calls Node does not expose, needed to keep the page cache a
 // process causes bounded (posix_fadvise, sync_file_range, pwritev2/preadv2 with RWF_DONTCACHE,
-// cachestat / mincore) and to hand freed heap back to the OS (glibc malloc_trim, mallinfo2).
+// cachestat / mincore), to hand freed heap back to the OS (glibc malloc_trim, mallinfo2), and the
+// flock(2) that marks a temp file as owned by a live process.
 //
 // Every call that can block on IO runs on the libuv threadpool (Napi::AsyncWorker) and returns a
 // Promise; the rejection is an Error with `errno` (the positive number) and `syscall`, which the
@@ -19,6 +20,7 @@
 
 #if defined(__linux__)
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -391,6 +393,40 @@ Napi::Value Mincore(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// ---- flock: temp-file ownership ---------------------------------------------------------------
+
+// flock(LOCK_EX | LOCK_NB): resolves true when the lock was taken, false when another open file
+// description holds it (EWOULDBLOCK). The lock belongs to the open file description, so the kernel
+// drops it when its last descriptor closes, also when the process is killed; it is seen by every
+// process on this kernel whatever its pid namespace. On a threadpool thread because on NFS it is a
+// round trip to the server.
+class TryLockWorker : public PromiseWorker {
+ public:
+  TryLockWorker(Napi::Env env, int fd) : PromiseWorker(env, "slabio:tryLock"), fd_(fd) {}
+  void Execute() override {
+    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+      locked_ = true;
+    } else if (errno != EWOULDBLOCK) {
+      Fail(errno, "flock");
+    }
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::Boolean::New(env, locked_); }
+
+ private:
+  int fd_;
+  bool locked_ = false;
+};
+
+Napi::Value TryLock(const Napi::CallbackInfo& info) {
+  if (!ArgsAreNumbers(info, 1)) return ThrowType(info.Env(), "tryLock(fd)");
+  int fd;
+  if (!ToFd(info.Env(), info[0], &fd)) return info.Env().Undefined();
+  auto* w = new TryLockWorker(info.Env(), fd);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 #endif  // SLABIO_LINUX
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -405,6 +441,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("preadv2", Napi::Function::New(env, Preadv2, "preadv2"));
   exports.Set("cachestat", Napi::Function::New(env, Cachestat, "cachestat"));
   exports.Set("mincore", Napi::Function::New(env, Mincore, "mincore"));
+  exports.Set("tryLock", Napi::Function::New(env, TryLock, "tryLock"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("POSIX_FADV_NORMAL", POSIX_FADV_NORMAL);
   c.Set("POSIX_FADV_RANDOM", POSIX_FADV_RANDOM);

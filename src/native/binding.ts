@@ -75,6 +75,11 @@ export interface NativeBinding {
   preadv2?: (fd: number, buffers: Uint8Array[], position: number, flags: number) => Promise<number>;
   cachestat?: (fd: number, offset: number, length: number) => Promise<RawCachestat>;
   mincore?: (fd: number) => Promise<RawMincore>;
+  /**
+   * `flock(fd, LOCK_EX | LOCK_NB)`: true when taken, false when another open file description
+   * holds the lock. The kernel drops it when the description's last descriptor closes.
+   */
+  tryLock?: (fd: number) => Promise<boolean>;
   constants?: NativeConstants;
 }
 
@@ -115,6 +120,7 @@ function withSystemErrors(raw: NativeBinding): NativeBinding {
   if (raw.preadv2) b.preadv2 = guarded(raw.preadv2);
   if (raw.cachestat) b.cachestat = guarded(raw.cachestat);
   if (raw.mincore) b.mincore = guarded(raw.mincore);
+  if (raw.tryLock) b.tryLock = guarded(raw.tryLock);
   return b;
 }
 
