@@ -1,25 +1,28 @@
 /**
  * Creating slabio's temporary files and directories so that a later sweep can tell whether their
  * owner is gone: the name carries this process's identity (see `native/owner.ts`) and, with the
- * addon on Linux, the owner holds `flock(LOCK_EX)` on it until it is renamed or removed. The
- * kernel drops that lock when the process dies however it dies, and every process on the kernel
- * sees it whatever its pid namespace. Each creation first sweeps the directory (bounded, see
- * `auto-sweep.ts`). Internal.
+ * addon on Linux, the owner holds `flock(LOCK_EX)` on the entry for as long as it has its name.
+ * The kernel drops that lock when the process dies however it dies, and every process on the
+ * kernel sees it whatever its pid namespace. Each creation first sweeps the directory (bounded,
+ * see `auto-sweep.ts`). Internal.
+ *
+ * An entry cannot be created and locked in one step, so it is created under a pending name
+ * (flag `p`, judged like an unlocked one), locked, and only then renamed to its locked name (flag
+ * `l`). A sweeper that finds the lock of an `l` name free therefore knows its owner let go of it
+ * for good.
  *
  * @module
  */
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, rm, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { debug } from '../debug.js';
-import { SystemError } from '../errors.js';
 import { loadBinding } from '../native/binding.js';
-import { ownerIdentity, type TempKind, tempName } from '../native/owner.js';
+import { ownerIdentity, type TempKind, type TempNames, tempNames } from '../native/owner.js';
 import { sweepBeforeWrite } from './auto-sweep.js';
 
-// A sweeper can only take a file in the instant between its creation and our flock; a second
-// time in a row means something else is wrong.
-const ATTEMPTS = 5;
+// Names are random (48 bits): a collision (EEXIST) twice in a row means something else is wrong.
+const ATTEMPTS = 3;
 
 function noop(): void {}
 
@@ -27,39 +30,39 @@ function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
 }
 
-/** `flock` from the addon when the name's lock flag can be trusted: Linux with a boot id. */
+/** `flock` from the addon when a lock can be trusted by sweepers: Linux with a boot id. */
 function lockCall(): ((fd: number) => Promise<boolean>) | undefined {
   const b = loadBinding();
   return b?.linux === true && ownerIdentity().host.startsWith('b') ? b.tryLock : undefined;
 }
 
-/**
- * Lock `fh` and check it still has a name. A sweeper judges a locked-format name by taking the
- * lock itself and removes it while holding it, so once we hold the lock and the link count is
- * not 0 nobody can remove it any more; if a sweeper got in first (between open and flock) the
- * caller starts over with a new name. `null` when the filesystem refuses flock (ENOLCK from an
- * NFS lock manager, ...): the caller starts over with an unlocked name.
- */
-async function lockFresh(
-  fh: FileHandle,
-  lock: (fd: number) => Promise<boolean>,
-): Promise<boolean | null> {
-  let got: boolean;
-  try {
-    got = await lock(fh.fd);
-  } catch (err) {
-    debug('flock refused (%s): temp files here carry no lock', String(err));
-    return null;
+/** `create(names)` with fresh names until one does not exist yet. */
+async function fresh<T>(
+  base: string,
+  kind: TempKind,
+  create: (names: TempNames) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create(tempNames(base, kind));
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST' || attempt >= ATTEMPTS) throw err;
+    }
   }
-  return got && (await fh.stat()).nlink > 0;
 }
 
-function tooManyAttempts(path: string): SystemError {
-  return new SystemError(
-    'flock',
-    'EAGAIN',
-    `${path}: removed by a concurrent sweep ${ATTEMPTS} times in a row`,
-  );
+/**
+ * Lock `fd`. `false` when the filesystem refuses flock (ENOLCK from an NFS lock manager, ...):
+ * the entry keeps its pending name, which sweepers judge like an unlocked one.
+ */
+async function lock(call: (fd: number) => Promise<boolean>, fd: number): Promise<boolean> {
+  try {
+    // Nobody else locks a pending name, so this cannot find the lock held.
+    return await call(fd);
+  } catch (err) {
+    debug('flock refused (%s): the temp entry stays unlocked', String(err));
+    return false;
+  }
 }
 
 /** A temporary file this process owns. */
@@ -82,28 +85,25 @@ export async function createOwnedFile(
   mode: number,
 ): Promise<OwnedFile> {
   await sweepBeforeWrite(dir);
-  let lock = lockCall();
-  for (let attempt = 1; ; attempt++) {
-    const path = join(dir, tempName(base, kind, lock !== undefined));
-    let handle: FileHandle;
+  const call = lockCall();
+  return fresh(base, kind, async (names) => {
+    if (call === undefined) {
+      const path = join(dir, names.unlocked);
+      return { path, handle: await open(path, 'wx', mode), locked: false };
+    }
+    const pending = join(dir, names.pending);
+    const handle = await open(pending, 'wx', mode);
     try {
-      handle = await open(path, 'wx', mode);
+      if (!(await lock(call, handle.fd))) return { path: pending, handle, locked: false };
+      const path = join(dir, names.locked);
+      await rename(pending, path);
+      return { path, handle, locked: true };
     } catch (err) {
-      if (errnoOf(err) === 'EEXIST' && attempt < ATTEMPTS) continue;
+      await unlink(pending).catch(noop);
+      await handle.close().catch(noop);
       throw err;
     }
-    if (lock === undefined) return { path, handle, locked: false };
-    const ok = await lockFresh(handle, lock).catch(async (err: unknown) => {
-      await handle.close().catch(noop);
-      await unlink(path).catch(noop);
-      throw err;
-    });
-    if (ok === true) return { path, handle, locked: true };
-    await unlink(path).catch(noop);
-    await handle.close().catch(noop);
-    if (ok === null) lock = undefined;
-    else if (attempt >= ATTEMPTS) throw tooManyAttempts(path);
-  }
+  });
 }
 
 /** A temporary directory this process owns. */
@@ -113,41 +113,35 @@ export interface OwnedDir {
   release(): Promise<void>;
 }
 
+const unlockedDir = (path: string): OwnedDir => ({ path, release: async () => {} });
+
 /** Create a fresh temporary directory (mode 0700) named after `base` in `parent`, after a sweep. */
 export async function createOwnedDir(parent: string, base: string): Promise<OwnedDir> {
   await sweepBeforeWrite(parent);
-  let lock = lockCall();
-  for (let attempt = 1; ; attempt++) {
-    const path = join(parent, tempName(base, 'staging', lock !== undefined));
-    try {
+  const call = lockCall();
+  return fresh(base, 'staging', async (names) => {
+    if (call === undefined) {
+      const path = join(parent, names.unlocked);
       await mkdir(path, 0o700);
-    } catch (err) {
-      if (errnoOf(err) === 'EEXIST' && attempt < ATTEMPTS) continue;
-      throw err;
+      return unlockedDir(path);
     }
-    if (lock === undefined) return { path, release: async () => {} };
-    let handle: FileHandle;
-    let ok: boolean | null;
+    const pending = join(parent, names.pending);
+    await mkdir(pending, 0o700);
+    let handle: FileHandle | null = null;
     try {
-      handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
-    } catch (err) {
-      await rm(path, { recursive: true, force: true }).catch(noop);
-      throw err;
-    }
-    try {
-      ok = await lockFresh(handle, lock);
-    } catch (err) {
-      await rm(path, { recursive: true, force: true }).catch(noop);
-      await handle.close().catch(noop);
-      throw err;
-    }
-    if (ok === true) {
+      handle = await open(pending, constants.O_RDONLY | constants.O_DIRECTORY);
+      if (!(await lock(call, handle.fd))) {
+        await handle.close();
+        return unlockedDir(pending);
+      }
+      const path = join(parent, names.locked);
+      await rename(pending, path);
       const held = handle;
       return { path, release: () => held.close().catch(noop) };
+    } catch (err) {
+      await rm(pending, { recursive: true, force: true }).catch(noop);
+      await handle?.close().catch(noop);
+      throw err;
     }
-    await rm(path, { recursive: true, force: true }).catch(noop);
-    await handle.close().catch(noop);
-    if (ok === null) lock = undefined;
-    else if (attempt >= ATTEMPTS) throw tooManyAttempts(path);
-  }
+  });
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SystemError } from '../errors.js';
 import { type LinuxBinding, loadBinding, nativeLoadError } from './binding.js';
-import { tempName } from './owner.js';
+import { tempNames } from './owner.js';
 
 /** One capability: whether it works and, when not, why. */
 export interface Capability {
@@ -81,7 +81,7 @@ async function probeOnce(dir: string, fsType: string): Promise<FsProbe> {
   const c = lb.constants;
   // A real file on the filesystem in question: RWF_DONTCACHE support is per filesystem.
   // Named like slabio's other temp files, so that one left by a killed process is swept.
-  const path = join(dir, tempName('', 'probe', false));
+  const path = join(dir, tempNames('', 'probe').unlocked);
   const fh = await open(path, 'wx+', 0o600);
   try {
     const page = Buffer.alloc(c.PAGE_SIZE);

@@ -40,7 +40,10 @@ export interface OwnerIdentity {
 
 /** An owner read back from a name. */
 export interface NamedOwner extends OwnerIdentity {
-  /** Whether the owner holds `flock(LOCK_EX)` on the file or directory for as long as it lives. */
+  /**
+   * Whether the owner held `flock(LOCK_EX)` on the entry before it got this name and holds it
+   * until the name is gone (flag `l`; `u` unlocked, `p` pending: created, not yet locked).
+   */
   locked: boolean;
 }
 
@@ -61,10 +64,10 @@ export const NAME_MAX = 255;
 // number would make kill() address a process group).
 const PID_MAX = 4_194_304;
 
-// .<base>.slabio-v1<l|u>.<host>.<ns|x>.<pid>.<start|x>-<12 hex>.<kind>, base optional. The `s`
+// .<base>.slabio-v1<l|u|p>.<host>.<ns|x>.<pid>.<start|x>-<12 hex>.<kind>, base optional. The `s`
 // flag: a file name may contain newlines.
 const CURRENT =
-  /^\.(?:.*\.)?slabio-v1([lu])\.([bh][0-9a-f]{16})\.(\d{1,20}|x)\.(\d{1,10})\.(\d{1,20}|x)-[0-9a-f]{12}\.(tmp|spool|staging|probe)$/s;
+  /^\.(?:.*\.)?slabio-v1([lup])\.([bh][0-9a-f]{16})\.(\d{1,20}|x)\.(\d{1,10})\.(\d{1,20}|x)-[0-9a-f]{12}\.(tmp|spool|staging|probe)$/s;
 // The names written before owner identities: judged by age only.
 const LEGACY: readonly [RegExp, TempKind, boolean][] = [
   [/^\..*\.slabio-(\d{1,10})-[0-9a-f]{12}\.tmp$/s, 'tmp', false],
@@ -118,34 +121,50 @@ function truncateUtf8(base: string, bytes: number): string {
   return out;
 }
 
-/**
- * A fresh temporary name for `kind` next to a file called `base` (`''` for none), carrying this
- * process's identity. `base` is shortened so the name fits {@link NAME_MAX} bytes: it is only
- * there for humans, the random part makes the name unique.
- */
-export function tempName(base: string, kind: TempKind, locked: boolean): string {
-  const o = ownerIdentity();
-  const token = `v1${locked ? 'l' : 'u'}.${o.host}.${o.ns ?? 'x'}.${o.pid}.${o.start ?? 'x'}`;
-  const suffix = `slabio-${token}-${randomBytes(6).toString('hex')}.${kind}`;
-  // The leading dot hides the file; the dot after base separates it.
-  const room = NAME_MAX - 2 - Buffer.byteLength(suffix);
-  const b = truncateUtf8(base, room);
-  return b === '' ? `.${suffix}` : `.${b}.${suffix}`;
+/** The names of one temporary entry, alike but for the lock flag. */
+export interface TempNames {
+  /** For an owner that takes no lock. */
+  unlocked: string;
+  /** Created under this name, locked, then renamed to `locked`. */
+  pending: string;
+  /** The name of an entry whose owner holds its flock. */
+  locked: string;
 }
 
-/** pid and start time from the text of a `/proc/<pid>/stat` file. */
-function parseStat(text: string): { pid: number; start: string } | null {
+/**
+ * Fresh temporary names for `kind` next to a file called `base` (`''` for none), carrying this
+ * process's identity. `base` is shortened so the names fit {@link NAME_MAX} bytes: it is only
+ * there for humans, the random part makes them unique.
+ */
+export function tempNames(base: string, kind: TempKind): TempNames {
+  const o = ownerIdentity();
+  const rest = `${o.host}.${o.ns ?? 'x'}.${o.pid}.${o.start ?? 'x'}-${randomBytes(6).toString('hex')}.${kind}`;
+  // The leading dot hides the entry; the dot after base separates it; the flag is one byte.
+  const room = NAME_MAX - 2 - Buffer.byteLength(`slabio-v1x.${rest}`);
+  const b = truncateUtf8(base, room);
+  const name = (flag: string) => `${b === '' ? '' : `.${b}`}.slabio-v1${flag}.${rest}`;
+  return { unlocked: name('u'), pending: name('p'), locked: name('l') };
+}
+
+interface ProcStat {
+  pid: number;
+  /** Field 3: `R`, `S`, `D`, ..., `Z` (zombie: exited, not yet reaped), `X` (dead). */
+  state: string;
+  start: string;
+}
+
+/** pid, state and start time from the text of a `/proc/<pid>/stat` file. */
+function parseStat(text: string): ProcStat | null {
   // Field 2 (comm) is in parentheses and may itself contain spaces and parentheses: the fields
-  // after it start after the last ')'. starttime is field 22, the 20th after comm.
+  // after it start after the last ')'. state is field 3, starttime field 22.
   const close = text.lastIndexOf(')');
   if (close < 0) return null;
-  const start = text
-    .slice(close + 2)
-    .split(' ')
-    .at(19);
+  const fields = text.slice(close + 2).split(' ');
+  const state = fields[0];
+  const start = fields[19];
   const pid = Number(text.slice(0, text.indexOf(' ')));
-  return start !== undefined && /^\d+$/.test(start) && Number.isInteger(pid)
-    ? { pid, start }
+  return state !== undefined && start !== undefined && /^\d+$/.test(start) && Number.isInteger(pid)
+    ? { pid, state, start }
     : null;
 }
 
@@ -199,7 +218,7 @@ export function pidRunning(pid: number): boolean | null {
 
 /**
  * What became of `owner`, a process in our pid namespace on this kernel: `'exited'` (no such
- * pid), `'reused'` (the pid belongs to a process started at another time), `'running'`, or
+ * pid, or a zombie), `'reused'` (the pid belongs to a process started at another time), `'running'`, or
  * `'unknown'` (its `/proc` entry cannot be read, e.g. `hidepid`, while `kill(pid, 0)` says it
  * exists).
  */
@@ -207,10 +226,12 @@ export function ownerState(owner: OwnerIdentity): 'exited' | 'reused' | 'running
   const running = pidRunning(owner.pid);
   if (running === false) return 'exited';
   if (running === null) return 'unknown';
-  let stat: { pid: number; start: string } | null = null;
+  let stat: ProcStat | null = null;
   try {
     stat = parseStat(readFileSync(`/proc/${owner.pid}/stat`, 'latin1'));
   } catch {}
   if (stat === null) return pidRunning(owner.pid) === false ? 'exited' : 'unknown';
-  return stat.start === owner.start ? 'running' : 'reused';
+  if (stat.start !== owner.start) return 'reused';
+  // kill(pid, 0) succeeds on a zombie, but it has closed its files and will write no more.
+  return stat.state === 'Z' || stat.state === 'X' ? 'exited' : 'running';
 }
