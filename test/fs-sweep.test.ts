@@ -16,6 +16,7 @@ import {
 import { extractZip } from '../src/integrations/zip.js';
 import { tempDir } from './fs-helpers.js';
 import {
+  gone,
   makeName,
   type NameFields,
   nameFields,
@@ -202,6 +203,25 @@ test('a locked name from another pid namespace is removed once nobody holds its 
   const r = await sweepStale(dir);
   assert.deepEqual(removedNames(r), [name]);
   assert.equal(r.removed[0]?.reason, 'lock-released');
+});
+
+test('an owner killed but not yet reaped (a zombie) counts as exited', {
+  skip: process.platform !== 'linux' && 'Linux only',
+}, async (t) => {
+  const dir = await tempDir(t);
+  // The writer runs under a shell that execs sleep, which never waits for it.
+  const prefix = ['sh', '-c', '"$0" "$@" & exec sleep 1000'];
+  const w = await startStalledWriter(dir, 'writeFile', { prefix, env: NO_ADDON });
+  t.after(w.kill);
+  const [pid] = w.inner;
+  assert.ok(pid !== undefined);
+  process.kill(pid, 'SIGKILL');
+  await gone(pid);
+  const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+  assert.equal(stat.slice(stat.lastIndexOf(')') + 2)[0], 'Z', 'a zombie');
+  const r = await sweepStale(dir);
+  assert.deepEqual(removedNames(r), [w.entry]);
+  assert.equal(r.removed[0]?.reason, 'owner-exited');
 });
 
 function unshareWorks(): string | false {

@@ -44,6 +44,8 @@ export interface StalledWriter {
   child: ChildProcess;
   /** The temp entry's name in `dir`. */
   entry: string;
+  /** With a prefix: the pids of the process's children (the writer, as the host sees it). */
+  inner: number[];
   /** SIGKILL it and wait until it is gone (reaped). */
   kill(): Promise<void>;
 }
@@ -85,11 +87,11 @@ export async function startStalledWriter(
     stdout += d.toString();
   });
   const exited = once(child, 'exit');
+  let inner: number[] = [];
   const kill = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     // Under a prefix (unshare --fork --kill-child) the writer is a child of the process we started,
     // killed by the kernel when that one dies: wait for it too.
-    const inner = prefix.length > 0 ? await childrenOf(child.pid as number) : [];
     child.kill('SIGKILL');
     await exited;
     for (const pid of inner) await gone(pid);
@@ -98,7 +100,8 @@ export async function startStalledWriter(
   for (let i = 0; i < 500 && child.exitCode === null; i++) {
     if (stdout.includes('stalled')) {
       const fresh = (await tempEntries(dir, KIND[mode])).filter((n) => !before.has(n));
-      if (fresh.length === 1) return { child, entry: fresh[0] as string, kill };
+      if (prefix.length > 0) inner = await childrenOf(child.pid as number);
+      if (fresh.length === 1) return { child, entry: fresh[0] as string, inner, kill };
       break;
     }
     await sleep(20);
@@ -114,12 +117,17 @@ async function childrenOf(pid: number): Promise<number[]> {
   return text.split(' ').filter(Boolean).map(Number);
 }
 
-/** Wait until `pid` has exited (gone, or a zombie nobody reaped yet). Bounded: 5 s. */
-async function gone(pid: number): Promise<void> {
+/**
+ * Wait until `pid` has exited with all its threads: gone, or a zombie nobody reaped yet whose
+ * other threads are gone too (the leader turns zombie first; the files, and so the flocks, are
+ * let go by the last thread). Bounded: 5 s.
+ */
+export async function gone(pid: number): Promise<void> {
   for (let i = 0; i < 250; i++) {
     const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => null);
     const state = stat?.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (stat === null || state === 'Z' || state === 'X') return;
+    const threads = await readdir(`/proc/${pid}/task`).catch(() => []);
+    if (stat === null || ((state === 'Z' || state === 'X') && threads.length <= 1)) return;
     await sleep(20);
   }
   throw new Error(`pid ${pid} still runs after SIGKILL of its parent`);

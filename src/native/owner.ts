@@ -18,7 +18,7 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /** What a temporary name is for: the suffix after the last dot. */
@@ -232,6 +232,15 @@ export function ownerState(owner: OwnerIdentity): 'exited' | 'reused' | 'running
   } catch {}
   if (stat === null) return pidRunning(owner.pid) === false ? 'exited' : 'unknown';
   if (stat.start !== owner.start) return 'reused';
-  // kill(pid, 0) succeeds on a zombie, but it has closed its files and will write no more.
-  return stat.state === 'Z' || stat.state === 'X' ? 'exited' : 'running';
+  if (stat.state !== 'Z' && stat.state !== 'X') return 'running';
+  // kill(pid, 0) succeeds on a zombie. The main thread turns zombie first: the process is gone
+  // once its other threads are (one that called pthread_exit leaves the others running).
+  let threads: number;
+  try {
+    threads = readdirSync(`/proc/${owner.pid}/task`).length;
+  } catch {
+    // Reaped meanwhile, or unreadable.
+    threads = pidRunning(owner.pid) === false ? 0 : 2;
+  }
+  return threads <= 1 ? 'exited' : 'running';
 }
