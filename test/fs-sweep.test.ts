@@ -20,22 +20,14 @@ import {
   makeName,
   type NameFields,
   nameFields,
-  startStalledWriter,
   tempEntries,
   type WriterMode,
+  writerDir,
 } from './sweep-helpers.js';
-import { buildZip } from './zip-helpers.js';
 
 const native = nativeAvailable();
 const NO_ADDON = { SLABIO_NATIVE: '0' };
 const DAY_MS = 86_400_000;
-
-/** A directory ready for every writer mode (the staging writer extracts input.zip). */
-async function writerDir(t: TestContext): Promise<string> {
-  const dir = await tempDir(t);
-  await writeFile(join(dir, 'input.zip'), buildZip([{ name: 'a.txt', data: Buffer.from('a') }]));
-  return dir;
-}
 
 function removedNames(r: SweepResult): string[] {
   return r.removed.map((e) => e.path.slice(r.dir.length + 1)).sort();
@@ -75,9 +67,8 @@ const MODES: WriterMode[] = ['writeFile', 'stream', 'spool', 'staging'];
 for (const mode of MODES) {
   for (const addon of native ? [true, false] : [false]) {
     test(`${mode} killed mid-write (${addon ? 'flock' : 'no addon'}): the next atomic write into the directory removes its ${mode === 'staging' ? 'staging directory' : 'temp file'}`, async (t) => {
-      const dir = await writerDir(t);
-      const w = await startStalledWriter(dir, mode, addon ? {} : { env: NO_ADDON });
-      t.after(w.kill);
+      const { dir, start } = await writerDir(t);
+      const w = await start(mode, addon ? {} : { env: NO_ADDON });
       await w.kill();
       assert.deepEqual(await tempEntries(dir), [w.entry], 'a SIGKILL leaves it behind');
       await writeFileNoCache(join(dir, 'next.bin'), 'next', { atomic: true });
@@ -88,13 +79,9 @@ for (const mode of MODES) {
 }
 
 test('sweepStale reports what it removed and why: lock released, owner exited', async (t) => {
-  const dir = await writerDir(t);
-  const locked = native ? await startStalledWriter(dir, 'writeFile', { name: 'a.bin' }) : null;
-  const plain = await startStalledWriter(dir, 'stream', { name: 'b.bin', env: NO_ADDON });
-  t.after(async () => {
-    await locked?.kill();
-    await plain.kill();
-  });
+  const { dir, start } = await writerDir(t);
+  const locked = native ? await start('writeFile', { name: 'a.bin' }) : null;
+  const plain = await start('stream', { name: 'b.bin', env: NO_ADDON });
   await locked?.kill();
   await plain.kill();
   const r = await sweepStale(dir);
@@ -115,15 +102,12 @@ test('sweepStale reports what it removed and why: lock released, owner exited', 
 });
 
 test('a live writer keeps its temp file: sweepStale (even with maxAgeMs 0) and other writes leave it', async (t) => {
-  const dir = await writerDir(t);
+  const { dir, start } = await writerDir(t);
   const writers = [
-    ...(native ? [await startStalledWriter(dir, 'writeFile', { name: 'a.bin' })] : []),
-    await startStalledWriter(dir, 'writeFile', { name: 'b.bin', env: NO_ADDON }),
-    await startStalledWriter(dir, 'staging', { name: 'dest' }),
+    ...(native ? [await start('writeFile', { name: 'a.bin' })] : []),
+    await start('writeFile', { name: 'b.bin', env: NO_ADDON }),
+    await start('staging', { name: 'dest' }),
   ];
-  t.after(async () => {
-    for (const w of writers) await w.kill();
-  });
   const entries = writers.map((w) => w.entry).sort();
   const r = await sweepStale(dir, { maxAgeMs: 0 });
   assert.deepEqual(r.removed, []);
@@ -208,11 +192,10 @@ test('a locked name from another pid namespace is removed once nobody holds its 
 test('an owner killed but not yet reaped (a zombie) counts as exited', {
   skip: process.platform !== 'linux' && 'Linux only',
 }, async (t) => {
-  const dir = await tempDir(t);
+  const { dir, start } = await writerDir(t);
   // The writer runs under a shell that execs sleep, which never waits for it.
   const prefix = ['sh', '-c', '"$0" "$@" & exec sleep 1000'];
-  const w = await startStalledWriter(dir, 'writeFile', { prefix, env: NO_ADDON });
-  t.after(w.kill);
+  const w = await start('writeFile', { prefix, env: NO_ADDON });
   const [pid] = w.inner;
   assert.ok(pid !== undefined);
   process.kill(pid, 'SIGKILL');
@@ -239,18 +222,12 @@ const UNSHARE = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child=SIG
 test('a writer in another pid namespace: kept while it runs; after SIGKILL removed by its lock, kept without one', {
   skip: unshareWorks(),
 }, async (t) => {
-  const dir = await writerDir(t);
-  const locked = native
-    ? await startStalledWriter(dir, 'writeFile', { name: 'a.bin', prefix: UNSHARE })
-    : null;
-  const plain = await startStalledWriter(dir, 'writeFile', {
+  const { dir, start } = await writerDir(t);
+  const locked = native ? await start('writeFile', { name: 'a.bin', prefix: UNSHARE }) : null;
+  const plain = await start('writeFile', {
     name: 'b.bin',
     prefix: UNSHARE,
     env: NO_ADDON,
-  });
-  t.after(async () => {
-    await locked?.kill();
-    await plain.kill();
   });
   // pid 1 of its own namespace, which is not ours.
   assert.equal(nameFields(plain.entry).pid, '1');
@@ -317,7 +294,7 @@ test('other entries are never touched: other names, a link or a directory under 
 });
 
 test('target names up to 255 bytes: the temp name fits NAME_MAX and is swept', async (t) => {
-  const dir = await writerDir(t);
+  const { dir, start } = await writerDir(t);
   // 255 bytes of two-byte characters and one ASCII byte: a cut inside a character would show.
   const long = `${'é'.repeat(127)}x`;
   assert.equal(Buffer.byteLength(long), 255);
@@ -325,8 +302,7 @@ test('target names up to 255 bytes: the temp name fits NAME_MAX and is swept', a
   assert.equal(await readFile(join(dir, long), 'utf8'), 'atomic');
   await extractZip(join(dir, 'input.zip'), join(dir, `${'d'.repeat(250)}.dest`));
   assert.equal(await readFile(join(dir, `${'d'.repeat(250)}.dest`, 'a.txt'), 'utf8'), 'a');
-  const w = await startStalledWriter(dir, 'writeFile', { name: long });
-  t.after(w.kill);
+  const w = await start('writeFile', { name: long });
   assert.ok(Buffer.byteLength(w.entry) <= 255, `${Buffer.byteLength(w.entry)} bytes`);
   assert.ok(!w.entry.includes('\ufffd'), 'cut between characters');
   assert.ok(w.entry.startsWith(`.${'é'.repeat(20)}`));
@@ -348,12 +324,16 @@ test('writers and sweeps racing: a sweep never removes a live temp file', async 
     stderr += d.toString();
   });
   const exited = once(child, 'exit');
-  t.after(() => child.kill('SIGKILL'));
   let sweeps = 0;
-  while (child.exitCode === null && sweeps < 5000) {
-    const r = await sweepStale(dir, { maxAgeMs: 0 });
-    assert.deepEqual(r.removed, [], 'removed a live file');
-    sweeps++;
+  // Not an after hook: the child must be gone before the directory is removed.
+  try {
+    while (child.exitCode === null && sweeps < 5000) {
+      const r = await sweepStale(dir, { maxAgeMs: 0 });
+      assert.deepEqual(r.removed, [], 'removed a live file');
+      sweeps++;
+    }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
   const [exitCode] = await exited;
   assert.equal(exitCode, 0, stderr);

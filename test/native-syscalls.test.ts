@@ -77,6 +77,7 @@ test('the addon itself refuses an fd outside 0..0x7fffffff (no int truncation in
       ['syncFileRange', () => raw.syncFileRange(bad, 0, 0, c.SYNC_FILE_RANGE_WRITE)],
       ['cachestat', () => raw.cachestat(bad, 0, 0)],
       ['mincore', () => raw.mincore(bad)],
+      ['tryLock', () => raw.tryLock(bad)],
     ];
     for (const [name, call] of calls) {
       assert.throws(
@@ -209,6 +210,7 @@ test('every promise-returning call of the loaded binding rejects with a SystemEr
     ['preadv2', 'preadv2', () => b.preadv2(fd, [Buffer.alloc(1)], 0, 0)],
     ['cachestat', 'cachestat', () => b.cachestat(fd, 0, 0)],
     ['mincore', 'fstat', () => b.mincore(fd)],
+    ['tryLock', 'flock', () => b.tryLock(fd)],
   ];
   for (const [name, syscall, call] of calls) {
     await assert.rejects(call(), (e: unknown) => {
@@ -244,4 +246,27 @@ test('src/fs converting an already converted error keeps the errno (dropCache on
     assert.ok(!(e.cause instanceof SystemError), 'converted twice');
     return true;
   });
+});
+
+test('tryLock: flock(LOCK_EX | LOCK_NB) per open file description, let go on close', {
+  skip,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'slabio-native-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'locked');
+  const b = loadBinding() as LinuxBinding;
+  const holder = openSync(path, 'w');
+  const other = openSync(path, 'r');
+  try {
+    assert.equal(await b.tryLock(holder), true);
+    assert.equal(await b.tryLock(holder), true, 'the holder may take it again');
+    assert.equal(await b.tryLock(other), false, 'another open of the file finds it held');
+  } finally {
+    closeSync(holder);
+  }
+  try {
+    assert.equal(await b.tryLock(other), true, 'closing the holder let go of it');
+  } finally {
+    closeSync(other);
+  }
 });

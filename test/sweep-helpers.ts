@@ -1,8 +1,12 @@
 /** Writers killed mid-write, and temp names made up from real ones, for the sweep tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { buildZip } from './zip-helpers.js';
 
 const ROOT_URL = new URL('../src/index.js', import.meta.url).href;
 const ZIP_URL = new URL('../src/integrations/zip.js', import.meta.url).href;
@@ -90,8 +94,12 @@ export async function startStalledWriter(
   let inner: number[] = [];
   const kill = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    // Under a prefix (unshare --fork --kill-child) the writer is a child of the process we started,
-    // killed by the kernel when that one dies: wait for it too.
+    // Under a prefix the writer is a child of the process we started: kill it too, and wait for it.
+    for (const pid of inner) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
     child.kill('SIGKILL');
     await exited;
     for (const pid of inner) await gone(pid);
@@ -131,6 +139,38 @@ export async function gone(pid: number): Promise<void> {
     await sleep(20);
   }
   throw new Error(`pid ${pid} still runs after SIGKILL of its parent`);
+}
+
+/** A directory for stalled writers, and how to start one in it. */
+export interface WriterDir {
+  dir: string;
+  start(
+    mode: WriterMode,
+    options?: Parameters<typeof startStalledWriter>[2],
+  ): Promise<StalledWriter>;
+}
+
+/**
+ * A temp directory (with the `input.zip` the staging writer extracts) whose writers are all
+ * killed before it is removed after the test: one after hook, because hooks run in order and a
+ * writer still running could recreate what the removal just took.
+ */
+export async function writerDir(t: TestContext): Promise<WriterDir> {
+  const dir = await mkdtemp(join(tmpdir(), 'slabio-sweep-test-'));
+  const writers: StalledWriter[] = [];
+  t.after(async () => {
+    for (const w of writers) await w.kill();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await writeFile(join(dir, 'input.zip'), buildZip([{ name: 'a.txt', data: Buffer.from('a') }]));
+  return {
+    dir,
+    async start(mode, options) {
+      const w = await startStalledWriter(dir, mode, options);
+      writers.push(w);
+      return w;
+    },
+  };
 }
 
 /** The fields of a temp name. */
