@@ -17,8 +17,16 @@ const FIXTURES = fileURLToPath(new URL('../../test/fixtures/cgroup/', import.met
 const MiB = 1024 * 1024;
 
 function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runWith({}, ...args);
+}
+
+function runWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+    const options = { timeout: 30_000, env: { ...process.env, ...env } };
+    execFile(process.execPath, [CLI, ...args], options, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
       resolve({ code, stdout, stderr });
     });
@@ -178,10 +186,13 @@ describe('slabio sweep', () => {
     );
     assert.deepEqual(await tempEntries(dir), [w.entry]);
     await w.kill();
-    const dry = await run('sweep', dir, '--dry-run');
-    assert.equal(dry.code, 0, dry.stderr);
-    assert.ok(dry.stdout.includes(`would remove ${entry}  (owner-exited`), dry.stdout);
-    assert.deepEqual(await tempEntries(dir), [w.entry], '--dry-run removes nothing');
+    // With and without the addon (its directory scan, or fs.opendir).
+    for (const env of [{}, { SLABIO_NATIVE: '0' }]) {
+      const dry = await runWith(env, 'sweep', dir, '--dry-run');
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.ok(dry.stdout.includes(`would remove ${entry}  (owner-exited`), dry.stdout);
+      assert.deepEqual(await tempEntries(dir), [w.entry], '--dry-run removes nothing');
+    }
     const { code, stdout, stderr } = await run('sweep', dir);
     assert.equal(code, 0, stderr);
     assert.ok(stdout.includes(`removed ${entry}  (owner-exited, pid ${w.child.pid}`), stdout);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
@@ -327,7 +326,9 @@ test('writers and sweeps racing: a sweep never removes a live temp file', async 
   let sweeps = 0;
   // Not an after hook: the child must be gone before the directory is removed.
   try {
-    while (child.exitCode === null && sweeps < 5000) {
+    // Bounded in count and time; the child needs well under a minute for its 200 writes.
+    const until = Date.now() + 120_000;
+    while (child.exitCode === null && sweeps < 1_000_000 && Date.now() < until) {
       const r = await sweepStale(dir, { maxAgeMs: 0 });
       assert.deepEqual(r.removed, [], 'removed a live file');
       sweeps++;
@@ -342,24 +343,40 @@ test('writers and sweeps racing: a sweep never removes a live temp file', async 
   t.diagnostic(`${sweeps} sweeps during the writes`);
 });
 
-test('the automatic sweep reads at most 10,000 entries, once per directory', async (t) => {
-  const dir = await tempDir(t);
-  for (let i = 0; i < 10_001; i++) closeSync(openSync(join(dir, `f${i}`), 'w'));
-  const seen: { dir: string; scanned: number; complete: boolean; automatic: boolean }[] = [];
-  const onSweep = (m: unknown) => {
-    const msg = m as (typeof seen)[number];
-    if (msg.dir === dir) seen.push(msg);
-  };
-  diagnosticsChannel.subscribe('slabio:fs:sweep', onSweep);
-  t.after(() => diagnosticsChannel.unsubscribe('slabio:fs:sweep', onSweep));
-  await writeFileNoCache(join(dir, 'a'), 'a', { atomic: true });
-  await writeFileNoCache(join(dir, 'b'), 'b', { atomic: true });
-  assert.deepEqual(seen, [{ ...seen[0], dir, scanned: 10_000, complete: false, automatic: true }]);
-  const full = await sweepStale(dir);
-  assert.equal(full.removed.length, 0);
-  assert.deepEqual(seen.at(-1)?.complete, true);
-  assert.equal(seen.at(-1)?.scanned, 10_003);
-});
+// Each in a fresh process: the automatic sweep runs once per directory per process.
+const AUTO_CHILD = `
+const dc = await import('node:diagnostics_channel');
+const { join } = await import('node:path');
+const { sweepStale, writeFileNoCache } = await import(process.env.ROOT_URL);
+const seen = [];
+dc.subscribe('slabio:fs:sweep', (m) => m.dir === process.env.DIR && seen.push({ scanned: m.scanned, complete: m.complete, automatic: m.automatic }));
+await writeFileNoCache(join(process.env.DIR, 'a'), 'a', { atomic: true });
+await writeFileNoCache(join(process.env.DIR, 'b'), 'b', { atomic: true });
+await sweepStale(process.env.DIR);
+console.log(JSON.stringify(seen));
+`;
+
+for (const addon of native ? [true, false] : [false]) {
+  test(`the automatic sweep reads at most 10,000 entries, once per directory (${addon ? 'addon scan' : 'no addon: fs.opendir'})`, async (t) => {
+    const dir = await tempDir(t);
+    for (let i = 0; i < 10_001; i++) closeSync(openSync(join(dir, `f${i}`), 'w'));
+    const env = {
+      ...process.env,
+      ROOT_URL: new URL('../src/index.js', import.meta.url).href,
+      DIR: dir,
+      ...(addon ? {} : NO_ADDON),
+    };
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', AUTO_CHILD], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.deepEqual(JSON.parse(out), [
+      { scanned: 10_000, complete: false, automatic: true },
+      { scanned: 10_003, complete: true, automatic: false },
+    ]);
+  });
+}
 
 test('sweepStale: bad arguments, an unreadable directory, abort', async (t) => {
   const dir = await tempDir(t);

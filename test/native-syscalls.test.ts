@@ -270,3 +270,27 @@ test('tryLock: flock(LOCK_EX | LOCK_NB) per open file description, let go on clo
     closeSync(other);
   }
 });
+
+test('scanDir: at most maxEntries entries, the names with the needle, a SystemError when unreadable', {
+  skip,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'slabio-native-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const name of ['a', 'b', '.x.slabio-1', 'c.slabio-2'])
+    closeSync(openSync(join(dir, name), 'w'));
+  const b = loadBinding() as LinuxBinding;
+  const all = await b.scanDir(dir, Number.MAX_SAFE_INTEGER, '.slabio-');
+  assert.deepEqual(
+    [all.names.sort(), all.scanned, all.complete],
+    [['.x.slabio-1', 'c.slabio-2'], 4, true],
+  );
+  const some = await b.scanDir(dir, 2, '.slabio-');
+  assert.deepEqual([some.scanned, some.complete], [2, false]);
+  assert.deepEqual(await b.scanDir(dir, 0, ''), { names: [], scanned: 0, complete: false });
+  await assert.rejects(b.scanDir(join(dir, 'missing'), 10, ''), (e: unknown) => {
+    assert.ok(e instanceof SystemError);
+    assert.deepEqual([e.errno, e.syscall], ['ENOENT', 'opendir']);
+    return true;
+  });
+  await assert.rejects(b.scanDir(join(dir, 'a'), 10, ''), { errno: 'ENOTDIR' });
+});
