@@ -59,7 +59,7 @@ export async function tempEntries(dir: string, kind?: string): Promise<string[]>
   const names = await readdir(dir);
   return names.filter(
     (n) =>
-      /\.slabio-.*\.(tmp|spool|staging|probe)$/s.test(n) &&
+      /\.slabio-.*\.(tmp|spool|staging|probe|work)$/s.test(n) &&
       (kind === undefined || n.endsWith(`.${kind}`)),
   );
 }

@@ -115,11 +115,18 @@ export interface OwnedDir {
 
 const unlockedDir = (path: string): OwnedDir => ({ path, release: async () => {} });
 
-/** Create a fresh temporary directory (mode 0700) named after `base` in `parent`, after a sweep. */
-export async function createOwnedDir(parent: string, base: string): Promise<OwnedDir> {
+/**
+ * Create a fresh temporary directory (mode 0700) named after `base` in `parent`, after a sweep:
+ * `'staging'` for a zip extraction, `'work'` for a scratch directory.
+ */
+export async function createOwnedDir(
+  parent: string,
+  base: string,
+  kind: 'staging' | 'work' = 'staging',
+): Promise<OwnedDir> {
   await sweepBeforeWrite(parent);
   const call = lockCall();
-  return fresh(base, 'staging', async (names) => {
+  return fresh(base, kind, async (names) => {
     if (call === undefined) {
       const path = join(parent, names.unlocked);
       await mkdir(path, 0o700);

@@ -34,7 +34,10 @@ export interface SweepOptions {
 /** An entry {@link sweepStale} removed (or, with `dryRun`, would remove). */
 export interface SweptEntry {
   path: string;
-  /** `'tmp'` atomic-write temp file, `'spool'` zip spool file, `'staging'` zip staging directory, `'probe'` capability probe. */
+  /**
+   * `'tmp'` atomic-write temp file, `'spool'` zip spool file, `'staging'` zip staging directory,
+   * `'probe'` capability probe, `'work'` scratch directory (the container lab's).
+   */
   kind: TempKind;
   directory: boolean;
   /**

@@ -22,7 +22,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /** What a temporary name is for: the suffix after the last dot. */
-export type TempKind = 'tmp' | 'spool' | 'staging' | 'probe';
+export type TempKind = 'tmp' | 'spool' | 'staging' | 'probe' | 'work';
 
 /** A process as written into a temporary name. */
 export interface OwnerIdentity {
@@ -67,7 +67,7 @@ const PID_MAX = 4_194_304;
 // .<base>.slabio-v1<l|u|p>.<host>.<ns|x>.<pid>.<start|x>-<12 hex>.<kind>, base optional. The `s`
 // flag: a file name may contain newlines.
 const CURRENT =
-  /^\.(?:.*\.)?slabio-v1([lup])\.([bh][0-9a-f]{16})\.(\d{1,20}|x)\.(\d{1,10})\.(\d{1,20}|x)-[0-9a-f]{12}\.(tmp|spool|staging|probe)$/s;
+  /^\.(?:.*\.)?slabio-v1([lup])\.([bh][0-9a-f]{16})\.(\d{1,20}|x)\.(\d{1,10})\.(\d{1,20}|x)-[0-9a-f]{12}\.(tmp|spool|staging|probe|work)$/s;
 // The names written before owner identities: judged by age only.
 const LEGACY: readonly [RegExp, TempKind, boolean][] = [
   [/^\..*\.slabio-(\d{1,10})-[0-9a-f]{12}\.tmp$/s, 'tmp', false],
@@ -98,7 +98,7 @@ export function parseTempName(name: string): ParsedTempName | null {
             pid,
             start: m[5] === 'x' ? null : (m[5] as string),
           };
-    return { kind, directory: kind === 'staging', owner, pid };
+    return { kind, directory: kind === 'staging' || kind === 'work', owner, pid };
   }
   for (const [re, kind, directory] of LEGACY) {
     const l = re.exec(name);
