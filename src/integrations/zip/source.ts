@@ -3,14 +3,13 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yauzl from 'yauzl';
 import { debug } from '../../debug.js';
 import { LimitExceededError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
+import { createOwnedFile, type OwnedFile } from '../../fs/owned-temp.js';
 import { Lease } from '../../pool/index.js';
 import { toBytes } from '../../read-all/bytes.js';
 import { asBadInput } from './entry-bytes.js';
@@ -82,10 +81,17 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   );
 }
 
+/** Remove a spool file, then drop its lock (in that order: see `createOwnedFile`). */
+async function removeSpool(spool: OwnedFile): Promise<void> {
+  await unlink(spool.path).catch(noop);
+  await spool.handle.close().catch(noop);
+}
+
 /**
  * Open `source`. A stream is spooled through the no-cache writer into `spoolDir` (the
- * destination's parent, so it lands on the same disk and not in a memory-backed `/tmp`) and the
- * spool file is removed by `close()` or on failure.
+ * destination's parent, so it lands on the same disk and not in a memory-backed `/tmp`) under a
+ * temporary name after `spoolBase` that a sweep can judge (see `sweepStale`), and the spool file
+ * is removed by `close()` or on failure.
  *
  * @throws {TypeError} for a source of another kind.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` for a source longer than `maxArchiveBytes`.
@@ -94,11 +100,12 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 export async function openArchive(
   source: ZipSource,
   spoolDir: string,
+  spoolBase: string,
   maxArchiveBytes: number,
   signal: AbortSignal | undefined,
 ): Promise<OpenArchive> {
   let zipfile: yauzl.ZipFile;
-  let spool: string | null = null;
+  let spool: OwnedFile | null = null;
   if (typeof source === 'string' || source instanceof URL) {
     zipfile = await fromPath(
       typeof source === 'string' ? source : fileURLToPath(source),
@@ -118,20 +125,18 @@ export async function openArchive(
       throw asBadInput(err, signal, 'zip archive');
     }
   } else if (isAsyncIterable(source)) {
-    const path = join(
-      spoolDir,
-      `.slabio-zip-${process.pid}-${randomBytes(6).toString('hex')}.spool`,
-    );
-    spool = path;
+    // The handle only holds the owner's lock; the writer opens the file again by name.
+    const owned = await createOwnedFile(spoolDir, spoolBase, 'spool', 0o600);
+    spool = owned;
     try {
-      await writeFileNoCache(path, counted(source, maxArchiveBytes), {
+      await writeFileNoCache(owned.path, counted(source, maxArchiveBytes), {
         ...(signal === undefined ? {} : { signal }),
       });
       signal?.throwIfAborted();
-      debug('extractZip: spooled stream to %s', path);
-      zipfile = await fromPath(path, Number.POSITIVE_INFINITY);
+      debug('extractZip: spooled stream to %s', owned.path);
+      zipfile = await fromPath(owned.path, Number.POSITIVE_INFINITY);
     } catch (err) {
-      await unlink(path).catch(noop);
+      await removeSpool(owned);
       throw err;
     }
   } else {
@@ -149,7 +154,7 @@ export async function openArchive(
     zipfile,
     async close() {
       zipfile.close();
-      if (spool !== null) await unlink(spool).catch(noop);
+      if (spool !== null) await removeSpool(spool);
     },
   };
 }
