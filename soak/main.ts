@@ -9,12 +9,13 @@
  * @module
  */
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { releaseCgroupSupport, removeAllCgroupsSync } from '../lab/cgroup.js';
 import { Progress } from '../lab/progress.js';
+import { createOwnedDir } from '../src/fs/owned-temp.js';
 import { parseSoakArgs, USAGE } from './options.js';
 import { formatReport, writeResults } from './report.js';
 import { active, runSoak } from './run.js';
@@ -58,7 +59,10 @@ async function main(): Promise<number> {
   progress.begin('soak', 0, null);
   const say = (s: string) => progress.note(s);
   const started = performance.now();
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'slabio-soak-'));
+  // Named after its owner like the lab's: one left by a soak killed with SIGKILL (no cleanup
+  // runs) is swept by a later slabio write there, or by `slabio sweep` on os.tmpdir().
+  const work = await createOwnedDir(os.tmpdir(), 'slabio-soak', 'work');
+  const workDir = work.path;
   installCleanup(workDir, progress);
   try {
     const res = await runSoak(o, workDir, progress, say);
@@ -71,6 +75,7 @@ async function main(): Promise<number> {
     await active.cgroup?.remove();
     active.cgroup = null;
     await rm(workDir, { recursive: true, force: true });
+    await work.release();
     for (const left of releaseCgroupSupport()) say(`note: could not undo ${left}`);
   }
 }
