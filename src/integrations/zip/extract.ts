@@ -249,7 +249,7 @@ async function extractWith(
   try {
     let plans: PlannedEntry[];
     try {
-      plans = await readCatalog(archive.zipfile, opts);
+      plans = await readCatalog(archive, opts);
     } catch (err) {
       throw asBadInput(err, signal, 'zip archive');
     }
