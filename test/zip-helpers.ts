@@ -128,12 +128,19 @@ export interface HandEntry {
   size?: number;
   /** Declared CRC-32 instead of the real one. */
   crc?: number;
+  /** Declared compressed size (local and central) instead of the payload's length. */
+  compressedSize?: number;
   /** General purpose flags. @default 0x800 (UTF-8 name), plus 0x8 with a `descriptor` */
   flags?: number;
   /** Point the central directory at the local header of this earlier entry instead of writing one. */
   shareWith?: number;
-  /** Write a data descriptor after the data; the local header then says 0 for CRC and sizes. */
-  descriptor?: DescriptorKind;
+  /** Point the central directory at this absolute offset instead of writing a local header. */
+  at?: number;
+  /**
+   * Write a data descriptor after the data (these bytes, or one of this kind with the real
+   * values); the local header then says 0 for CRC and sizes.
+   */
+  descriptor?: DescriptorKind | Buffer;
   /** Local header fields that differ from the central directory record's. */
   local?: Partial<Omit<LocalFields, 'name'>> & { name?: string };
   /** The central record's extra field. */
@@ -240,11 +247,14 @@ export function buildZip(entries: HandEntry[], layout: ZipLayout = {}): Buffer {
     const payload = e.payload ?? (method === 8 ? zlib.deflateRawSync(data) : data);
     const crc = e.crc ?? zlib.crc32(data);
     const size = e.size ?? data.length;
+    const compressedSize = e.compressedSize ?? payload.length;
     const flags = e.flags ?? (e.descriptor ? 0x808 : 0x800);
     const mode = e.mode ?? (e.name.endsWith('/') ? 0o40755 : 0o100644);
     let at = offset;
     if (e.shareWith !== undefined) {
       at = offsets[e.shareWith] as number;
+    } else if (e.at !== undefined) {
+      at = e.at;
     } else {
       const dd = e.descriptor !== undefined;
       const big = e.zip64 === true;
@@ -254,15 +264,16 @@ export function buildZip(entries: HandEntry[], layout: ZipLayout = {}): Buffer {
           flags,
           method,
           crc: dd ? 0 : crc,
-          compressedSize: dd ? 0 : big ? MAX32 : payload.length,
+          compressedSize: dd ? 0 : big ? MAX32 : compressedSize,
           size: dd ? 0 : big ? MAX32 : size,
           name: localName === undefined ? name : Buffer.from(localName, 'utf8'),
-          extra: big ? zip64Extra(dd ? [0, 0] : [size, payload.length]) : Buffer.alloc(0),
+          extra: big ? zip64Extra(dd ? [0, 0] : [size, compressedSize]) : Buffer.alloc(0),
           ...local,
         }),
       );
       push(payload);
-      if (e.descriptor) push(dataDescriptor(e.descriptor, crc, payload.length, size));
+      if (Buffer.isBuffer(e.descriptor)) push(e.descriptor);
+      else if (e.descriptor) push(dataDescriptor(e.descriptor, crc, compressedSize, size));
       if (e.after) push(e.after);
     }
     offsets.push(at);
@@ -273,11 +284,11 @@ export function buildZip(entries: HandEntry[], layout: ZipLayout = {}): Buffer {
         flags,
         method,
         crc,
-        compressedSize: big ? MAX32 : payload.length,
+        compressedSize: big ? MAX32 : compressedSize,
         size: big ? MAX32 : size,
         name,
         extra: Buffer.concat([
-          big ? zip64Extra([size, payload.length, recorded]) : Buffer.alloc(0),
+          big ? zip64Extra([size, compressedSize, recorded]) : Buffer.alloc(0),
           e.centralExtra ?? Buffer.alloc(0),
         ]),
         mode,
