@@ -26,7 +26,6 @@ import {
 import {
   buildZip,
   dataDescriptor,
-  endRecord,
   extraField,
   type HandEntry,
   localHeader,
