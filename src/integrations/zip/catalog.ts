@@ -4,6 +4,7 @@
  * @module
  */
 import yauzl from 'yauzl';
+import { debug } from '../../debug.js';
 import { RATIO_GRACE_BYTES } from '../../decompress/options.js';
 import { BadInputError, LimitExceededError, UnsafeArchiveError } from '../../errors.js';
 import { ByteWindow } from './byte-window.js';
@@ -170,7 +171,8 @@ export async function readCatalog(
     );
   }
   const plans = await readRecords(archive, opts, new NameRegistry(opts.foldCase));
-  const window = new ByteWindow(archive.read, cdOffset);
+  const window = new ByteWindow(archive.read, cdOffset, archive.buffer);
   const starts = await checkLocalHeaders(window, plans, cdOffset, opts.signal);
+  debug('extractZip: layout of %d entries checked in %d reads', plans.length, window.reads);
   return plans.map((plan) => ({ ...plan, dataStart: starts[plan.index] as number }));
 }

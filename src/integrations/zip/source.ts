@@ -40,6 +40,8 @@ export interface OpenArchive {
   readonly end: EndRecords;
   /** Random reads of the archive (the same file descriptor or buffer yauzl reads). */
   readonly read: ReadAt;
+  /** The archive's bytes when the source was in memory, else `null`. */
+  readonly buffer: Buffer | null;
   /** Close the file and remove a spool file, if any. Never throws. */
   close(): Promise<void>;
 }
@@ -64,6 +66,7 @@ interface Opened {
   zipfile: yauzl.ZipFile;
   end: EndRecords;
   read: ReadAt;
+  buffer: Buffer | null;
 }
 
 /**
@@ -75,7 +78,7 @@ async function openChecked(
   size: number,
   open: () => Promise<yauzl.ZipFile>,
   signal: AbortSignal | undefined,
-): Promise<Opened> {
+): Promise<Omit<Opened, 'buffer'>> {
   let zipfile: yauzl.ZipFile;
   let end: EndRecords;
   try {
@@ -117,24 +120,20 @@ async function fromPath(path: string, maxArchiveBytes: number): Promise<Opened> 
           err ? reject(err) : resolve(bytesRead),
         );
       });
-    return await openChecked(read, size, open, undefined);
+    return { ...(await openChecked(read, size, open, undefined)), buffer: null };
   } catch (err) {
     if (!handedOver) await closeFd(fd).catch(noop);
     throw err;
   }
 }
 
-function fromBuffer(buffer: Buffer, signal: AbortSignal | undefined): Promise<Opened> {
+async function fromBuffer(buffer: Buffer, signal: AbortSignal | undefined): Promise<Opened> {
   const read: ReadAt = async (target, length, position) =>
     position >= buffer.length
       ? 0
       : buffer.copy(target, 0, position, Math.min(position + length, buffer.length));
-  return openChecked(
-    read,
-    buffer.length,
-    () => yauzl.fromBufferPromise(buffer, OPEN_OPTIONS),
-    signal,
-  );
+  const open = (): Promise<yauzl.ZipFile> => yauzl.fromBufferPromise(buffer, OPEN_OPTIONS);
+  return { ...(await openChecked(read, buffer.length, open, signal)), buffer };
 }
 
 async function* counted(
