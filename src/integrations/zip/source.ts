@@ -3,15 +3,19 @@
  *
  * @module
  */
-import { stat, unlink } from 'node:fs/promises';
+import fs from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import yauzl from 'yauzl';
 import { debug } from '../../debug.js';
-import { LimitExceededError } from '../../errors.js';
+import { LimitExceededError, UnsafeArchiveError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import { createOwnedFile, type OwnedFile } from '../../fs/owned-temp.js';
 import { Lease } from '../../pool/index.js';
 import { toBytes } from '../../read-all/bytes.js';
+import type { ReadAt } from './byte-window.js';
+import { type EndRecords, readEndRecords } from './end-records.js';
 import { asBadInput } from './entry-bytes.js';
 
 /**
@@ -32,6 +36,12 @@ export type ZipSource =
 /** An open archive and how to let go of it. */
 export interface OpenArchive {
   readonly zipfile: yauzl.ZipFile;
+  /** The end records, checked (see `readEndRecords`). */
+  readonly end: EndRecords;
+  /** Random reads of the archive (the same file descriptor or buffer yauzl reads). */
+  readonly read: ReadAt;
+  /** The archive's bytes when the source was in memory, else `null`. */
+  readonly buffer: Buffer | null;
   /** Close the file and remove a spool file, if any. Never throws. */
   close(): Promise<void>;
 }
@@ -47,14 +57,83 @@ const OPEN_OPTIONS: yauzl.Options = {
 
 function noop(): void {}
 
-async function fromPath(path: string, maxArchiveBytes: number): Promise<yauzl.ZipFile> {
-  const { size } = await stat(path);
-  if (size > maxArchiveBytes) throw new LimitExceededError(maxArchiveBytes, size, 'zip archive');
+const openFd = promisify(fs.open);
+const fstat = promisify(fs.fstat);
+const closeFd = promisify(fs.close);
+
+/** An archive as yauzl's ZipFile plus direct reads of the same bytes. */
+interface Opened {
+  zipfile: yauzl.ZipFile;
+  end: EndRecords;
+  read: ReadAt;
+  buffer: Buffer | null;
+}
+
+/**
+ * Check the end records, then let yauzl parse the same bytes. slabio reads the end records first
+ * so that records which disagree are refused as unsafe before yauzl picks one reading of them.
+ */
+async function openChecked(
+  read: ReadAt,
+  size: number,
+  open: () => Promise<yauzl.ZipFile>,
+  signal: AbortSignal | undefined,
+): Promise<Omit<Opened, 'buffer'>> {
+  let zipfile: yauzl.ZipFile;
+  let end: EndRecords;
   try {
-    return await yauzl.openPromise(path, OPEN_OPTIONS);
+    end = await readEndRecords(read, size);
+    zipfile = await open();
   } catch (err) {
-    throw asBadInput(err, undefined, 'zip archive');
+    throw asBadInput(err, signal, 'zip archive');
   }
+  // decodeStrings is off, so the comment is the raw bytes.
+  const comment = zipfile.comment as unknown as Buffer;
+  if (zipfile.entryCount !== end.entries || comment.length !== end.commentLength) {
+    zipfile.close();
+    throw new UnsafeArchiveError(
+      'zip archive is unsafe: yauzl reads other end records than slabio',
+    );
+  }
+  return { zipfile, end, read };
+}
+
+/**
+ * Open the file at `path` once: slabio's own reads and yauzl's go through the same descriptor, so
+ * both see the same file even if the path is replaced meanwhile. yauzl closes the descriptor when
+ * the ZipFile is closed; until it owns it, a failure closes it here.
+ */
+async function fromPath(path: string, maxArchiveBytes: number): Promise<Opened> {
+  const fd = await openFd(path, 'r');
+  let handedOver = false;
+  const open = async (): Promise<yauzl.ZipFile> => {
+    const zipfile = await yauzl.fromFdPromise(fd, OPEN_OPTIONS);
+    handedOver = true;
+    return zipfile;
+  };
+  try {
+    const { size } = await fstat(fd);
+    if (size > maxArchiveBytes) throw new LimitExceededError(maxArchiveBytes, size, 'zip archive');
+    const read: ReadAt = (target, length, position) =>
+      new Promise((resolve, reject) => {
+        fs.read(fd, target, 0, length, position, (err, bytesRead) =>
+          err ? reject(err) : resolve(bytesRead),
+        );
+      });
+    return { ...(await openChecked(read, size, open, undefined)), buffer: null };
+  } catch (err) {
+    if (!handedOver) await closeFd(fd).catch(noop);
+    throw err;
+  }
+}
+
+async function fromBuffer(buffer: Buffer, signal: AbortSignal | undefined): Promise<Opened> {
+  const read: ReadAt = async (target, length, position) =>
+    position >= buffer.length
+      ? 0
+      : buffer.copy(target, 0, position, Math.min(position + length, buffer.length));
+  const open = (): Promise<yauzl.ZipFile> => yauzl.fromBufferPromise(buffer, OPEN_OPTIONS);
+  return { ...(await openChecked(read, buffer.length, open, signal)), buffer };
 }
 
 async function* counted(
@@ -104,10 +183,10 @@ export async function openArchive(
   maxArchiveBytes: number,
   signal: AbortSignal | undefined,
 ): Promise<OpenArchive> {
-  let zipfile: yauzl.ZipFile;
+  let opened: Opened;
   let spool: OwnedFile | null = null;
   if (typeof source === 'string' || source instanceof URL) {
-    zipfile = await fromPath(
+    opened = await fromPath(
       typeof source === 'string' ? source : fileURLToPath(source),
       maxArchiveBytes,
     );
@@ -119,11 +198,7 @@ export async function openArchive(
     const buffer = Buffer.isBuffer(bytes)
       ? bytes
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    try {
-      zipfile = await yauzl.fromBufferPromise(buffer, OPEN_OPTIONS);
-    } catch (err) {
-      throw asBadInput(err, signal, 'zip archive');
-    }
+    opened = await fromBuffer(buffer, signal);
   } else if (isAsyncIterable(source)) {
     // The handle only holds the owner's lock; the writer opens the file again by name.
     const owned = await createOwnedFile(spoolDir, spoolBase, 'spool', 0o600);
@@ -134,7 +209,7 @@ export async function openArchive(
       });
       signal?.throwIfAborted();
       debug('extractZip: spooled stream to %s', owned.path);
-      zipfile = await fromPath(owned.path, Number.POSITIVE_INFINITY);
+      opened = await fromPath(owned.path, Number.POSITIVE_INFINITY);
     } catch (err) {
       await removeSpool(owned);
       throw err;
@@ -148,10 +223,11 @@ export async function openArchive(
       `source must be a path, Buffer, Uint8Array, Lease, Readable, async iterable or ReadableStream, got ${what}`,
     );
   }
+  const { zipfile } = opened;
   // Errors are delivered to eachEntry()'s listener; one emitted outside it must not crash.
   zipfile.on('error', noop);
   return {
-    zipfile,
+    ...opened,
     async close() {
       zipfile.close();
       if (spool !== null) await removeSpool(spool);
