@@ -12,14 +12,14 @@
  *
  * @module
  */
-import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createOwnedDir } from '../src/fs/owned-temp.js';
-import { probeCgroupSupport, releaseCgroupSupport, removeAllCgroupsSync } from './cgroup.js';
+import { probeCgroupSupport, releaseCgroupSupport } from './cgroup.js';
+import { installCleanup } from './cleanup.js';
 import { findLimits } from './find-limit.js';
 import { makeInputs } from './inputs.js';
 import { Progress } from './progress.js';
@@ -149,7 +149,13 @@ async function main(): Promise<number> {
   // SIGKILL (no cleanup runs) is swept by the next run, or by `slabio sweep` on os.tmpdir().
   const work = await createOwnedDir(os.tmpdir(), 'slabio-lab', 'work');
   const workDir = work.path;
-  installCleanup(workDir, progress);
+  installCleanup(workDir, progress, {
+    what: "the lab's cgroups",
+    kill: () => {
+      for (const child of liveChildren) child.kill('SIGKILL');
+    },
+    busy: () => liveChildren.size > 0,
+  });
   try {
     const support = await probeCgroupSupport({ leafName: `${prefix}-lab` });
     if (!support.ok) say(`note: ${support.reason}; running unconstrained`);
@@ -268,36 +274,7 @@ async function searchLimits(
   });
 }
 
-// Ctrl-C / SIGTERM / SIGHUP (terminal closed, ssh dropped) / SIGQUIT (Ctrl-\\): kill the job,
-// remove its cgroup and the temp files, undo the cgroup v2 setup, then exit with 128 + the signal
-// number as a shell would report it. Synchronous, because nothing asynchronous is guaranteed to
-// run once we decide to exit.
-function installCleanup(workDir: string, progress: Progress): void {
-  const cleanup = (): void => {
-    for (const child of liveChildren) child.kill('SIGKILL');
-    const left = removeAllCgroupsSync();
-    rmSync(workDir, { recursive: true, force: true });
-    if (left.length > 0) process.stderr.write(`could not remove cgroups: ${left.join(', ')}\n`);
-  };
-  for (const sig of CLEANUP_SIGNALS) {
-    process.once(sig, () => {
-      progress.end();
-      // After SIGHUP the terminal may be gone; a failed write must not skip the cleanup.
-      try {
-        process.stderr.write(`\n${sig}: stopping, removing the lab's cgroups\n`);
-      } catch {}
-      cleanup();
-      process.exit(128 + os.constants.signals[sig]);
-    });
-  }
-  process.once('exit', () => {
-    if (liveChildren.size > 0) cleanup();
-    else removeAllCgroupsSync();
-  });
-}
-
 /** Signals the lab cleans up on before exiting. */
-const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 main().then(
   (code) => {

@@ -8,12 +8,12 @@
  *
  * @module
  */
-import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { releaseCgroupSupport, removeAllCgroupsSync } from '../lab/cgroup.js';
+import { releaseCgroupSupport } from '../lab/cgroup.js';
+import { installCleanup } from '../lab/cleanup.js';
 import { Progress } from '../lab/progress.js';
 import { createOwnedDir } from '../src/fs/owned-temp.js';
 import { parseSoakArgs, USAGE } from './options.js';
@@ -21,32 +21,6 @@ import { formatReport, writeResults } from './report.js';
 import { active, runSoak } from './run.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
-
-// Ctrl-C and friends: kill the service, remove the cgroup and the temp files, exit as a shell
-// would report the signal. Synchronous: nothing asynchronous is sure to run once we exit.
-function installCleanup(workDir: string, progress: Progress): void {
-  const cleanup = (): void => {
-    active.supervisor?.kill();
-    const left = removeAllCgroupsSync();
-    rmSync(workDir, { recursive: true, force: true });
-    if (left.length > 0) process.stderr.write(`could not remove cgroups: ${left.join(', ')}\n`);
-  };
-  for (const sig of CLEANUP_SIGNALS) {
-    process.once(sig, () => {
-      progress.end();
-      try {
-        process.stderr.write(`\n${sig}: stopping, removing the soak's cgroup\n`);
-      } catch {}
-      cleanup();
-      process.exit(128 + os.constants.signals[sig]);
-    });
-  }
-  process.once('exit', () => {
-    if (active.supervisor !== null) cleanup();
-    else removeAllCgroupsSync();
-  });
-}
 
 async function main(): Promise<number> {
   const o = parseSoakArgs(process.argv.slice(2));
@@ -63,7 +37,11 @@ async function main(): Promise<number> {
   // runs) is swept by a later slabio write there, or by `slabio sweep` on os.tmpdir().
   const work = await createOwnedDir(os.tmpdir(), 'slabio-soak', 'work');
   const workDir = work.path;
-  installCleanup(workDir, progress);
+  installCleanup(workDir, progress, {
+    what: "the soak's cgroup",
+    kill: () => active.supervisor?.kill(),
+    busy: () => active.supervisor !== null,
+  });
   try {
     const res = await runSoak(o, workDir, progress, say);
     const printed = formatReport(res, outDir);
