@@ -134,7 +134,7 @@ async function collectFile<T>(
 ): Promise<T> {
   const { pool, maxBytes, signal } = opts;
   signal?.throwIfAborted();
-  const file = await openFile(source);
+  const file = await openFile(source, signal);
   const declared = opts.lengthHint ?? file.size;
   const writer = new BlockWriter({ pool, maxBytes, declared, signal });
   try {

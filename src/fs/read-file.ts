@@ -84,7 +84,7 @@ export async function readFileNoCache(
       : strategy === 'auto'
         ? linuxBindingOrWarn('readFileNoCache')
         : requireLinuxBinding(`readFileNoCache strategy '${strategy}'`);
-  const opened = await openFile(path);
+  const opened = await openFile(path, signal);
   const file = b === null ? opened : new CacheDroppingFile(opened, strategy, b, chunk);
   const writer = new BlockWriter({ pool, maxBytes, declared: opened.size, signal, label: path });
   try {
