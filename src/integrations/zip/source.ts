@@ -4,14 +4,15 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { stat, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import yauzl from 'yauzl';
 import { debug } from '../../debug.js';
 import { LimitExceededError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import { Lease } from '../../pool/index.js';
+import { FileReadable } from '../../read-all/file-readable.js';
+import { type OpenedFile, openFile } from '../../read-all/from-file.js';
 import { asBadInput } from './entry-bytes.js';
 
 /**
@@ -47,13 +48,20 @@ const OPEN_OPTIONS: yauzl.Options = {
 
 function noop(): void {}
 
-async function fromPath(path: string, maxArchiveBytes: number): Promise<yauzl.ZipFile> {
-  const { size } = await stat(path);
-  if (size > maxArchiveBytes) throw new LimitExceededError(maxArchiveBytes, size, 'zip archive');
+/**
+ * A regular file as a ZipFile, on the descriptor already open (no second open by path that could
+ * find something else there). yauzl closes it with the ZipFile; on failure it is closed here.
+ */
+async function fromFile(file: OpenedFile, maxArchiveBytes: number): Promise<yauzl.ZipFile> {
   try {
-    return await yauzl.openPromise(path, OPEN_OPTIONS);
+    const size = file.size ?? 0;
+    if (size > maxArchiveBytes) throw new LimitExceededError(maxArchiveBytes, size, 'zip archive');
+    return await yauzl.fromFdPromise(file.fd, OPEN_OPTIONS).catch((err: unknown) => {
+      throw asBadInput(err, undefined, 'zip archive');
+    });
   } catch (err) {
-    throw asBadInput(err, undefined, 'zip archive');
+    await file.close().catch(noop);
+    throw err;
   }
 }
 
@@ -79,6 +87,27 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   );
 }
 
+/** Write `source` to a spool file in `spoolDir` and open that; the file is removed on failure. */
+async function spooled(
+  source: AsyncIterable<unknown>,
+  spoolDir: string,
+  maxArchiveBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<{ zipfile: yauzl.ZipFile; spool: string }> {
+  const path = join(spoolDir, `.slabio-zip-${process.pid}-${randomBytes(6).toString('hex')}.spool`);
+  try {
+    await writeFileNoCache(path, counted(source, maxArchiveBytes), {
+      ...(signal === undefined ? {} : { signal }),
+    });
+    signal?.throwIfAborted();
+    debug('extractZip: spooled stream to %s', path);
+    return { zipfile: await fromFile(await openFile(path), Number.POSITIVE_INFINITY), spool: path };
+  } catch (err) {
+    await unlink(path).catch(noop);
+    throw err;
+  }
+}
+
 /**
  * Open `source`. A stream is spooled through the no-cache writer into `spoolDir` (the
  * destination's parent, so it lands on the same disk and not in a memory-backed `/tmp`) and the
@@ -97,10 +126,20 @@ export async function openArchive(
   let zipfile: yauzl.ZipFile;
   let spool: string | null = null;
   if (typeof source === 'string' || source instanceof URL) {
-    zipfile = await fromPath(
-      typeof source === 'string' ? source : fileURLToPath(source),
-      maxArchiveBytes,
-    );
+    const file = await openFile(source, signal);
+    if (file.position !== null) {
+      zipfile = await fromFile(file, maxArchiveBytes);
+    } else {
+      // A FIFO or device has no random access: spool it like a stream (from the descriptor open
+      // now; closing and reopening a FIFO would cut off its writer). Destroyed in any case, so
+      // a spool that fails before reading it still closes the descriptor.
+      const stream = new FileReadable(file);
+      try {
+        ({ zipfile, spool } = await spooled(stream, spoolDir, maxArchiveBytes, signal));
+      } finally {
+        await stream.closeNow();
+      }
+    }
   } else if (source instanceof Uint8Array || source instanceof Lease) {
     const bytes = source instanceof Lease ? source.buffer : source;
     if (bytes.length > maxArchiveBytes) {
@@ -115,22 +154,7 @@ export async function openArchive(
       throw asBadInput(err, signal, 'zip archive');
     }
   } else if (isAsyncIterable(source)) {
-    const path = join(
-      spoolDir,
-      `.slabio-zip-${process.pid}-${randomBytes(6).toString('hex')}.spool`,
-    );
-    spool = path;
-    try {
-      await writeFileNoCache(path, counted(source, maxArchiveBytes), {
-        ...(signal === undefined ? {} : { signal }),
-      });
-      signal?.throwIfAborted();
-      debug('extractZip: spooled stream to %s', path);
-      zipfile = await fromPath(path, Number.POSITIVE_INFINITY);
-    } catch (err) {
-      await unlink(path).catch(noop);
-      throw err;
-    }
+    ({ zipfile, spool } = await spooled(source, spoolDir, maxArchiveBytes, signal));
   } else {
     const what =
       typeof source === 'object' && source !== null
