@@ -9,14 +9,15 @@ import { closeFd, readFd } from './fd-calls.js';
 import type { OpenedFile } from './from-file.js';
 
 /** First wait after a read found no data, doubled after each empty read up to the cap. */
-const FIRST_WAIT_MS = 1;
+export const FIRST_WAIT_MS = 1;
 /**
  * The longest wait between reads of an idle device. It bounds how late data is seen, not how late
  * an abort is (that ends the wait at once); 20 non-blocking reads a second cost next to nothing.
  */
-const MAX_WAIT_MS = 50;
+export const MAX_WAIT_MS = 50;
 
-function wouldBlock(err: unknown): boolean {
+/** A non-blocking read that found no data. */
+export function wouldBlock(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   return code === 'EAGAIN' || code === 'EWOULDBLOCK';
 }

@@ -5,6 +5,9 @@
  */
 import fs from 'node:fs';
 
+/** Bytes asked for per read when the length is unknown: fs.ReadStream's default highWaterMark. */
+export const FILE_READ_BYTES = 64 * 1024;
+
 // The callback API on a descriptor, not FileHandle's promise methods: one thread-pool round trip
 // per call either way, but each FileHandle call costs noticeably more in JS (measured: readAll of
 // a 64 KiB file went from 0.70× to about fs.readFile's speed).

@@ -6,17 +6,20 @@
  */
 import type fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { abortRace, raced } from '../abort.js';
 import { debug } from '../debug.js';
 import { LengthMismatchError } from '../errors.js';
 import type { BlockWriter } from './block-writer.js';
+import { BorrowedFile } from './borrowed-file.js';
 import { DeviceFile } from './device-file.js';
-import { closeFd, openPath, readFd, statFd } from './fd-calls.js';
+import { closeFd, FILE_READ_BYTES, openPath, readFd, statFd } from './fd-calls.js';
 import { PipeFile } from './pipe-file.js';
 
+export { FILE_READ_BYTES } from './fd-calls.js';
+
 /**
- * A file to read: where its bytes are and who closes it. Reads of a pipe or device wait on the
- * event loop (or a timer), never in a thread-pool thread, so an abort or `close()` ends them.
+ * A file to read: where its bytes are and who closes it. A pipe or device opened from a path is
+ * waited on in the event loop (or between non-blocking reads), never in a thread-pool thread, so
+ * an abort or `close()` ends the wait.
  */
 export interface OpenedFile {
   /** The descriptor, for callers that add their own calls on it (cache control in src/fs). */
@@ -41,9 +44,6 @@ export interface OpenedFile {
    */
   close(): Promise<void>;
 }
-
-/** Bytes asked for per read when the length is unknown: fs.ReadStream's default highWaterMark. */
-export const FILE_READ_BYTES = 64 * 1024;
 
 /** Whether `value` looks like a `fs/promises` FileHandle (the class is not exported by Node). */
 export function isFileHandle(value: unknown): value is FileHandle {
@@ -77,43 +77,19 @@ function plainFile(fd: number, owned: boolean, stat: fs.Stats): OpenedFile {
   };
 }
 
-/**
- * A caller's handle on a pipe or device. Its descriptor keeps the blocking mode it was opened
- * with, so a read can sit in a thread-pool thread until data or the end arrives; it reads into a
- * buffer of its own, so that an abort can settle at once and give the caller's block back while
- * that read is still pending (its bytes are dropped when it returns).
- */
-function borrowedStream(fd: number, signal: AbortSignal | undefined): OpenedFile {
-  return {
-    fd,
-    position: null,
-    size: undefined,
-    async read(buffer, offset, length) {
-      const { promise, dispose } = abortRace(signal);
-      try {
-        const own = Buffer.allocUnsafe(Math.min(length, FILE_READ_BYTES));
-        const n = await raced(readFd(fd, own, 0, own.length, null), promise);
-        own.copy(buffer, offset, 0, n);
-        return n;
-      } finally {
-        dispose();
-      }
-    },
-    close: async () => {},
-  };
-}
-
-/** Wrap an owned descriptor of a FIFO, socket or device for reads that can be stopped. */
+/** Wrap an owned (`O_NONBLOCK`) descriptor of a FIFO, socket or device for stoppable reads. */
 function streamFile(fd: number, stat: fs.Stats, signal: AbortSignal | undefined): OpenedFile {
-  if (stat.isFIFO() || stat.isSocket()) {
+  const pipe = stat.isFIFO() || stat.isSocket();
+  if (pipe) {
     try {
       return new PipeFile(fd, signal);
     } catch (err) {
-      // A descriptor libuv cannot poll as a stream on this platform: read it as before.
+      // libuv cannot poll it as a stream on this platform. Non-blocking reads still work, but a
+      // FIFO that has had no writer yet then reads as empty instead of waiting for one.
       debug('openFile: no stream handle for fd %d: %s', fd, (err as Error).message);
     }
   }
-  if (stat.isCharacterDevice()) return new DeviceFile(fd, signal);
+  if (pipe || stat.isCharacterDevice()) return new DeviceFile(fd, signal);
   return plainFile(fd, true, stat);
 }
 
@@ -133,7 +109,7 @@ export async function openFile(
   try {
     const stat = await statFd(fd);
     if (stat.isFile()) return plainFile(fd, owned, stat);
-    return owned ? streamFile(fd, stat, signal) : borrowedStream(fd, signal);
+    return owned ? streamFile(fd, stat, signal) : new BorrowedFile(fd, signal);
   } catch (err) {
     if (owned) await closeFd(fd).catch(() => {});
     throw err;
