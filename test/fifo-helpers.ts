@@ -141,20 +141,28 @@ export class FifoLab {
     });
   }
 
-  #cleanup(): void {
+  async #cleanup(): Promise<void> {
     for (const fd of this.#writerFds.splice(0)) fs.closeSync(fd);
     for (const child of this.#children.splice(0)) {
       child.stdin?.destroy();
       child.kill();
     }
-    // A reader stuck in a blocking open(2) (as before non-blocking opens) needs a writer to come
-    // and go before the process can exit; harmless (ENXIO) when no reader is left.
-    for (const file of this.#fifos) {
-      try {
-        fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-      } catch {
-        // no reader
+    // When the code under test regresses to blocking open(2)/read(2), readers stuck in the kernel
+    // hold thread-pool threads, and the process cannot exit until they return: a writer that
+    // comes and goes ends them. Queued opens enter the kernel as threads free up, so repeat until
+    // three rounds (10 ms apart) find no reader; bounded, and a single round when nothing is stuck.
+    for (let idle = 0, round = 0; idle < 3 && round < 300; round++) {
+      let woke = 0;
+      for (const file of this.#fifos) {
+        try {
+          fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+          woke++;
+        } catch {
+          // ENXIO: no reader on it
+        }
       }
+      idle = woke === 0 ? idle + 1 : 0;
+      if (idle < 3) await new Promise((resolve) => setTimeout(resolve, 10));
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -204,11 +204,11 @@ describe('reading a FIFO', { skip: skip ?? false }, () => {
     const lab = new FifoLab(t);
     const pool = newPool();
     const controller = new AbortController();
+    const small = path.join(lab.dir, 'small.txt');
+    await writeFile(small, 'still served');
     const files = Array.from({ length: 8 }, () => lab.fifo());
     const reads = files.map((f) => readAll(f, { pool, signal: controller.signal }));
     for (const read of reads) read.catch(() => {});
-    const small = path.join(lab.dir, 'small.txt');
-    await writeFile(small, 'still served');
     const outcome = await within(readFile(small, 'utf8'), 5000);
     const { ms } = await abortAndTime(controller, Promise.allSettled(reads));
     t.diagnostic(`8 reads, abort to all settled: ${ms.toFixed(2)} ms`);
