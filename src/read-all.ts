@@ -167,6 +167,13 @@ async function collectFile<T>(
  * A `'wait'` pool whose budget is smaller than about 2.25 × the largest body can wait forever for
  * the final copy's lease; pass a `signal` (e.g. `AbortSignal.timeout(ms)`) or size the budget.
  *
+ * A path to a FIFO or character device (a terminal, `/dev/stdin` on a pipe) is opened without
+ * waiting for a writer, and its reads wait on the event loop, never in one of libuv's thread-pool
+ * threads: an abort ends the wait at once, releasing the blocks and closing the descriptor.
+ * Without a signal the read ends when the last writer closes; a FIFO that never had a writer
+ * waits for one, as `cat` would. A caller's `FileHandle` on one keeps its blocking mode: an abort
+ * still settles at once, but the read it started stays in a thread until data or the end comes.
+ *
  * @param source A `Readable`, async iterable, web `ReadableStream`, `FileHandle` or path.
  * @param options See {@link ReadAllOptions}.
  * @throws {TypeError} for a source of another kind, bad options, or a chunk that is not bytes or a string.
@@ -213,7 +220,9 @@ export function readAllChunks(source: ReadAllSource, options?: ReadAllOptions): 
  * Read a file into one lease: `readAll` of a path or `FileHandle`, with `fs.read` going straight
  * into a block of the file's `fstat` size (no stream, no intermediate Buffer). Like `fs.readFile`
  * it reads the size found at open; a file that shrinks meanwhile rejects with
- * `ERR_SLABIO_LENGTH_MISMATCH`, as does one that differs from an explicit `lengthHint`.
+ * `ERR_SLABIO_LENGTH_MISMATCH`, as does one that differs from an explicit `lengthHint`. FIFOs,
+ * `/proc` files and devices have no size and are read to their end; an abort ends a read that
+ * waits on a FIFO or device (see {@link readAll}).
  *
  * @throws {TypeError} (rejects) when `path` is not a string, URL or FileHandle; otherwise as {@link readAll}
  * plus the `fs` errors of `open`/`read` (`ENOENT`, `EISDIR`, ...).

@@ -19,7 +19,7 @@ import { asBadInput } from './entry-bytes.js';
  * What `extractZip` reads: a path, the archive's bytes (a Buffer/Uint8Array or a lease, only
  * read, never released), or a stream of them (a Node `Readable`, an async iterable of bytes, a
  * web `ReadableStream`), which is spooled to a temporary file first because a zip is read from
- * its end.
+ * its end; so is a path to a FIFO or device, which has no random access either.
  */
 export type ZipSource =
   | string
