@@ -72,14 +72,17 @@ function copyOut(lease: { buffer: Buffer; release(): void }): Buffer {
   return copy;
 }
 
-/** Start `start(signal)`, wait until its reader is open, abort; check what is left behind. */
+/**
+ * Start `start(signal)`, wait until its reader is open, abort; check what is left behind. With
+ * `leasesNothing`, also that no pool memory is held while nothing has been written.
+ */
 async function abortWhileWaiting(
   t: TestContext,
   lab: FifoLab,
   file: string,
   pool: BufferPool,
   start: (signal: AbortSignal) => Promise<unknown>,
-  withWriter: boolean,
+  { withWriter, leasesNothing }: { withWriter: boolean; leasesNothing: boolean },
 ): Promise<void> {
   const controller = new AbortController();
   const pending = start(controller.signal);
@@ -88,8 +91,10 @@ async function abortWhileWaiting(
   const writer = withWriter && opened ? [lab.holdWriter(file)] : [];
   // Give the read time to reach its wait in the kernel (or the event loop).
   await new Promise((resolve) => setTimeout(resolve, 50));
+  const heldWhileWaiting = pool.stats().inUseBytes;
   const { outcome, ms } = await abortAndTime(controller, pending);
   t.diagnostic(`abort to settle: ${ms.toFixed(2)} ms`);
+  if (leasesNothing) assert.equal(heldWhileWaiting, 0, 'no block leased before data arrives');
   assertRejectedWith(outcome, controller.signal.reason);
   assert.ok(opened, 'the FIFO was opened without waiting for a writer');
   assertNoLeases(pool);
@@ -103,28 +108,20 @@ describe('reading a FIFO', { skip: skip ?? false }, () => {
         const lab = new FifoLab(t);
         const file = lab.fifo();
         const pool = newPool();
-        await abortWhileWaiting(
-          t,
-          lab,
-          file,
-          pool,
-          (signal) => r.read(file, { pool, signal }),
-          false,
-        );
+        await abortWhileWaiting(t, lab, file, pool, (signal) => r.read(file, { pool, signal }), {
+          withWriter: false,
+          leasesNothing: true,
+        });
       });
 
       it('settles on abort while a writer holds the FIFO open and writes nothing', async (t) => {
         const lab = new FifoLab(t);
         const file = lab.fifo();
         const pool = newPool();
-        await abortWhileWaiting(
-          t,
-          lab,
-          file,
-          pool,
-          (signal) => r.read(file, { pool, signal }),
-          true,
-        );
+        await abortWhileWaiting(t, lab, file, pool, (signal) => r.read(file, { pool, signal }), {
+          withWriter: true,
+          leasesNothing: true,
+        });
       });
 
       it('returns what a writer wrote once it closes, without a signal', async (t) => {
@@ -172,12 +169,15 @@ describe('reading a FIFO', { skip: skip ?? false }, () => {
     const pool = newPool();
     const sink = new Writable({ write: (_chunk, _enc, done) => done() });
     const a = lab.fifo();
-    await abortWhileWaiting(t, lab, a, pool, (signal) => pump(a, sink, { pool, signal }), true);
+    await abortWhileWaiting(t, lab, a, pool, (signal) => pump(a, sink, { pool, signal }), {
+      withWriter: true,
+      leasesNothing: false, // the ring and the chunk block are leased up front by design
+    });
     const b = lab.fifo();
     const scan = async (signal: AbortSignal): Promise<void> => {
       for await (const chunk of readChunks(b, { pool, signal })) void chunk;
     };
-    await abortWhileWaiting(t, lab, b, pool, scan, false);
+    await abortWhileWaiting(t, lab, b, pool, scan, { withWriter: false, leasesNothing: false });
   });
 
   it("settles on abort on a caller's FileHandle, which stays open", async (t) => {

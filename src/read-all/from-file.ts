@@ -38,6 +38,12 @@ export interface OpenedFile {
    */
   read(buffer: Buffer, offset: number, length: number, position: number | null): Promise<number>;
   /**
+   * Resolves once a read would not wait (data, the end or a failure is there), for files that can
+   * wait indefinitely (FIFOs): the next block is leased only then, so a FIFO with no writer holds
+   * no pool memory. Absent where reads do not wait on a peer.
+   */
+  readonly readable?: (() => Promise<void>) | undefined;
+  /**
    * Close the file if we opened it; a caller's handle stays open. A pending pipe or device read
    * is stopped (it rejects), a regular file's is waited for: once this resolves, no read writes
    * into a buffer it was given.
@@ -150,6 +156,10 @@ export async function drainFile(
   }
   for (;;) {
     signal?.throwIfAborted();
+    if (file.readable !== undefined) {
+      await file.readable();
+      signal?.throwIfAborted();
+    }
     const pending = writer.reserve(FILE_READ_BYTES);
     if (pending !== undefined) await pending;
     const { buffer, offset, length } = writer.target;

@@ -47,6 +47,8 @@ export class PipeFile implements OpenedFile {
   #ended = false;
   #failure: { error: unknown } | null = null;
   #pending: PendingRead | null = null;
+  /** Callers of `readable()` waiting for the next chunk, the end or a failure. */
+  readonly #waiters: (() => void)[] = [];
 
   /**
    * Takes ownership of `fd` (closing the socket closes it).
@@ -82,6 +84,14 @@ export class PipeFile implements OpenedFile {
     });
   }
 
+  readonly readable = (): Promise<void> => {
+    if (this.#head < this.#tail || this.#failure !== null || this.#ended) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#waiters.push(resolve);
+      this.#socket.resume();
+    });
+  };
+
   /** Stop a pending read (it rejects with `ClosedError`), close the descriptor and wait for it. */
   async close(): Promise<void> {
     this.#signal?.removeEventListener('abort', this.#onAbort);
@@ -105,6 +115,7 @@ export class PipeFile implements OpenedFile {
       this.#pending = null;
       pending.resolve(this.#take(pending.buffer, pending.offset, pending.length));
     }
+    this.#wake();
     return false;
   };
 
@@ -113,7 +124,12 @@ export class PipeFile implements OpenedFile {
     const pending = this.#pending;
     this.#pending = null;
     pending?.resolve(0);
+    this.#wake();
   };
+
+  #wake(): void {
+    for (const resolve of this.#waiters.splice(0)) resolve();
+  }
 
   readonly #onAbort = (): void => this.#fail(this.#signal?.reason);
 
@@ -123,6 +139,7 @@ export class PipeFile implements OpenedFile {
     const pending = this.#pending;
     this.#pending = null;
     pending?.reject(this.#failure.error);
+    this.#wake();
     this.#socket.destroy();
   };
 }
