@@ -1,5 +1,6 @@
 /**
- * An SVG line chart of the working set over time, both runs on one axis, with the limit drawn.
+ * SVG line charts of memory over time with the limit drawn: the lab's (both runs' working set on
+ * one axis) and a general one for other byte series (the soak's working set and RSS).
  * Hand-written SVG: no dependency, renders on GitHub and in any browser.
  *
  * @module
@@ -25,20 +26,48 @@ function niceStep(span: number, target: number): number {
   return 10 * mag;
 }
 
-/** Options of {@link renderChart}. */
-export interface ChartOptions {
-  title: string;
-  limitBytes: number | null;
-  runs: RunResult[];
+/** One line of a {@link renderLineChart}. */
+export interface ChartSeries {
+  /** Stroke colour. */
+  color: string;
+  /** Points in time order: milliseconds on the x axis, bytes on the y axis. */
+  points: ReadonlyArray<{ t: number; bytes: number }>;
+  /** Legend text. */
+  label: string;
+  /** Written above the line's last point (e.g. "OOM-killed"), if any. */
+  endNote?: string | undefined;
+  /** Legend entry width in pixels. @default 330 */
+  legendWidth?: number;
 }
 
-/** Render the chart as a standalone SVG document. */
-export function renderChart(o: ChartOptions): string {
-  const maxT = Math.max(1, ...o.runs.flatMap((r) => r.samples.map((s) => s.t))) / 1000;
+/** A vertical line at a moment of the run (a restart, a drain), labelled at its top. */
+export interface ChartMarker {
+  /** Milliseconds on the x axis. */
+  t: number;
+  label: string;
+  color: string;
+}
+
+/** Options of {@link renderLineChart}. */
+export interface LineChartOptions {
+  title: string;
+  /** Drawn as a dashed line, and the y axis reaches it; `null` for none. */
+  limitBytes: number | null;
+  series: ChartSeries[];
+  markers?: ChartMarker[];
+  /** @default 'seconds since the job process started' */
+  xLabel?: string;
+  /** @default 'working set, MiB' */
+  yLabel?: string;
+}
+
+/** Render byte series over time as a standalone SVG document. */
+export function renderLineChart(o: LineChartOptions): string {
+  const maxT = Math.max(1, ...o.series.flatMap((r) => r.points.map((s) => s.t))) / 1000;
   const maxMiB =
     Math.max(
       o.limitBytes ?? 0,
-      ...o.runs.flatMap((r) => r.samples.map((s) => s.workingSet)),
+      ...o.series.flatMap((r) => r.points.map((s) => s.bytes)),
       16 * MiB,
     ) /
     MiB /
@@ -71,8 +100,8 @@ export function renderChart(o: ChartOptions): string {
   out.push(
     `<line x1="${PAD.left}" x2="${PAD.left}" y1="${PAD.top}" y2="${PAD.top + plotH}" stroke="#555"/>`,
     `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${PAD.top + plotH}" y2="${PAD.top + plotH}" stroke="#555"/>`,
-    `<text x="${PAD.left + plotW / 2}" y="${H - 12}" text-anchor="middle">seconds since the job process started</text>`,
-    `<text x="18" y="${PAD.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 18 ${PAD.top + plotH / 2})">working set, MiB</text>`,
+    `<text x="${PAD.left + plotW / 2}" y="${H - 12}" text-anchor="middle">${esc(o.xLabel ?? 'seconds since the job process started')}</text>`,
+    `<text x="18" y="${PAD.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 18 ${PAD.top + plotH / 2})">${esc(o.yLabel ?? 'working set, MiB')}</text>`,
   );
   if (o.limitBytes !== null) {
     const ly = y(o.limitBytes / MiB).toFixed(1);
@@ -81,27 +110,59 @@ export function renderChart(o: ChartOptions): string {
       `<text x="${W - PAD.right - 4}" y="${Number(ly) - 6}" text-anchor="end">limit ${Math.round(o.limitBytes / MiB)} MiB</text>`,
     );
   }
+  // Labels of markers close together go on the next row down instead of over each other.
+  const rowEnds: number[] = [];
+  for (const m of [...(o.markers ?? [])].sort((a, b) => a.t - b.t)) {
+    const mx = x(m.t / 1000);
+    let row = rowEnds.findIndex((end) => mx + 3 > end);
+    if (row < 0) row = rowEnds.length;
+    rowEnds[row] = mx + 3 + m.label.length * 7 + 6; // ~7 px per character at 12 px
+    out.push(
+      `<line x1="${mx.toFixed(1)}" x2="${mx.toFixed(1)}" y1="${PAD.top}" y2="${PAD.top + plotH}" stroke="${m.color}" stroke-dasharray="2 3"/>`,
+      `<text x="${(mx + 3).toFixed(1)}" y="${PAD.top + 12 + 14 * row}" fill="${m.color}">${esc(m.label)}</text>`,
+    );
+  }
   let legendX = PAD.left + 12;
-  for (const r of o.runs) {
-    const color = COLORS[r.variant] ?? '#555';
-    const pts = r.samples
-      .map((s) => `${x(s.t / 1000).toFixed(1)},${y(s.workingSet / MiB).toFixed(1)}`)
+  for (const r of o.series) {
+    const color = r.color;
+    const pts = r.points
+      .map((s) => `${x(s.t / 1000).toFixed(1)},${y(s.bytes / MiB).toFixed(1)}`)
       .join(' ');
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts}"/>`);
-    const end = r.samples.at(-1);
-    if (r.oomKilled && end !== undefined) {
+    const end = r.points.at(-1);
+    if (r.endNote !== undefined && end !== undefined) {
       out.push(
-        `<text x="${x(end.t / 1000).toFixed(1)}" y="${(y(end.workingSet / MiB) - 8).toFixed(1)}" text-anchor="middle" fill="${color}">OOM-killed</text>`,
+        `<text x="${x(end.t / 1000).toFixed(1)}" y="${(y(end.bytes / MiB) - 8).toFixed(1)}" text-anchor="middle" fill="${color}">${esc(r.endNote)}</text>`,
       );
     }
-    const label = `${r.variant}: peak ${Math.round(r.peakWorkingSetBytes / MiB)} MiB, final ${Math.round(r.finalWorkingSetBytes / MiB)} MiB`;
     const legendY = PAD.top - 14;
     out.push(
       `<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${color}" stroke-width="3"/>`,
-      `<text x="${legendX + 30}" y="${legendY}">${esc(label)}</text>`,
+      `<text x="${legendX + 30}" y="${legendY}">${esc(r.label)}</text>`,
     );
-    legendX += 330;
+    legendX += r.legendWidth ?? 330;
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
+}
+
+/** Options of {@link renderChart}. */
+export interface ChartOptions {
+  title: string;
+  limitBytes: number | null;
+  runs: RunResult[];
+}
+
+/** Render the lab's chart: the working set of each run, with its peak and final value. */
+export function renderChart(o: ChartOptions): string {
+  return renderLineChart({
+    title: o.title,
+    limitBytes: o.limitBytes,
+    series: o.runs.map((r) => ({
+      color: COLORS[r.variant] ?? '#555',
+      points: r.samples.map((s) => ({ t: s.t, bytes: s.workingSet })),
+      label: `${r.variant}: peak ${Math.round(r.peakWorkingSetBytes / MiB)} MiB, final ${Math.round(r.finalWorkingSetBytes / MiB)} MiB`,
+      endNote: r.oomKilled ? 'OOM-killed' : undefined,
+    })),
+  });
 }

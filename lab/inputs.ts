@@ -52,7 +52,7 @@ function rng(seed: number): () => number {
  * One photo-like RGB picture: smooth gradients and waves (what JPEG compresses well) under fine
  * grain (what it does not), so files land near the size of real camera-phone JPEGs.
  */
-function picture(seed: number, width: number, height: number): Buffer {
+export function picture(seed: number, width: number, height: number): Buffer {
   const next = rng(seed * 2654435761);
   const px = Buffer.allocUnsafe(width * height * 3);
   const [r0, g0, b0] = [next() % 200, next() % 200, next() % 200];

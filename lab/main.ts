@@ -13,11 +13,12 @@
  * @module
  */
 import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createOwnedDir } from '../src/fs/owned-temp.js';
 import { probeCgroupSupport, releaseCgroupSupport, removeAllCgroupsSync } from './cgroup.js';
 import { findLimits } from './find-limit.js';
 import { makeInputs } from './inputs.js';
@@ -144,7 +145,10 @@ async function main(): Promise<number> {
   const progress = new Progress();
   const say = (s: string) => progress.note(s);
 
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'slabio-lab-'));
+  // Named after its owner like slabio's own temp entries: the work directory of a lab killed with
+  // SIGKILL (no cleanup runs) is swept by the next run, or by `slabio sweep` on os.tmpdir().
+  const work = await createOwnedDir(os.tmpdir(), 'slabio-lab', 'work');
+  const workDir = work.path;
   installCleanup(workDir, progress);
   try {
     const support = await probeCgroupSupport({ leafName: `${prefix}-lab` });
@@ -240,6 +244,7 @@ async function main(): Promise<number> {
     return runs.naive.items > 0 || runs.slabio.items > 0 ? 0 : 1;
   } finally {
     await rm(workDir, { recursive: true, force: true });
+    await work.release();
     for (const left of releaseCgroupSupport()) say(`note: could not undo ${left}`);
   }
 }

@@ -33,16 +33,24 @@ export class Progress {
 
   /** Redraw with the latest sample (at most 10 times a second). */
   update(s: Sample): void {
+    const frac = this.#total > 0 ? Math.min(1, s.items / this.#total) : 0;
+    const limit = this.#limit === null ? '' : ` / ${Math.round(this.#limit / MiB)}`;
+    const ws = `WS ${Math.round(s.workingSet / MiB)}${limit} MiB`;
+    this.show(
+      frac,
+      `${String(s.items).padStart(5)}/${this.#total}  ${ws}  ${(s.t / 1000).toFixed(1)} s`,
+    );
+  }
+
+  /** Redraw the bar filled to `frac` (0…1) with `text` after it (at most 10 times a second). */
+  show(frac: number, text: string): void {
     if (!this.#enabled) return;
     const now = Date.now();
     if (now - this.#lastDraw < 100) return;
     this.#lastDraw = now;
-    const frac = this.#total > 0 ? Math.min(1, s.items / this.#total) : 0;
-    const filled = Math.round(frac * WIDTH);
+    const filled = Math.round(Math.max(0, Math.min(1, frac)) * WIDTH);
     const bar = `${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}`;
-    const limit = this.#limit === null ? '' : ` / ${Math.round(this.#limit / MiB)}`;
-    const ws = `WS ${Math.round(s.workingSet / MiB)}${limit} MiB`;
-    const line = `${this.#label.padEnd(16)} [${bar}] ${String(s.items).padStart(5)}/${this.#total}  ${ws}  ${(s.t / 1000).toFixed(1)} s`;
+    const line = `${this.#label.padEnd(16)} [${bar}] ${text}`;
     this.#stream.write(`\r\x1b[2K${line.slice(0, (this.#stream.columns ?? 120) - 1)}`);
   }
 

@@ -98,7 +98,8 @@ function row(r: RunResult): string[] {
   ];
 }
 
-function align(rows: string[][]): string {
+/** Rows as aligned plain-text columns: the first left-aligned, the others right-aligned. */
+export function align(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
     .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))))

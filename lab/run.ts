@@ -43,15 +43,17 @@ export const liveChildren = new Set<ChildProcess>();
 
 let serial = 0;
 
-// The job process joins the cgroup before node starts: the shell writes its own pid into
-// cgroup.procs and then execs node, so node's whole startup is charged to the group.
-function spawnJob(
-  variant: Variant,
-  spec: JobSpec,
-  cg: LabCgroup | null,
+/**
+ * Start `node <args>` inside the cgroup `cg` (or unconstrained when `null`). The process joins the
+ * group before node starts: the shell writes its own pid into cgroup.procs and then execs node, so
+ * node's whole startup is charged to the group. `env` is added to this process's environment;
+ * `undefined` removes a variable. stdin is ignored, stdout and stderr are pipes, plus an IPC channel.
+ */
+export function spawnInCgroup(
+  args: string[],
+  cg: { procsFile: string } | null,
   extraEnv: Record<string, string | undefined>,
 ): ChildProcess {
-  const args = [CHILD, variant, JSON.stringify(spec)];
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries(extraEnv)) {
     if (v === undefined) delete env[k];
@@ -68,6 +70,15 @@ function spawnJob(
         ['-c', 'echo $$ > "$0" && exec "$@"', cg.procsFile, process.execPath, ...args],
         options,
       );
+}
+
+function spawnJob(
+  variant: Variant,
+  spec: JobSpec,
+  cg: LabCgroup | null,
+  extraEnv: Record<string, string | undefined>,
+): ChildProcess {
+  return spawnInCgroup([CHILD, variant, JSON.stringify(spec)], cg, extraEnv);
 }
 
 function median(xs: number[]): number {

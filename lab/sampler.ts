@@ -15,8 +15,8 @@ import type { Sample } from './types.js';
 export interface SamplerOptions {
   /** The run's cgroup, `null` when it runs unconstrained. */
   cgroupDir: string | null;
-  /** The job process. */
-  pid: number;
+  /** The process whose RSS is read: a pid, or a function returning the current one (a service that restarts). */
+  pid: number | (() => number);
   /** Files under these paths count as "page cache the run caused" when there is no cgroup. */
   scanPaths: string[];
   /** @default 100 */
@@ -144,7 +144,7 @@ export class Sampler {
   async sampleNow(): Promise<Sample> {
     const { cgroupDir, pid, scanPaths } = this.#options;
     const t = Math.round(performance.now() - this.#start);
-    const proc = await processRss(pid);
+    const proc = await processRss(typeof pid === 'number' ? pid : pid());
     let s: Sample;
     if (cgroupDir !== null) {
       const m = await readCgroupMemory({ cgroupDir });

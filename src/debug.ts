@@ -21,11 +21,12 @@ export const debug = debuglog('slabio');
  * | channel | message |
  * |---|---|
  * | `slabio:pool:slab` | `{ pool, classSize, bytes }` a slab was reserved |
- * | `slabio:pool:trim` | `{ pool, freedBytes, reason }` idle slabs were dropped: `reason` is `'trim'` (`pool.trim()`, `close()`), `'idle'` (the idle timer) or `'evict'` (to make room in the budget) |
+ * | `slabio:pool:trim` | `{ pool, freedBytes, reason }` idle slabs were dropped: `reason` is `'trim'` (`pool.trim()`, `close()`), `'idle'` (the idle timer), `'spare'` (idle beyond `spareRatio`) or `'evict'` (to make room in the budget) |
  * | `slabio:pool:exhausted` | `{ pool, size, policy }` the budget was spent |
  * | `slabio:pool:wait` | `{ pool, size, outcome: 'queued' }` a request started waiting for memory |
  * | `slabio:pool:leak` | `{ pool, size, stack }` a lease was collected without release |
  * | `slabio:pool:oversize` | `{ pool, size }` a request above the largest class |
+ * | `slabio:fs:sweep` | `{ dir, removed, kept, failed, scanned, complete, automatic }` a sweep of stale temp files ran (`automatic`: before a write; `complete: false`: it stopped reading a large directory) |
  */
 export const channels = {
   poolSlab: diagnosticsChannel.channel('slabio:pool:slab'),
@@ -34,6 +35,7 @@ export const channels = {
   poolWait: diagnosticsChannel.channel('slabio:pool:wait'),
   poolLeak: diagnosticsChannel.channel('slabio:pool:leak'),
   poolOversize: diagnosticsChannel.channel('slabio:pool:oversize'),
+  fsSweep: diagnosticsChannel.channel('slabio:fs:sweep'),
 } as const;
 
 /** True when `SLABIO_DEBUG` is set to `1`/`true` in the environment. */

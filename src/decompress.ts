@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { pipeline, Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DecompressStream } from './decompress/decompress-stream.js';
 import {
@@ -80,7 +80,9 @@ function open(
     case 'path':
       return new FileReadable(input as string | URL);
     case 'web':
-      return Readable.fromWeb(input as unknown as WebReadableStream);
+      // Web streams are async iterable: pipeline reads them without an intermediate Readable
+      // buffer and, on failure, ends the iteration, which cancels the stream.
+      return input as unknown as AsyncIterable<unknown>;
     default:
       return input as unknown as Readable | AsyncIterable<unknown>;
   }
@@ -154,7 +156,8 @@ async function run(
  * @param input Compressed bytes, a lease (read, not released) or a stream/path of them.
  * @param options `format` plus {@link DecompressOptions}.
  * @default options `{ maxOutputBytes: 64 MiB, maxRatio: 100, pool: getDefaultPool() }`
- * @throws {TypeError|RangeError} for a bad input kind, format or option, naming it.
+ * @throws {TypeError|RangeError} for a bad input kind, format or option, naming it; a `TypeError`
+ * (the source destroyed) for a chunk that is neither bytes nor a string (read as UTF-8).
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` past `maxOutputBytes` or `maxRatio` (a bomb).
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for corrupt, truncated or empty input; `cause` is zlib's error.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait.

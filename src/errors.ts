@@ -49,10 +49,10 @@ export class PoolExhaustedError extends SlabioError {
   /** Bytes the pool had reserved when the request failed. */
   readonly reservedBytes: number;
 
-  constructor(requested: number, maxBytes: number, reservedBytes: number) {
+  constructor(requested: number, maxBytes: number, reservedBytes: number, detail?: string) {
     super(
       'ERR_SLABIO_POOL_EXHAUSTED',
-      `pool budget exhausted: ${requested} bytes requested, ${reservedBytes} of maxBytes ${maxBytes} reserved`,
+      `pool budget exhausted: ${requested} bytes requested, ${reservedBytes} of maxBytes ${maxBytes} reserved${detail === undefined ? '' : `; ${detail}`}`,
     );
     this.requested = requested;
     this.maxBytes = maxBytes;
@@ -66,8 +66,8 @@ export class TimeoutError extends SlabioError {
   /** The timeout that elapsed, in milliseconds. */
   readonly timeoutMs: number;
 
-  constructor(what: string, timeoutMs: number) {
-    super('ERR_SLABIO_TIMEOUT', `${what} timed out after ${timeoutMs} ms`);
+  constructor(what: string, timeoutMs: number, options?: SlabioErrorOptions) {
+    super('ERR_SLABIO_TIMEOUT', `${what} timed out after ${timeoutMs} ms`, options);
     this.timeoutMs = timeoutMs;
   }
 }

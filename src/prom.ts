@@ -5,6 +5,7 @@
  * @module
  */
 import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-client';
+import { debug } from './debug.js';
 import type { CgroupMemory, ReadCgroupMemoryOptions } from './memory/cgroup.js';
 import { readCgroupMemory } from './memory/cgroup.js';
 import type { GuardStats } from './memory/guard.js';
@@ -66,11 +67,17 @@ const STATE = { ok: 0, soft: 1, hard: 2 } as const;
  * | metric | type | labels |
  * |---|---|---|
  * | `slabio_memory_working_set_bytes` (cadvisor's formula), `_usage_bytes`, `_limit_bytes` (host memory when unlimited), `_limited` (0/1), `_anon_bytes`, `_active_file_bytes`, `_inactive_file_bytes`, `_shmem_bytes`, `_oom_kills` | gauge | |
- * | `slabio_guard_state` (0 ok, 1 soft, 2 hard) | gauge | |
+ * | `slabio_memory_read_success` (1 when this scrape read the cgroup, 0 when it could not) | gauge | |
+ * | `slabio_guard_state` (0 ok, 1 soft, 2 hard), `slabio_guard_blind` (1 while the guard cannot read the cgroup) | gauge | |
+ * | `slabio_guard_failed_samples_total` | counter | |
  * | `slabio_guard_events_total` | counter | `event` = soft, hard, recovered |
  * | `slabio_guard_trimmed_bytes_total`, `slabio_page_cache_drops_total`, `slabio_guard_malloc_trims_total`, `slabio_guard_reclaims_total` | counter | |
  * | `slabio_pool_reserved_bytes`, `_in_use_bytes`, `_high_water_bytes` | gauge | `pool`, `class` (block size, or `all`) |
  * | `slabio_pool_leaks_total`, `slabio_pool_oversize_total` | counter | `pool` |
+ *
+ * A cgroup read that fails does not fail the scrape: the memory gauges are `NaN` for that
+ * scrape and `slabio_memory_read_success` is 0, so the guard and pool metrics still arrive.
+ * Alert on `slabio_memory_read_success == 0` or `slabio_guard_blind == 1`.
  *
  * @throws {Error} prom-client's error when a metric of the same name is already registered.
  * @example
@@ -112,10 +119,25 @@ export function registerSlabioMetrics(options: SlabioMetricsOptions = {}): Slabi
       help,
       registers,
       async collect() {
-        this.set(pick(await memory()));
+        this.set(await read(pick, Number.NaN));
       },
     });
   };
+  // A failed read is reported by memory_read_success, not by failing the whole scrape.
+  const read = <T>(pick: (m: CgroupMemory) => T, failed: T): Promise<T> =>
+    memory().then(pick, (err: unknown) => {
+      debug('prom: cgroup read failed: %s', (err as Error)?.message);
+      return failed;
+    });
+  names.push(`${p}memory_read_success`);
+  new Gauge({
+    name: `${p}memory_read_success`,
+    help: '1 when this scrape read the cgroup memory figures, 0 when it could not (the memory gauges are NaN).',
+    registers,
+    async collect() {
+      this.set(await read(() => 1, 0));
+    },
+  });
   memGauge(
     'memory_working_set_bytes',
     'Working set as cadvisor computes it: usage - inactive_file.',
@@ -185,6 +207,15 @@ function registerGuard(guard: GuardStatsSource, p: string, registers: Registry[]
       this.set(STATE[guard.stats().state]);
     },
   });
+  names.push(`${p}guard_blind`);
+  new Gauge({
+    name: `${p}guard_blind`,
+    help: '1 while the memory guard cannot read the cgroup: it takes no samples and runs no actions.',
+    registers,
+    collect() {
+      this.set(guard.stats().blind ? 1 : 0);
+    },
+  });
   const d = deltas();
   names.push(`${p}guard_events_total`);
   new Counter({
@@ -214,6 +245,11 @@ function registerGuard(guard: GuardStatsSource, p: string, registers: Registry[]
       },
     });
   };
+  counter(
+    'guard_failed_samples_total',
+    'Memory guard samples whose cgroup read failed.',
+    (s) => s.failedSamples,
+  );
   counter(
     'guard_trimmed_bytes_total',
     'Bytes freed by pool trims the guard ran.',

@@ -164,8 +164,11 @@ async function collectFile<T>(
  * paused instead, so the handler can still answer 413 — answer with `connection: close` so Node
  * closes the socket instead of waiting for the rest of the upload.
  *
- * A `'wait'` pool whose budget is smaller than about 2.25 × the largest body can wait forever for
- * the final copy's lease; pass a `signal` (e.g. `AbortSignal.timeout(ms)`) or size the budget.
+ * On a `'wait'` pool concurrent reads never wait for each other forever: when every byte in use
+ * is held by reads (and other holders) waiting for more, the youngest rejects with
+ * `ERR_SLABIO_POOL_EXHAUSTED` and its blocks go back; any other wait ends after the pool's
+ * `waitTimeoutMs`. An unknown-length read needs about 2.5 × its bytes of budget at its peak (the
+ * blocks plus the final copy), a known-length read its one block.
  *
  * A path to a FIFO or character device (a terminal, `/dev/stdin` on a pipe) is opened without
  * waiting for a writer, and its reads wait on the event loop, never in one of libuv's thread-pool

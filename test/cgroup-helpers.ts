@@ -1,10 +1,32 @@
-// Helpers for the live cgroup tests: create a throw-away memory cgroup (v1 here, v2 where the
-// host has it) and run a child process inside it. Not a test file itself.
+// Helpers for the cgroup tests: fixture trees with files replaced, a throw-away live memory
+// cgroup (v1 here, v2 where the host has it) and a child process inside it. Not a test file.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const FIXTURES = fileURLToPath(new URL('../../test/fixtures/cgroup/', import.meta.url));
+
+/** Path of a fixture tree (`v1`, `v2`, `host` …) or of a file inside one. */
+export const fixture = (name: string): string => path.join(FIXTURES, name);
+
+/**
+ * A `readFile` over a fixture tree with some files replaced: the first entry whose key ends the
+ * path wins; `null` makes the file missing (`ENOENT`), an Error is thrown as it is.
+ */
+export function overlay(overrides: Record<string, string | null | Error>) {
+  return async (file: string): Promise<string> => {
+    for (const [suffix, text] of Object.entries(overrides)) {
+      if (!file.endsWith(suffix)) continue;
+      if (text === null) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+      if (text instanceof Error) throw text;
+      return text;
+    }
+    return readFile(file, 'utf8');
+  };
+}
 
 export interface TestCgroup {
   version: 1 | 2;

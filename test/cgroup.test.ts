@@ -2,29 +2,12 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CgroupError } from '../src/errors.js';
-import { parseCount, parseFlatKeyed, parsePressure } from '../src/memory/cgroup-parse.js';
 import { readCgroupMemory } from '../src/memory/index.js';
+import { fixture, overlay } from './cgroup-helpers.js';
 
-const FIXTURES = fileURLToPath(new URL('../../test/fixtures/cgroup/', import.meta.url));
 const MiB = 1024 * 1024;
 const HOST = 8 * 1024 * MiB; // MemTotal of the fixtures' proc/meminfo
-
-const fixture = (name: string) => path.join(FIXTURES, name);
-
-/** A reader over a fixture tree with some files replaced (`null` = missing). */
-function overlay(overrides: Record<string, string | null>) {
-  return async (file: string) => {
-    for (const [suffix, text] of Object.entries(overrides)) {
-      if (file.endsWith(suffix)) {
-        if (text === null) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
-        return text;
-      }
-    }
-    return readFile(file, 'utf8');
-  };
-}
 
 describe('readCgroupMemory on cgroup v2 fixtures', () => {
   it('computes the working set as cadvisor does and takes the lowest ancestor limit', async () => {
@@ -241,36 +224,5 @@ describe('readCgroupMemory arguments and aborts', () => {
       readCgroupMemory({ hostMemory: 0 }),
       /RangeError: hostMemory must be .* got 0/,
     );
-  });
-});
-
-describe('cgroup file parsers', () => {
-  it('parseCount accepts digits only', () => {
-    assert.equal(parseCount(' 42\n', 'f'), 42);
-    for (const bad of ['', '-1', '1.5', '1e3', 'NaN', 'max']) {
-      assert.throws(() => parseCount(bad, 'f'), CgroupError, bad);
-    }
-  });
-
-  it('parseFlatKeyed rejects a key without value', () => {
-    assert.throws(() => parseFlatKeyed('anon\n', 'memory.stat'), /has no value/);
-    assert.deepEqual(
-      [...parseFlatKeyed('\n a 1 \n\nb 2', 'f')],
-      [
-        ['a', 1],
-        ['b', 2],
-      ],
-    );
-  });
-
-  it('parsePressure needs a "some" line and well-formed averages; "full" is optional', () => {
-    assert.throws(() => parsePressure('', 'p', 'host'), /no "some" line/);
-    assert.throws(
-      () => parsePressure('some avg10=x avg60=0 avg300=0 total=0', 'p', 'host'),
-      /avg10/,
-    );
-    const p = parsePressure('some avg10=0.00 avg60=0.00 avg300=0.00 total=7', 'p', 'host');
-    assert.equal(p.full, null);
-    assert.equal(p.some.totalUs, 7);
   });
 });

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   BadInputError,
@@ -449,5 +449,155 @@ describe('decompress: memory is bounded by the limit, not by the bomb', () => {
     const peakMiB = maxRssKiB / 1024;
     t.diagnostic(`peak RSS ${peakMiB.toFixed(0)} MiB`);
     assert.ok(peakMiB < 64 + 160, `peak RSS ${peakMiB} MiB`);
+  });
+});
+
+describe('decompress: a source of chunks that are not bytes rejects with a TypeError', () => {
+  // Node's Writable throws from write() for such chunks, and pipe() calls it inside the source's
+  // 'data' listener: the throw was an uncaught exception. Any that reaches the process fails here.
+  const uncaught: unknown[] = [];
+  const record = (err: unknown): void => {
+    uncaught.push(err);
+  };
+  before(() => process.on('uncaughtException', record));
+  beforeEach(() => {
+    uncaught.length = 0;
+  });
+  after(() => process.removeListener('uncaughtException', record));
+  async function settled(): Promise<void> {
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(uncaught, [], 'no uncaught exception');
+  }
+  function isNotBytes(what: string) {
+    return (err: unknown): boolean => {
+      assert.ok(err instanceof TypeError, `expected TypeError, got ${err}`);
+      assert.match(err.message, new RegExp(`chunk that is not bytes or a string: ${what}$`));
+      return true;
+    };
+  }
+
+  const entries: [string, (input: never, pool: BufferPool) => Promise<Lease>][] = [
+    ['gunzip', (input, pool) => gunzip(input, { pool })],
+    ['inflate', (input, pool) => inflate(input, { pool })],
+    ['brotliDecompress', (input, pool) => brotliDecompress(input, { pool })],
+    ['decompress deflate-raw', (input, pool) => decompress(input, { format: 'deflate-raw', pool })],
+  ];
+  const formatOf: Record<string, CompressionFormat> = {
+    gunzip: 'gzip',
+    inflate: 'deflate',
+    brotliDecompress: 'brotli',
+    'decompress deflate-raw': 'deflate-raw',
+  };
+  const leasePool = newPool();
+  const leases: Lease[] = [];
+  after(() => {
+    for (const lease of leases)
+      assert.equal(lease.released, false, "a caller's lease stays theirs");
+    for (const lease of leases) lease.release();
+  });
+  // [name, the bad chunk, what the message names]; null only from an iterable (a Readable ends on it).
+  const bad: [string, () => unknown, string][] = [
+    ['object', () => ({ a: 1 }), 'Object'],
+    ['number', () => 1, 'number'],
+    ['boolean', () => true, 'boolean'],
+    ['array of bytes', () => [0x1f, 0x8b], 'Array'],
+    ['Lease', () => leases[leases.push(leasePool.acquire(16)) - 1], 'Lease'],
+    ['Uint16Array', () => new Uint16Array(4), 'Uint16Array'],
+  ];
+
+  for (const [name, entry] of entries) {
+    it(`${name}: every chunk kind, from a Readable, an async iterable and a web stream`, async () => {
+      const pool = newPool();
+      const valid = compressSync(formatOf[name] as CompressionFormat, noise(64 * KiB));
+      const head = valid.subarray(0, 100);
+      for (const [kind, make, what] of bad) {
+        for (const prefix of [[], [head]] as Buffer[][]) {
+          const label = `${name}: ${kind}${prefix.length > 0 ? ' after valid bytes' : ''}`;
+          const readable = Readable.from([...prefix, make(), valid.subarray(100)]);
+          await assert.rejects(entry(readable as never, pool), isNotBytes(what), label);
+          assert.equal(readable.destroyed, true, `${label}: the Readable is destroyed`);
+
+          let ended = false;
+          const chunk = make();
+          async function* iterable(): AsyncGenerator<unknown> {
+            try {
+              yield* prefix;
+              yield chunk;
+              yield valid.subarray(100);
+            } finally {
+              ended = true;
+            }
+          }
+          await assert.rejects(entry(iterable() as never, pool), isNotBytes(what), label);
+          assert.equal(ended, true, `${label}: the iteration is ended`);
+
+          let cancelled = false;
+          const web = new ReadableStream<unknown>({
+            start(controller) {
+              for (const c of prefix) controller.enqueue(c);
+              controller.enqueue(make());
+            },
+            cancel() {
+              cancelled = true;
+            },
+          });
+          await assert.rejects(entry(web as never, pool), isNotBytes(what), label);
+          assert.equal(cancelled, true, `${label}: the web stream is cancelled`);
+          assert.equal(pool.stats().inUseBytes, 0, `${label}: nothing leased`);
+        }
+      }
+      async function* nulls(): AsyncGenerator<unknown> {
+        yield head;
+        yield null;
+      }
+      await assert.rejects(entry(nulls() as never, pool), isNotBytes('null'), `${name}: null`);
+      assert.equal(pool.stats().inUseBytes, 0);
+      await settled();
+    });
+  }
+
+  it('strings are read as their UTF-8 bytes, as readAll reads them', async () => {
+    const pool = newPool();
+    const data = noise(32 * KiB);
+    for (const format of FORMATS) {
+      const compressed = compressSync(format, data);
+      // One ASCII byte of the compressed data goes as a string: its UTF-8 encoding is that byte.
+      const at = compressed.findIndex((b, i) => i > 0 && b > 0 && b < 0x80);
+      const chunks = [
+        compressed.subarray(0, at),
+        String.fromCharCode(compressed[at] as number),
+        compressed.subarray(at + 1),
+      ];
+      const lease = await decompress(Readable.from(chunks), { format, pool });
+      assert.ok(take(lease, pool).equals(data), format);
+    }
+    await settled();
+  });
+
+  it('createDecompressStream: pipeline rejects, write() and end() never throw', async () => {
+    const source = Readable.from([{ a: 1 }]);
+    await assert.rejects(
+      pipeline(
+        source,
+        createDecompressStream('gzip'),
+        new Writable({ write: (_c, _e, cb) => cb() }),
+      ),
+      isNotBytes('Object'),
+    );
+    assert.equal(source.destroyed, true);
+
+    const written = createDecompressStream('brotli');
+    const errored = new Promise((resolve) => written.once('error', resolve));
+    const calledBack = new Promise((resolve) => written.write(42, resolve));
+    assert.ok(isNotBytes('number')(await calledBack));
+    assert.ok(isNotBytes('number')(await errored));
+    assert.equal(written.destroyed, true);
+
+    const ended = createDecompressStream('deflate');
+    const endError = new Promise((resolve) => ended.once('error', resolve));
+    ended.end(Symbol('x') as never);
+    assert.ok(isNotBytes('symbol')(await endError));
+    await settled();
   });
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const SERVICE = fileURLToPath(new URL('../examples/kubernetes/service.js', import.meta.url));
 
-it('examples/kubernetes/service runs its self-test: ready, work (also concurrently), metrics, drain, exit 0', async () => {
+it('examples/kubernetes/service runs its self-test: ready, work (also concurrently), thumbnail, metrics, drain, exit 0', async () => {
   const { code, stdout, stderr } = await new Promise<{
     code: number;
     stdout: string;
@@ -27,5 +27,6 @@ it('examples/kubernetes/service runs its self-test: ready, work (also concurrent
   assert.equal(code, 0, stderr);
   assert.match(stdout, /\/ready 200, \/work wrote and read 262144 bytes, working set \d+ bytes/);
   assert.match(stdout, /128 of 4 × 32 concurrent \/work requests answered 200/);
+  assert.match(stdout, /\/thumbnail 200 image\/webp, non-image 415, pool in use 0 B/);
   assert.match(stdout, /draining: SIGTERM/);
 });

@@ -27,7 +27,7 @@ async function exists(p: string): Promise<boolean> {
 }
 
 async function labTempDirs(): Promise<string[]> {
-  return (await readdir(os.tmpdir())).filter((n) => n.startsWith('slabio-lab-')).sort();
+  return (await readdir(os.tmpdir())).filter((n) => n.startsWith('.slabio-lab.slabio-')).sort();
 }
 
 function checkRun(r: RunResult, variant: string): void {

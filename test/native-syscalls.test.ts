@@ -77,6 +77,7 @@ test('the addon itself refuses an fd outside 0..0x7fffffff (no int truncation in
       ['syncFileRange', () => raw.syncFileRange(bad, 0, 0, c.SYNC_FILE_RANGE_WRITE)],
       ['cachestat', () => raw.cachestat(bad, 0, 0)],
       ['mincore', () => raw.mincore(bad)],
+      ['tryLock', () => raw.tryLock(bad)],
     ];
     for (const [name, call] of calls) {
       assert.throws(
@@ -209,6 +210,7 @@ test('every promise-returning call of the loaded binding rejects with a SystemEr
     ['preadv2', 'preadv2', () => b.preadv2(fd, [Buffer.alloc(1)], 0, 0)],
     ['cachestat', 'cachestat', () => b.cachestat(fd, 0, 0)],
     ['mincore', 'fstat', () => b.mincore(fd)],
+    ['tryLock', 'flock', () => b.tryLock(fd)],
   ];
   for (const [name, syscall, call] of calls) {
     await assert.rejects(call(), (e: unknown) => {
@@ -244,4 +246,51 @@ test('src/fs converting an already converted error keeps the errno (dropCache on
     assert.ok(!(e.cause instanceof SystemError), 'converted twice');
     return true;
   });
+});
+
+test('tryLock: flock(LOCK_EX | LOCK_NB) per open file description, let go on close', {
+  skip,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'slabio-native-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'locked');
+  const b = loadBinding() as LinuxBinding;
+  const holder = openSync(path, 'w');
+  const other = openSync(path, 'r');
+  try {
+    assert.equal(await b.tryLock(holder), true);
+    assert.equal(await b.tryLock(holder), true, 'the holder may take it again');
+    assert.equal(await b.tryLock(other), false, 'another open of the file finds it held');
+  } finally {
+    closeSync(holder);
+  }
+  try {
+    assert.equal(await b.tryLock(other), true, 'closing the holder let go of it');
+  } finally {
+    closeSync(other);
+  }
+});
+
+test('scanDir: at most maxEntries entries, the names with the needle, a SystemError when unreadable', {
+  skip,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'slabio-native-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const name of ['a', 'b', '.x.slabio-1', 'c.slabio-2'])
+    closeSync(openSync(join(dir, name), 'w'));
+  const b = loadBinding() as LinuxBinding;
+  const all = await b.scanDir(dir, Number.MAX_SAFE_INTEGER, '.slabio-');
+  assert.deepEqual(
+    [all.names.sort(), all.scanned, all.complete],
+    [['.x.slabio-1', 'c.slabio-2'], 4, true],
+  );
+  const some = await b.scanDir(dir, 2, '.slabio-');
+  assert.deepEqual([some.scanned, some.complete], [2, false]);
+  assert.deepEqual(await b.scanDir(dir, 0, ''), { names: [], scanned: 0, complete: false });
+  await assert.rejects(b.scanDir(join(dir, 'missing'), 10, ''), (e: unknown) => {
+    assert.ok(e instanceof SystemError);
+    assert.deepEqual([e.errno, e.syscall], ['ENOENT', 'opendir']);
+    return true;
+  });
+  await assert.rejects(b.scanDir(join(dir, 'a'), 10, ''), { errno: 'ENOTDIR' });
 });

@@ -34,7 +34,12 @@ describe('BufferPool memory return', () => {
     // A first burst, trimmed and collected, raises glibc's dynamic mmap threshold past 1 MiB:
     // from then on 1 MiB chunks come from the heap and stay in RSS unless trimmed. This is
     // the steady state of a long-running service, so measure the second burst.
-    const pool = new BufferPool({ sizeClasses: [MiB], maxBytes: 256 * MiB, idleTrimMs: 0 });
+    const pool = new BufferPool({
+      sizeClasses: [MiB],
+      maxBytes: 256 * MiB,
+      idleTrimMs: 0,
+      spareRatio: Number.POSITIVE_INFINITY,
+    });
     burst(pool);
     pool.trim();
     await settle();
@@ -58,7 +63,12 @@ describe('BufferPool memory return', () => {
   });
 
   it('without trim the reservation (and RSS) stays: the test above can fail', async () => {
-    const pool = new BufferPool({ sizeClasses: [MiB], maxBytes: 256 * MiB, idleTrimMs: 0 });
+    const pool = new BufferPool({
+      sizeClasses: [MiB],
+      maxBytes: 256 * MiB,
+      idleTrimMs: 0,
+      spareRatio: Number.POSITIVE_INFINITY,
+    });
     burst(pool);
     await settle();
     const before = process.memoryUsage();

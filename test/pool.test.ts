@@ -536,7 +536,12 @@ describe('waiters after the head leaves', () => {
   });
 
   it('hands out blocks oldest slab first, also with many slabs', () => {
-    const pool = new BufferPool({ sizeClasses: [4096], maxBytes: 64 << 20, slabBytes: 8192 });
+    const pool = new BufferPool({
+      sizeClasses: [4096],
+      maxBytes: 64 << 20,
+      slabBytes: 8192,
+      spareRatio: Number.POSITIVE_INFINITY,
+    });
     const leases = Array.from({ length: 2000 }, () => pool.acquire(4096)); // 1000 slabs
     const oldest = leases[0]?.buffer.buffer;
     const newest = leases[1999]?.buffer.buffer;

@@ -118,10 +118,40 @@ describe('slabio/prom', () => {
     await gauge('memory_usage_bytes').get(); // read 2: good, cached at 200
     assert.equal(reads, 2);
     failFirst(Object.assign(new Error('i/o error'), { code: 'EIO' }));
-    await assert.rejects(slow, /memory\.stat: cannot read \(EIO\)/);
+    assert.ok(Number.isNaN((await slow).values[0]?.value), 'the failed read is NaN');
     clock = 250; // read 2 is still fresh
     await gauge('memory_limit_bytes').get();
     assert.equal(reads, 2, 'the good read 2 served the scrape; read 1 failing did not drop it');
+  });
+
+  it('keeps scraping while the cgroup is unreadable: NaN memory, read_success 0, guard blind', async (t) => {
+    const registry = new Registry();
+    const box = { broken: true };
+    const reader = {
+      cgroupDir: CTR,
+      root: ROOT,
+      readFile: (f: string) =>
+        box.broken && f.endsWith('memory.current') ? Promise.resolve('-1\n') : readFile(f, 'utf8'),
+    };
+    const guard = new MemoryGuard({ intervalMs: 0, reader });
+    const m = registerSlabioMetrics({ registry, guard, reader, cacheMs: 0 });
+    t.after(() => m.unregister());
+    await assert.rejects(guard.sample(), /memory\.current: malformed number "-1"/);
+    await assert.rejects(guard.sample());
+    let text = await registry.metrics();
+    assert.equal(value(text, 'slabio_memory_read_success'), 0);
+    assert.ok(Number.isNaN(value(text, 'slabio_memory_working_set_bytes')));
+    assert.ok(Number.isNaN(value(text, 'slabio_memory_limit_bytes')));
+    assert.equal(value(text, 'slabio_guard_blind'), 1);
+    assert.equal(value(text, 'slabio_guard_failed_samples_total'), 2);
+
+    box.broken = false;
+    await guard.sample();
+    text = await registry.metrics();
+    assert.equal(value(text, 'slabio_memory_read_success'), 1);
+    assert.equal(value(text, 'slabio_memory_working_set_bytes'), 152 * MiB);
+    assert.equal(value(text, 'slabio_guard_blind'), 0);
+    assert.equal(value(text, 'slabio_guard_failed_samples_total'), 2);
   });
 
   it('reports host memory as the limit and limited 0 without a cgroup limit', async (t) => {

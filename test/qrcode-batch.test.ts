@@ -165,6 +165,8 @@ describe('qrBatch: leases', () => {
     let n = 0;
     for await (const { lease } of qrBatch(items(12), { pool, concurrency: 6 })) {
       assert.ok(decodePng(lease.buffer));
+      // A consumer slower than rendering: the codes rendered ahead fill the budget and wait.
+      await new Promise((resolve) => setTimeout(resolve, 5));
       lease.release();
       n++;
     }

@@ -70,7 +70,8 @@ function isBadInput(pattern?: RegExp) {
 
 describe('corrupt, truncated, zero-byte and non-image input: ERR_SLABIO_BAD_INPUT, nothing leased', () => {
   const cases: [string, () => Buffer, boolean][] = [
-    // [name, bytes, sharp raised an error we carry as the cause]
+    // [name, bytes, sharp raised an error we carry as the cause]. Input in no format slabio
+    // recognises is refused before sharp sees it, so it has no cause.
     ['zero bytes', () => Buffer.alloc(0), true],
     ['truncated JPEG (first half)', () => jpeg.subarray(0, jpeg.length >> 1), true],
     ['truncated PNG (first half)', () => png.subarray(0, png.length >> 1), true],
@@ -80,11 +81,11 @@ describe('corrupt, truncated, zero-byte and non-image input: ERR_SLABIO_BAD_INPU
       true,
     ],
     ['PNG with a corrupt IDAT', () => corrupt(png, 200, 2000), true],
-    ['a text file', () => Buffer.from('this is not an image\n'.repeat(20)), true],
+    ['a text file', () => Buffer.from('this is not an image\n'.repeat(20)), false],
     [
       'random bytes',
       () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff)),
-      true,
+      false,
     ],
   ];
   for (const [entryName, entry] of entries) {

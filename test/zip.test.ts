@@ -647,6 +647,26 @@ describe('extractZip: aborts and arguments', () => {
     assert.equal(pool.stats().inUseBytes, 0);
   });
 
+  it("a stream of chunks that are not bytes is a TypeError; a Lease chunk stays its owner's", async (t) => {
+    const parent = await workdir(t);
+    const pool = newPool();
+    const zip = await yazlZip(FILES);
+    const lease = pool.acquire(64 * KiB);
+    // A lease is not a chunk: counted by `.length` it would slip past maxArchiveBytes.
+    for (const chunk of [lease, 7, { length: 3 }]) {
+      await assert.rejects(
+        extractZip(Readable.from([zip.subarray(0, 100), chunk]), path.join(parent, 'o'), {
+          maxArchiveBytes: 1000,
+        }),
+        /TypeError: source produced a chunk that is not bytes or a string/,
+      );
+    }
+    assert.equal(lease.released, false);
+    lease.release();
+    assert.equal(pool.stats().inUseBytes, 0);
+    assert.deepEqual(await leftovers(parent), []);
+  });
+
   it('bad arguments name what is wrong', async () => {
     const zip = buildZip([{ name: 'a' }]);
     await assert.rejects(extractZip(42 as never, 'x'), /source must be .* got number/);

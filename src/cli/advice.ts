@@ -11,9 +11,7 @@ import { bytes, percent } from './format.js';
 
 const MiB = 1024 * 1024;
 
-/** Turn the figures into short, actionable sentences. */
-export function advise(m: CgroupMemory, a: AllocatorReport, caps: Capabilities | null): string[] {
-  const out: string[] = [];
+function memoryAdvice(m: CgroupMemory, out: string[]): void {
   if (m.version === null) {
     out.push(
       'No memory cgroup found: these are host figures. Inside a container, run this command there (kubectl exec) to see its limit.',
@@ -50,6 +48,26 @@ export function advise(m: CgroupMemory, a: AllocatorReport, caps: Capabilities |
     out.push(
       `Tasks stalled on memory ${m.pressure.some.avg10.toFixed(1)}% of the last 10 s (PSI, ${m.pressure.scope}): reclaim is hurting latency.`,
     );
+  }
+}
+
+/**
+ * Turn the figures into short, actionable sentences. `m` is `null` when the cgroup could not be
+ * read; `memoryError` says why.
+ */
+export function advise(
+  m: CgroupMemory | null,
+  a: AllocatorReport,
+  caps: Capabilities | null,
+  memoryError?: string,
+): string[] {
+  const out: string[] = [];
+  if (m === null) {
+    out.push(
+      `The memory cgroup cannot be read (${memoryError ?? 'unknown error'}). A MemoryGuard in this process is blind: it takes no samples and runs no soft or hard actions, ready() keeps its last answer, and it reports stats().blind, the 'blind' event, slabio_guard_blind and one SLABIO_GUARD_BLIND warning. Check that the memory controller is mounted and readable here (/proc/self/cgroup, /sys/fs/cgroup), or point --cgroup-dir at the group.`,
+    );
+  } else {
+    memoryAdvice(m, out);
   }
   if (a.libc === 'glibc' && a.preloaded === null && a.mallocArenaMax === null) {
     out.push(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { CgroupError } from '../errors.js';
 import {
   type CgroupMemory,
   type ReadCgroupMemoryOptions,
@@ -15,9 +16,20 @@ import { type AllocatorReport, allocatorReport } from './allocator.js';
 import { bytes, percent, row } from './format.js';
 import { type ResidencyScan, scanResidency } from './residency-scan.js';
 
+/** Why the memory figures are missing from a report. */
+export interface InspectMemoryError {
+  /** `ERR_SLABIO_CGROUP`. */
+  code: string;
+  /** The file that could not be read or parsed. */
+  file: string;
+  message: string;
+}
+
 /** Everything `slabio inspect --json` prints. */
 export interface InspectReport {
-  memory: CgroupMemory;
+  /** The cgroup figures; `null` when they cannot be read, with the reason in `memoryError`. */
+  memory: CgroupMemory | null;
+  memoryError: InspectMemoryError | null;
   process: { pid: number; rss: number; heapUsed: number; external: number; arrayBuffers: number };
   allocator: AllocatorReport;
   /** Page-cache control on `dir` (or the temp dir); `null` with the probe's error in `capabilitiesError`. */
@@ -38,15 +50,30 @@ export interface InspectOptions {
   signal?: AbortSignal;
 }
 
+// An unreadable cgroup is what the report must explain, so it is part of the report.
+async function readMemory(
+  reader: ReadCgroupMemoryOptions,
+): Promise<[CgroupMemory | null, InspectMemoryError | null]> {
+  try {
+    return [await readCgroupMemory(reader), null];
+  } catch (err) {
+    if (!(err instanceof CgroupError)) throw err;
+    return [null, { code: err.code, file: err.file, message: err.message }];
+  }
+}
+
 /**
- * Gather the inspection report.
+ * Gather the inspection report. A cgroup that cannot be read or parsed is reported in
+ * `memoryError` (with `memory: null`), not thrown: the rest of the report still helps.
  *
- * @throws {CgroupError} `ERR_SLABIO_CGROUP` when the cgroup files are unreadable or malformed.
  * @throws {Error} the fs error when `dir` cannot be read.
  */
 export async function inspect(options: InspectOptions = {}): Promise<InspectReport> {
   const reader = { ...options.reader, ...(options.signal ? { signal: options.signal } : {}) };
-  const [memory, allocator] = await Promise.all([readCgroupMemory(reader), allocatorReport()]);
+  const [[memory, memoryError], allocator] = await Promise.all([
+    readMemory(reader),
+    allocatorReport(),
+  ]);
   const files =
     options.dir === undefined
       ? null
@@ -64,6 +91,7 @@ export async function inspect(options: InspectOptions = {}): Promise<InspectRepo
   const mu = process.memoryUsage();
   return {
     memory,
+    memoryError,
     process: {
       pid: process.pid,
       rss: mu.rss,
@@ -75,8 +103,17 @@ export async function inspect(options: InspectOptions = {}): Promise<InspectRepo
     capabilities: caps,
     capabilitiesError,
     files,
-    advice: advise(memory, allocator, caps),
+    advice: advise(memory, allocator, caps, memoryError?.message),
   };
+}
+
+function unreadableSection(e: InspectMemoryError): string[] {
+  return [
+    'memory (as Kubernetes sees it)',
+    row('cgroup', 'UNREADABLE'),
+    row('error', `${e.code}: ${e.message}`),
+    row('memory guard', 'blind here: no samples, no soft or hard actions, ready() unchanged'),
+  ];
 }
 
 function memorySection(m: CgroupMemory): string[] {
@@ -185,7 +222,13 @@ function filesSection(f: ResidencyScan): string[] {
 
 /** Render the report for a terminal. */
 export function formatInspect(r: InspectReport): string {
-  const sections = [memorySection(r.memory), allocatorSection(r), capabilitySection(r)];
+  const memory =
+    r.memory !== null
+      ? memorySection(r.memory)
+      : unreadableSection(
+          r.memoryError ?? { code: 'unknown', file: 'unknown', message: 'not read' },
+        );
+  const sections = [memory, allocatorSection(r), capabilitySection(r)];
   if (r.files !== null) sections.push(filesSection(r.files));
   sections.push(['advice', ...r.advice.map((a) => `  - ${a}`)]);
   return `${sections.map((s) => s.join('\n')).join('\n\n')}\n`;

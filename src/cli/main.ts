@@ -1,26 +1,39 @@
 #!/usr/bin/env node
 /**
- * The `slabio` command: `slabio inspect [dir] [--json]`, `slabio watch [--interval ms]`.
- * Exit code 0 on success, 1 when a reading failed, 2 for bad usage.
+ * The `slabio` command: `slabio inspect [dir] [--json]`, `slabio watch [--interval ms]`,
+ * `slabio sweep DIR [--max-age d] [--dry-run] [--json]`.
+ * Exit code 0 on success, 1 when a reading failed (`inspect` still prints the rest of its report
+ * when the cgroup cannot be read; for `sweep`, also when a stale entry could not be removed), 2 for
+ * bad usage.
  *
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { CgroupError } from '../errors.js';
+import { sweepStale } from '../fs/index.js';
 import { formatInspect, inspect } from './inspect.js';
+import { formatSweep, parseDuration, sweepJson } from './sweep.js';
 import { watch } from './watch.js';
 
 const HELP = `Usage:
   slabio inspect [dir] [--json] [--top n]   memory as Kubernetes sees it, allocator, page-cache
                                             control, the files in dir holding the most cache, advice
   slabio watch [--interval ms] [--count n]  refreshing view with a working-set sparkline (Ctrl-C stops)
+  slabio sweep DIR [--max-age 24h] [--dry-run] [--json]
+                                            remove temp files of slabio writers that were killed
+                                            mid-write; --max-age (ms, s, m, h, d or never) for
+                                            those whose owner cannot be checked from here
 
 Options:
   --cgroup-dir path   read this cgroup directory instead of the process's own (sidecars)
-  --json              machine-readable output (inspect)
+  --json              machine-readable output (inspect, sweep)
   -h, --help          this text
   -v, --version       the slabio version
 `;
+
+const BLIND =
+  'The memory cgroup cannot be read: a MemoryGuard reading it is blind (no samples, no soft or hard actions; see stats().blind).\n';
 
 function usage(message: string): number {
   process.stderr.write(`slabio: ${message}\n\n${HELP}`);
@@ -67,7 +80,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         values.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspect(report),
       );
-      return 0;
+      if (report.memoryError === null) return 0;
+      process.stderr.write(
+        `slabio inspect: ${report.memoryError.code}: ${report.memoryError.message}\n${BLIND}`,
+      );
+      return 1;
     }
     if (command === 'watch') {
       if (rest.length > 0) return usage('watch takes no arguments');
@@ -88,11 +105,23 @@ export async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    if (command === 'sweep') {
+      if (rest.length !== 1) return usage(`sweep takes one directory, got ${rest.length}`);
+      const maxAge = values['max-age'];
+      const dryRun = values['dry-run'] === true;
+      const result = await sweepStale(rest[0] as string, {
+        dryRun,
+        ...(maxAge === undefined ? {} : { maxAgeMs: parseDuration(maxAge) }),
+      });
+      process.stdout.write(values.json ? sweepJson(result) : formatSweep(result, dryRun));
+      return result.failed.length > 0 ? 1 : 0;
+    }
     return usage(`unknown command "${command}"`);
   } catch (err) {
     if (err instanceof RangeError) return usage(err.message);
     const e = err as Error & { code?: string };
     process.stderr.write(`slabio ${command}: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+    if (err instanceof CgroupError) process.stderr.write(BLIND);
     return 1;
   }
 }
@@ -107,6 +136,8 @@ function parse(argv: string[]) {
       interval: { type: 'string' },
       count: { type: 'string' },
       'cgroup-dir': { type: 'string' },
+      'max-age': { type: 'string' },
+      'dry-run': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -7,6 +7,7 @@ import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import { debug } from '../debug.js';
 import { BadInputError, LimitExceededError } from '../errors.js';
+import { isChunk, notChunkError } from '../read-all/bytes.js';
 import {
   type CompressionFormat,
   checkFormat,
@@ -131,6 +132,31 @@ export class DecompressStream extends Duplex {
     this.destroy(err);
   }
 
+  override write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+    if (isChunk(chunk)) {
+      return super.write(chunk, encoding as BufferEncoding, cb as (err?: Error | null) => void);
+    }
+    this.#refuse(chunk, typeof encoding === 'function' ? encoding : cb);
+    return false;
+  }
+
+  override end(chunk?: unknown, encoding?: unknown, cb?: unknown): this {
+    // Node's end(chunk) writes through an internal path, not this.write(): check here as well.
+    if (chunk === undefined || chunk === null || typeof chunk === 'function' || isChunk(chunk)) {
+      return super.end(chunk as never, encoding as never, cb as never);
+    }
+    this.#refuse(chunk, typeof encoding === 'function' ? encoding : cb);
+    return this;
+  }
+
+  /** Fail as a write error does: destroy with the TypeError and hand it to the write callback. */
+  #refuse(chunk: unknown, cb: unknown): void {
+    const err = notChunkError(chunk);
+    debug('%s decompression refused a chunk: %s', this.#format, err.message);
+    this.destroy(err);
+    if (typeof cb === 'function') process.nextTick(cb as (err: Error) => void, err);
+  }
+
   override _read(): void {
     if (this.#pausedInner) {
       this.#pausedInner = false;
@@ -169,6 +195,7 @@ export class DecompressStream extends Duplex {
  * @throws {TypeError|RangeError} (synchronously) for a bad format or option, naming it.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` (as `'error'`) past `maxOutputBytes` or `maxRatio`.
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` (as `'error'`) for corrupt or truncated input.
+ * @throws {TypeError} (as `'error'`, never from `write()`) for a chunk that is not bytes or a string.
  * @example
  * ```ts
  * import { pipeline } from 'node:stream/promises';

@@ -12,4 +12,13 @@ export {
   type ResolvedStrategy,
 } from './options.js';
 export { type ReadFileNoCacheOptions, readFileNoCache } from './read-file.js';
+export {
+  type KeptEntry,
+  type SweepKeepReason,
+  type SweepOptions,
+  type SweepRemoveReason,
+  type SweepResult,
+  type SweptEntry,
+  sweepStale,
+} from './sweep.js';
 export { type WriteFileData, type WriteFileResult, writeFileNoCache } from './write-file.js';

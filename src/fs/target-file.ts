@@ -4,35 +4,41 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { debug } from '../debug.js';
+import { createOwnedFile } from './owned-temp.js';
 
 /** An open output file and how to finish or undo it. */
 export class TargetFile {
   #path: string;
   #writePath: string;
   #atomic: boolean;
+  #locked: boolean;
   #fh: FileHandle | null;
 
-  private constructor(path: string, writePath: string, atomic: boolean, fh: FileHandle) {
+  private constructor(
+    path: string,
+    writePath: string,
+    atomic: boolean,
+    locked: boolean,
+    fh: FileHandle,
+  ) {
     this.#path = path;
     this.#writePath = writePath;
     this.#atomic = atomic;
+    this.#locked = locked;
     this.#fh = fh;
   }
 
-  /** Open `path` for writing (truncating), or a fresh temp file next to it when `atomic`. */
+  /**
+   * Open `path` for writing (truncating), or, when `atomic`, a fresh temp file next to it whose
+   * name tells a later sweep who owns it (the directory is swept first, see `sweepStale`).
+   */
   static async open(path: string, atomic: boolean, mode: number): Promise<TargetFile> {
-    const writePath = atomic
-      ? join(
-          dirname(path),
-          `.${basename(path)}.slabio-${process.pid}-${randomBytes(6).toString('hex')}.tmp`,
-        )
-      : path;
-    const fh = await open(writePath, atomic ? 'wx' : 'w', mode);
-    return new TargetFile(path, writePath, atomic, fh);
+    if (!atomic) return new TargetFile(path, path, false, false, await open(path, 'w', mode));
+    const t = await createOwnedFile(dirname(path), basename(path), 'tmp', mode);
+    return new TargetFile(path, t.path, true, t.locked, t.handle);
   }
 
   /** The open handle. */
@@ -52,10 +58,18 @@ export class TargetFile {
     // rename() is only atomic for readers after a crash if the data reached the disk first.
     if (fsync) await fh.sync();
     else if (this.#atomic) await fh.datasync();
-    this.#fh = null;
-    await fh.close();
-    if (!this.#atomic) return;
-    await rename(this.#writePath, this.#path);
+    if (this.#locked) {
+      // The flock on the temp file says "owner alive" to sweepers: keep it until the name is gone.
+      await rename(this.#writePath, this.#path);
+      this.#fh = null;
+      // The data is already on disk (fsync/fdatasync above) and under its final name.
+      await fh.close().catch((err: unknown) => debug('close %s: %s', this.#path, String(err)));
+    } else {
+      this.#fh = null;
+      await fh.close();
+      if (!this.#atomic) return;
+      await rename(this.#writePath, this.#path);
+    }
     // The rename itself lives in the directory: fsync it so the new name survives a crash.
     const dir = await open(dirname(this.#path), 'r');
     try {
@@ -69,9 +83,13 @@ export class TargetFile {
   async abort(): Promise<void> {
     const fh = this.#fh;
     this.#fh = null;
+    const remove = () =>
+      unlink(this.#writePath).catch((err: unknown) => {
+        debug('could not remove %s: %s', this.#writePath, String(err));
+      });
+    // A locked temp file must not look abandoned while it still has a name: unlink, then close.
+    if (this.#locked) await remove();
     if (fh !== null) await fh.close().catch(() => {});
-    await unlink(this.#writePath).catch((err: unknown) => {
-      debug('could not remove %s: %s', this.#writePath, String(err));
-    });
+    if (!this.#locked) await remove();
   }
 }

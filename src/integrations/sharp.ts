@@ -11,6 +11,11 @@ export {
   type SharpConfigReport,
 } from './sharp/configure.js';
 export { type DecodeRawOptions, decodeRaw, type RawImage } from './sharp/decode-raw.js';
+export {
+  DEFAULT_INPUT_FORMATS,
+  IMAGE_INPUT_FORMATS,
+  type ImageInputFormat,
+} from './sharp/formats.js';
 export type { ImageInput } from './sharp/input.js';
 export {
   DEFAULT_LIMIT_INPUT_PIXELS,

@@ -15,104 +15,19 @@ import {
   type ReadTextFile,
 } from './cgroup-locate.js';
 import {
-  type Pressure,
-  parseCount,
+  type FlatKeyed,
+  type Meminfo,
+  parseCounterFile,
   parseFlatKeyed,
-  parseMax,
+  parseLimitFile,
   parseMeminfo,
   parsePressure,
 } from './cgroup-parse.js';
 
+import type { CgroupMemory, ReadCgroupMemoryOptions } from './cgroup-types.js';
+
 export type { Pressure, PressureLine } from './cgroup-parse.js';
-
-/** Options of {@link readCgroupMemory}. */
-export interface ReadCgroupMemoryOptions {
-  /**
-   * Filesystem root that `/proc` and `/sys/fs/cgroup` are looked up under; tests point it at a
-   * fixture tree.
-   * @default '/'
-   */
-  root?: string;
-  /**
-   * Reads a text file. Injectable for tests; must reject with an fs-style `code` (`ENOENT`).
-   * @default fs.promises.readFile(file, { encoding: 'utf8', signal })
-   */
-  readFile?: ReadTextFile;
-  /**
-   * Read this cgroup directory instead of the caller's own group (a sidecar watching the app, a
-   * test watching a child). The version is detected from the files present.
-   * @default the group found in `/proc/self/cgroup`
-   */
-  cgroupDir?: string;
-  /**
-   * Host memory in bytes; any limit at or above it counts as "no limit".
-   * @default `MemTotal` of `<root>/proc/meminfo`, else `os.totalmem()`
-   */
-  hostMemory?: number;
-  /** Platform to behave as; anything but `linux` reports `os` figures. @default process.platform */
-  platform?: NodeJS.Platform;
-  /** Aborts the read; the promise rejects with `signal.reason`. */
-  signal?: AbortSignal;
-}
-
-/** `memory.events` counters (v2) or their v1 equivalents; `null` where the kernel has none. */
-export interface MemoryEvents {
-  /** Times the group hit its limit and an allocation was about to fail (v2 `oom`). */
-  oom: number | null;
-  /** Processes killed by the OOM killer (v2 `oom_kill`, v1 `memory.oom_control` `oom_kill`). */
-  oomKill: number | null;
-  /** Times the group was throttled over `memory.high` (v2 only). */
-  high: number | null;
-  /** Times usage was about to go over the limit (v2 `max`, v1 `memory.failcnt`). */
-  max: number | null;
-}
-
-/** A snapshot of the memory figures that decide whether a container gets OOM-killed. All in bytes. */
-export interface CgroupMemory {
-  /**
-   * Where the figures come from. `host-meminfo` / `host-os` mean no memory cgroup was found and
-   * the numbers describe the whole machine, not a container.
-   */
-  source: 'cgroup-v1' | 'cgroup-v2' | 'host-meminfo' | 'host-os';
-  /** Cgroup version, `null` for host figures. */
-  version: 1 | 2 | null;
-  /** Cgroup path as the kernel names it (`/kubepods/…`), `null` for host figures. */
-  path: string | null;
-  /** Directory the files were read from, `null` for host figures. */
-  dir: string | null;
-  /** Charged memory: v2 `memory.current`, v1 `memory.usage_in_bytes`, host `MemTotal − MemFree`. */
-  usage: number;
-  /** Effective limit (lowest of the group and its ancestors), `null` when unlimited. */
-  limit: number | null;
-  /** Host memory used to decide "unlimited". */
-  hostMemory: number;
-  /** Anonymous memory (heap, stacks, malloc arenas). v1: `total_rss`. */
-  anon: number;
-  /** Page cache charged to the group, including tmpfs/shmem. v1: `total_cache`. */
-  file: number;
-  /** Page cache on the active LRU: counted fully in the working set. */
-  activeFile: number;
-  /** Page cache on the inactive LRU: the only part the working set leaves out. */
-  inactiveFile: number;
-  /** tmpfs / shared memory: file pages that cannot be dropped, only deleted. */
-  shmem: number;
-  /** Page cache modified and not yet written back. */
-  dirty: number;
-  /** Page cache being written back now. */
-  writeback: number;
-  /** Reclaimable kernel slab (dentries, inodes); v2 and host only. */
-  slabReclaimable?: number;
-  /** cadvisor's `container_memory_working_set_bytes`: `max(0, usage − inactiveFile)`. */
-  workingSet: number;
-  /** `limit − workingSet` floored at 0, `null` when unlimited. */
-  headroom: number | null;
-  /** OOM and limit counters, `null` when the files are absent. */
-  events: MemoryEvents | null;
-  /** Pressure stall information, `null` when absent (kernel without PSI). */
-  pressure: Pressure | null;
-  /** `Date.now()` when the snapshot was taken. */
-  timestamp: number;
-}
+export type { CgroupMemory, MemoryEvents, ReadCgroupMemoryOptions } from './cgroup-types.js';
 
 const defaultRead: ReadTextFile = (file, signal) =>
   readFile(file, signal === undefined ? { encoding: 'utf8' } : { encoding: 'utf8', signal });
@@ -142,11 +57,9 @@ function makeReader(read: ReadTextFile, signal: AbortSignal | undefined): Reader
   };
 }
 
-function stat(map: Map<string, number>, keys: string[], file: string, required = false): number {
-  for (const k of keys) {
-    const v = map.get(k);
-    if (v !== undefined) return v;
-  }
+function stat(map: FlatKeyed, keys: string[], file: string, required = false): number {
+  const v = map.counter(...keys);
+  if (v !== undefined) return v;
   if (required) throw new CgroupError(file, `key "${keys[0]}" not found`);
   return 0;
 }
@@ -180,9 +93,9 @@ async function readV1(loc: CgroupLocation, r: Reader, hostMemory: number, root: 
   const s = parseFlatKeyed(statText, statFile);
   // total_* are hierarchical (include child groups), matching usage_in_bytes, which is what
   // cadvisor subtracts from.
-  let limit = limitText === null ? null : parseCount(limitText, f('memory.limit_in_bytes'));
-  const hier = s.get('hierarchical_memory_limit');
-  if (hier !== undefined && (limit === null || hier < limit)) limit = hier;
+  let limit = limitText === null ? null : parseLimitFile(limitText, f('memory.limit_in_bytes'), 1);
+  const hier = s.limit('hierarchical_memory_limit') ?? null;
+  if (hier !== null && (limit === null || hier < limit)) limit = hier;
   const oom = oomText === null ? null : parseFlatKeyed(oomText, f('memory.oom_control'));
   return finish(
     {
@@ -190,7 +103,7 @@ async function readV1(loc: CgroupLocation, r: Reader, hostMemory: number, root: 
       version: 1,
       path: loc.path,
       dir: loc.dir,
-      usage: parseCount(usageText, f('memory.usage_in_bytes')),
+      usage: parseCounterFile(usageText, f('memory.usage_in_bytes')),
       hostMemory,
       anon: stat(s, ['total_rss', 'rss'], statFile),
       file: stat(s, ['total_cache', 'cache'], statFile),
@@ -204,9 +117,9 @@ async function readV1(loc: CgroupLocation, r: Reader, hostMemory: number, root: 
           ? null
           : {
               oom: null,
-              oomKill: oom?.get('oom_kill') ?? null,
+              oomKill: oom?.counter('oom_kill') ?? null,
               high: null,
-              max: failText === null ? null : parseCount(failText, f('memory.failcnt')),
+              max: failText === null ? null : parseCounterFile(failText, f('memory.failcnt')),
             },
       pressure:
         psiText === null
@@ -225,7 +138,7 @@ async function v2Limit(loc: CgroupLocation, r: Reader): Promise<number | null> {
   for (;;) {
     const file = path.join(dir, 'memory.max');
     const text = await r.optional(file);
-    const v = text === null ? null : parseMax(text, file);
+    const v = text === null ? null : parseLimitFile(text, file, 2);
     if (v !== null && (limit === null || v < limit)) limit = v;
     if (dir === loc.mountDir || path.dirname(dir) === dir || !dir.startsWith(loc.mountDir)) break;
     dir = path.dirname(dir);
@@ -250,7 +163,7 @@ async function readV2(loc: CgroupLocation, r: Reader, hostMemory: number) {
     version: 2 as const,
     path: loc.path,
     dir: loc.dir,
-    usage: parseCount(usageText, f('memory.current')),
+    usage: parseCounterFile(usageText, f('memory.current')),
     hostMemory,
     anon: stat(s, ['anon'], statFile),
     file: stat(s, ['file'], statFile),
@@ -264,10 +177,10 @@ async function readV2(loc: CgroupLocation, r: Reader, hostMemory: number) {
       ev === null
         ? null
         : {
-            oom: ev.get('oom') ?? null,
-            oomKill: ev.get('oom_kill') ?? null,
-            high: ev.get('high') ?? null,
-            max: ev.get('max') ?? null,
+            oom: ev.counter('oom') ?? null,
+            oomKill: ev.counter('oom_kill') ?? null,
+            high: ev.counter('high') ?? null,
+            max: ev.counter('max') ?? null,
           },
     pressure: psiText === null ? null : parsePressure(psiText, f('memory.pressure'), 'cgroup'),
   };
@@ -304,7 +217,7 @@ async function readHost(root: string, r: Reader, platform: NodeJS.Platform, host
     );
   }
   const m = parseMeminfo(text, file);
-  const total = hostMemory ?? m.get('MemTotal') ?? os.totalmem();
+  const total = hostMemory ?? memTotal(m, file) ?? os.totalmem();
   const psiFile = path.join(root, 'proc/pressure/memory');
   const psi = await r.optional(psiFile);
   return finish(
@@ -313,16 +226,16 @@ async function readHost(root: string, r: Reader, platform: NodeJS.Platform, host
       version: null,
       path: null,
       dir: null,
-      usage: Math.max(0, total - (m.get('MemFree') ?? 0)),
+      usage: Math.max(0, total - (m.bytes('MemFree') ?? 0)),
       hostMemory: total,
-      anon: m.get('AnonPages') ?? 0,
-      file: m.get('Cached') ?? 0,
-      activeFile: m.get('Active(file)') ?? 0,
-      inactiveFile: m.get('Inactive(file)') ?? 0,
-      shmem: m.get('Shmem') ?? 0,
-      dirty: m.get('Dirty') ?? 0,
-      writeback: m.get('Writeback') ?? 0,
-      slabReclaimable: m.get('SReclaimable') ?? 0,
+      anon: m.bytes('AnonPages') ?? 0,
+      file: m.bytes('Cached') ?? 0,
+      activeFile: m.bytes('Active(file)') ?? 0,
+      inactiveFile: m.bytes('Inactive(file)') ?? 0,
+      shmem: m.bytes('Shmem') ?? 0,
+      dirty: m.bytes('Dirty') ?? 0,
+      writeback: m.bytes('Writeback') ?? 0,
+      slabReclaimable: m.bytes('SReclaimable') ?? 0,
       events: null,
       pressure: psi === null ? null : parsePressure(psi, psiFile, 'host'),
     },
@@ -333,7 +246,14 @@ async function readHost(root: string, r: Reader, platform: NodeJS.Platform, host
 async function hostTotal(root: string, r: Reader): Promise<number> {
   const file = path.join(root, 'proc/meminfo');
   const text = await r.optional(file);
-  return (text === null ? undefined : parseMeminfo(text, file).get('MemTotal')) ?? os.totalmem();
+  return (text === null ? undefined : memTotal(parseMeminfo(text, file), file)) ?? os.totalmem();
+}
+
+// Every limit is compared with MemTotal: a zero there would make every limit "no limit".
+function memTotal(m: Meminfo, file: string): number | undefined {
+  const total = m.bytes('MemTotal');
+  if (total === 0) throw new CgroupError(file, 'MemTotal is 0');
+  return total;
 }
 
 async function locateDir(dir: string, r: Reader): Promise<CgroupLocation> {
@@ -350,8 +270,14 @@ async function locateDir(dir: string, r: Reader): Promise<CgroupLocation> {
  * Outside a cgroup with a memory controller, or off Linux, the figures describe the host and
  * `source` says so (`host-meminfo`, `host-os`).
  *
- * @throws {CgroupError} `ERR_SLABIO_CGROUP` when a required file (`memory.current` /
- * `memory.usage_in_bytes`, `memory.stat`) is missing or unreadable, or any number is malformed.
+ * Every number read is checked against the kernel's format: an unsigned decimal with at most a
+ * trailing newline (`max` also in v2 limit files), counters at most 2^53 − 1 so the arithmetic
+ * is exact, PSI averages percentages from 0 to 100. Anything else (signs, hex, floats, padding,
+ * overflow, 2^64 − 1 in a usage file) is refused rather than read as a number.
+ *
+ * @throws {CgroupError} `ERR_SLABIO_CGROUP` naming the file when a required file
+ * (`memory.current` / `memory.usage_in_bytes`, `memory.stat`) is missing or unreadable, or a file
+ * read is malformed (the message quotes the bad text and names the key).
  * @throws {unknown} `signal.reason` when aborted.
  * @example
  * ```ts

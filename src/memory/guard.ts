@@ -9,128 +9,32 @@
 import { EventEmitter } from 'node:events';
 import { debug } from '../debug.js';
 import { mallocTrim as nativeMallocTrim } from '../native/index.js';
-import { type CgroupMemory, type ReadCgroupMemoryOptions, readCgroupMemory } from './cgroup.js';
-import { defaultPageCacheRegistry, type PageCacheRegistry } from './page-cache-registry.js';
-import { type ReliefReport, type ReliefTools, relieve } from './relief.js';
+import { Blindness } from './blindness.js';
+import { type CgroupMemory, readCgroupMemory } from './cgroup.js';
+import type {
+  GuardRecovery,
+  GuardSample,
+  GuardState,
+  GuardStats,
+  MemoryGuardEvents,
+  MemoryGuardOptions,
+} from './guard-types.js';
+import { defaultPageCacheRegistry } from './page-cache-registry.js';
+import { type ReliefTools, relieve } from './relief.js';
 import { checkOrder, checkThreshold, resolveThreshold } from './thresholds.js';
 
+export type { GuardBlindness } from './blindness.js';
+export type {
+  GuardRecovery,
+  GuardSample,
+  GuardState,
+  GuardStats,
+  GuardUnblind,
+  MemoryGuardEvents,
+  MemoryGuardOptions,
+  TrimmablePool,
+} from './guard-types.js';
 export type { ReliefReport } from './relief.js';
-
-/** Anything with a `trim()` that returns the bytes it freed, such as a `BufferPool`. */
-export interface TrimmablePool {
-  /** Drop idle memory now; returns bytes freed. */
-  trim(): number;
-}
-
-/** Guard state: below soft, at/above soft, at/above hard. */
-export type GuardState = 'ok' | 'soft' | 'hard';
-
-/** What the guard saw at one sample. */
-export interface GuardSample {
-  /** The cgroup snapshot. */
-  memory: CgroupMemory;
-  /** State after this sample. */
-  state: GuardState;
-  /** Bytes the fractions were taken of: the cgroup limit, else `options.limit`, else host memory. */
-  baseBytes: number;
-  /** Soft threshold in bytes. */
-  softBytes: number;
-  /** Hard threshold in bytes. */
-  hardBytes: number;
-  /** Hysteresis in bytes: a state is left only this far below its threshold. */
-  hysteresisBytes: number;
-}
-
-/**
- * Payload of `'recovered'`: the sample that took the guard a step down, and the step. `to` is
- * also the sample's `state`.
- */
-export interface GuardRecovery extends GuardSample {
-  /** The state left: `'hard'` or `'soft'`. */
-  from: Exclude<GuardState, 'ok'>;
-  /** The state entered: `'soft'` (only from `'hard'`) or `'ok'`. */
-  to: Exclude<GuardState, 'hard'>;
-}
-
-/** Options of {@link MemoryGuard}. */
-export interface MemoryGuardOptions {
-  /** Soft threshold on the working set: fraction of the limit (≤ 1) or bytes (> 1). @default 0.8 */
-  soft?: number;
-  /** Hard threshold: fraction of the limit (≤ 1) or bytes (> 1). @default 0.95 */
-  hard?: number;
-  /**
-   * How far below a threshold the working set must fall before the state is left, so the guard
-   * does not flap: `'hard'` lasts until the working set is below `hard − hysteresis`, `'soft'`
-   * until below `soft − hysteresis`. Fraction of the limit (≤ 1) or bytes (> 1).
-   * @default 0.05
-   */
-  hysteresis?: number;
-  /** Sampling interval in ms; `0` starts no timer (call `sample()` yourself). @default 1000 */
-  intervalMs?: number;
-  /** Least time between two rounds of soft actions while the working set stays high. @default 10000 */
-  cooldownMs?: number;
-  /** Pools to `trim()` at the soft threshold. @default [] */
-  pools?: TrimmablePool[];
-  /** Called after each round of soft actions with what they did. */
-  onSoft?: (report: ReliefReport) => void;
-  /**
-   * Called once each time the hard threshold is crossed: stop taking work, drain, exit. Not
-   * called again until the guard has left `'hard'` (below `hard − hysteresis`) and crossed anew.
-   */
-  onHard?: (sample: GuardSample) => void;
-  /** Aborting closes the guard. */
-  signal?: AbortSignal;
-  /**
-   * Bytes fractions refer to when the cgroup has no limit.
-   * @default the host's memory
-   */
-  limit?: number;
-  /** Options for `readCgroupMemory` (root, file reader, `cgroupDir` to watch another group). */
-  reader?: ReadCgroupMemoryOptions;
-  /** Files whose page cache may be dropped. @default the registry `trackFile()` fills */
-  registry?: PageCacheRegistry;
-  /** Drops one file's page cache; `false` disables. @default slabio's `dropCache` (native addon) */
-  dropCache?: ((file: string) => Promise<unknown>) | false;
-  /** Returns freed malloc memory to the OS; `false` disables. @default slabio's `mallocTrim` */
-  mallocTrim?: (() => boolean) | false;
-  /** Write `memory.reclaim` on cgroup v2 when it is writable. @default true */
-  reclaim?: boolean;
-  /** Let the process exit while the guard's timer runs. @default true */
-  unref?: boolean;
-}
-
-/** Counters since the guard was created. */
-export interface GuardStats {
-  state: GuardState;
-  samples: number;
-  softEvents: number;
-  hardEvents: number;
-  /** Steps down (hard → soft, hard → ok, soft → ok), each one `'recovered'` event. */
-  recoveries: number;
-  /** Bytes freed by pool `trim()` calls in total. */
-  trimmedBytes: number;
-  /** `malloc_trim` calls that released memory. */
-  mallocTrims: number;
-  /** Files whose page cache was dropped, counted per drop. */
-  pageCacheDrops: number;
-  /** Failed drops (other than vanished files). */
-  pageCacheDropErrors: number;
-  /** Successful `memory.reclaim` writes. */
-  reclaimWrites: number;
-  /** Why `memory.reclaim` is not used (`EROFS`, `EACCES`, `cgroup v1` …), `null` while it may be. */
-  reclaimUnavailable: string | null;
-  /** The last sample, `null` before the first. */
-  last: GuardSample | null;
-}
-
-/** Events of {@link MemoryGuard}. */
-export interface MemoryGuardEvents {
-  sample: [GuardSample];
-  soft: [ReliefReport];
-  hard: [GuardSample];
-  recovered: [GuardRecovery];
-  error: [unknown];
-}
 
 async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) | null> {
   try {
@@ -155,13 +59,25 @@ async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) 
  *   ({@link GuardRecovery}) and counts in `stats().recoveries`. A climb back to `hard` after
  *   that is a new crossing: `'hard'` and `onHard` again.
  *
- * Errors thrown by `onSoft`/`onHard` reject `sample()`; from the timer they are emitted as `'error'`.
+ * - **blind**: a cgroup read that fails (no memory controller, no permission, a file that
+ *   vanished, a malformed number: a `CgroupError`) is no sample. The state stays as it was, no
+ *   action runs, `stats()` counts `failedSamples` and sets `blind`, `blindSince`, `lastError`,
+ *   and the first failure of a streak emits `'blind'` ({@link GuardBlindness}). The next good
+ *   read emits `'unblind'` ({@link GuardUnblind}) and sampling goes on as before. See
+ *   {@link MemoryGuard.ready} for readiness while blind.
+ *
+ * Errors thrown by `onSoft`/`onHard` and failed reads reject `sample()`. From the timer they are
+ * emitted as `'error'`, but only while an `'error'` listener is attached: the guard never emits
+ * an `'error'` nobody handles (that would end the process). Without one, a blind guard emits a
+ * single `SLABIO_GUARD_BLIND` process warning for its life (none if a `'blind'` listener is
+ * attached), and keeps sampling.
  *
  * @throws {RangeError} for a bad threshold, interval or limit, or `soft` ≥ `hard`.
  * @example
  * ```ts
  * const guard = new MemoryGuard({ soft: 0.8, hard: 0.92, pools: [pool], onHard: () => drainAndExit(server) });
  * guard.on('soft', (r) => log.info(r, 'memory relieved'));
+ * guard.on('blind', (b) => log.error(b.error, 'memory guard cannot read the cgroup'));
  * ```
  */
 export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
@@ -178,7 +94,8 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   #running: Promise<GuardSample> | null = null;
   #lastRelief = Number.NEGATIVE_INFINITY;
   #dropCacheResolved = false;
-  readonly #stats: Omit<GuardStats, 'state' | 'last'> = {
+  readonly #blindness = new Blindness();
+  readonly #stats: ReliefTools['stats'] & { samples: number } = {
     samples: 0,
     softEvents: 0,
     hardEvents: 0,
@@ -229,6 +146,13 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   /**
    * `false` while the state is `'hard'` (from the crossing until the working set falls below
    * `hard − hysteresis`) and after `close()`.
+   *
+   * A failed cgroup read never makes it `false`: while blind ({@link GuardStats.blind}) it keeps
+   * the answer of the last good sample, `true` if there was none. Failing open keeps a fault
+   * that hits every pod at once (a missing memory controller, a changed file format) from
+   * taking them all out of rotation; the guard says so instead (`'blind'`, one
+   * `SLABIO_GUARD_BLIND` warning, `stats().blind`). A service that wants to leave rotation while
+   * blind checks `guard.stats().blind` in its own readiness check.
    */
   ready(): boolean {
     return !this.#closed && this.#state !== 'hard';
@@ -236,13 +160,23 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
 
   /** Counters and the last sample. */
   stats(): GuardStats {
-    return { ...this.#stats, state: this.#state, last: this.#last };
+    const b = this.#blindness;
+    return {
+      ...this.#stats,
+      failedSamples: b.failedSamples,
+      blind: b.blind,
+      blindSince: b.since,
+      lastError: b.lastError,
+      state: this.#state,
+      last: this.#last,
+    };
   }
 
   /**
    * Take one sample now and act on it. Concurrent calls share one sample.
    *
-   * @throws {CgroupError} `ERR_SLABIO_CGROUP` when the cgroup files cannot be read.
+   * @throws {CgroupError} `ERR_SLABIO_CGROUP` when the cgroup files cannot be read (the guard is
+   * then blind, see {@link GuardStats.blind}).
    */
   sample(): Promise<GuardSample> {
     this.#running ??= this.#sample().finally(() => {
@@ -268,8 +202,15 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
       this.#timer = null;
       this.sample()
         .catch((err: unknown) => {
-          if (this.listenerCount('error') > 0) this.emit('error', err);
-          else debug('memory guard: sample failed: %s', (err as Error)?.message);
+          // An 'error' without a listener would throw from this timer and end the process.
+          if (this.listenerCount('error') > 0) {
+            this.emit('error', err);
+            return;
+          }
+          debug('memory guard: sample failed: %s', (err as Error)?.message);
+          if (this.#blindness.blind && this.listenerCount('blind') === 0) {
+            this.#blindness.warnOnce();
+          }
         })
         .finally(() => {
           if (!this.#closed) this.#schedule();
@@ -303,13 +244,22 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   }
 
   async #sample(): Promise<GuardSample> {
-    const memory = await this.#read();
+    let memory: CgroupMemory;
+    try {
+      memory = await this.#read();
+    } catch (err) {
+      const blind = this.#blindness.fail(err);
+      if (blind !== null) this.emit('blind', blind);
+      throw err;
+    }
+    const unblind = this.#blindness.succeed();
     const m = this.#measure(memory);
     const prev = this.#state;
     this.#state = this.#next(memory.workingSet, m);
     const sample: GuardSample = { ...m, state: this.#state };
     this.#last = sample;
     this.#stats.samples++;
+    if (unblind !== null) this.emit('unblind', { ...unblind, sample });
     this.emit('sample', sample);
     if (rank(this.#state) < rank(prev)) {
       this.#stats.recoveries++;

@@ -2,10 +2,12 @@ export * from './cgroup.js';
 export { type CgroupLocation, locateMemoryCgroup, type ReadTextFile } from './cgroup-locate.js';
 export { type DrainOptions, type DrainResult, drainAndExit, trackConnections } from './drain.js';
 export {
+  type GuardBlindness,
   type GuardRecovery,
   type GuardSample,
   type GuardState,
   type GuardStats,
+  type GuardUnblind,
   MemoryGuard,
   type MemoryGuardEvents,
   type MemoryGuardOptions,

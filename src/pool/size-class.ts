@@ -46,6 +46,9 @@ export class SizeClass {
   #nextSeq = 0;
   freeBlocks = 0;
   inUseBlocks = 0;
+  /** Bytes of the slabs whose blocks are all free (or leaked), and how many such slabs. */
+  idleBytes = 0;
+  idleSlabs = 0;
   reservedBytes = 0;
   highWaterBytes = 0;
   hits = 0;
@@ -68,7 +71,7 @@ export class SizeClass {
     if (slab === undefined) return undefined;
     const block = slab.free.pop() as Block;
     if (slab.free.length === 0) this.#withFree.shift();
-    slab.idleSince = -1;
+    if (slab.idleSince >= 0) this.#leaveIdle(slab);
     this.freeBlocks--;
     this.#markOut();
     return block;
@@ -106,7 +109,7 @@ export class SizeClass {
     this.freeBlocks++;
     this.inUseBlocks--;
     if (slab.free.length + slab.leaked === slab.total) {
-      slab.idleSince = now;
+      this.#enterIdle(slab, now);
       return true;
     }
     return false;
@@ -118,7 +121,7 @@ export class SizeClass {
     slab.leaked++;
     this.inUseBlocks--;
     this.leaks++;
-    if (slab.free.length + slab.leaked === slab.total) slab.idleSince = now;
+    if (slab.free.length + slab.leaked === slab.total) this.#enterIdle(slab, now);
   }
 
   /** Remove one idle slab from the class; the caller drops the last reference to its memory. */
@@ -130,6 +133,19 @@ export class SizeClass {
     if (j !== -1) this.#withFree.splice(j, 1);
     this.freeBlocks -= slab.free.length;
     this.reservedBytes -= slab.bytes;
+    if (slab.idleSince >= 0) this.#leaveIdle(slab);
+  }
+
+  #enterIdle(slab: Slab, now: number): void {
+    slab.idleSince = now;
+    this.idleBytes += slab.bytes;
+    this.idleSlabs++;
+  }
+
+  #leaveIdle(slab: Slab): void {
+    slab.idleSince = -1;
+    this.idleBytes -= slab.bytes;
+    this.idleSlabs--;
   }
 
   /** Put a slab that just got a free block into the oldest-first list (binary search by age). */

@@ -17,6 +17,7 @@ export interface PoolCounters {
   rejections: number;
   leaks: number;
   trimmedBytes: number;
+  deadlocks: number;
 }
 
 /** Statistics of one size class. */
@@ -49,6 +50,8 @@ export interface PoolStats {
   reservedBytes: number;
   /** Bytes leased now: leased blocks at their class size plus live oversize buffers. */
   inUseBytes: number;
+  /** Bytes of slabs whose blocks are all free: reserved, ready for reuse, droppable by `trim()`. */
+  idleBytes: number;
   /** The most bytes ever reserved at once. */
   highWaterBytes: number;
   /** Slabs reserved now, over all classes. */
@@ -75,6 +78,12 @@ export interface PoolStats {
   leaks: number;
   /** Bytes of slabs dropped by `trim()`, idle trimming, eviction or `close()`, in total. */
   trimmedBytes: number;
+  /**
+   * Waits failed with `ERR_SLABIO_POOL_EXHAUSTED` because every byte in use was held by
+   * operations (reads growing block by block) that were all waiting for more: the youngest gave
+   * way so the others could finish. Also counted in `rejections`.
+   */
+  deadlocks: number;
   /** Per size class, ascending. */
   classes: PoolClassStats[];
 }
@@ -87,11 +96,13 @@ export function collectStats(
   waiting: number,
 ): PoolStats {
   let inUseBytes = counters.oversizeBytes;
+  let idleBytes = 0;
   let slabs = 0;
   let hits = 0;
   let misses = 0;
   const perClass = classes.map((cls): PoolClassStats => {
     inUseBytes += cls.inUseBytes;
+    idleBytes += cls.idleBytes;
     slabs += cls.slabs.length;
     hits += cls.hits;
     misses += cls.misses;
@@ -111,6 +122,7 @@ export function collectStats(
     maxBytes,
     reservedBytes: counters.reservedBytes,
     inUseBytes,
+    idleBytes,
     highWaterBytes: counters.highWaterBytes,
     slabs,
     hits,
@@ -124,6 +136,7 @@ export function collectStats(
     rejections: counters.rejections,
     leaks: counters.leaks,
     trimmedBytes: counters.trimmedBytes,
+    deadlocks: counters.deadlocks,
     classes: perClass,
   };
 }

@@ -7,14 +7,10 @@
  */
 import { BadInputError, ClosedError, LengthMismatchError, LimitExceededError } from '../errors.js';
 import type { BufferPool, Lease } from '../pool/index.js';
+import { type Holder, nextTicket } from '../pool/wait-queue.js';
 import { copyBytes } from './bytes.js';
 import { ChunkList } from './chunk-list.js';
-
-/**
- * The smallest block grown into when the length is unknown. Below this, per-block bookkeeping
- * costs more than the memory it saves; 16 KiB is also Node's default stream highWaterMark.
- */
-const MIN_BLOCK = 16 * 1024;
+import { growthClasses, MIN_BLOCK } from './growth-classes.js';
 
 /** What every read is checked against. */
 export interface BlockWriterOptions {
@@ -39,14 +35,23 @@ export interface BlockWriterOptions {
 
 /**
  * Growth rule (unknown length): blocks are filled completely, one after another, and a block is
- * leased only when the previous one is full. The first block fits the first chunk; each later one
- * is the largest class not above the larger of a quarter of the bytes already held and the rest of
- * the chunk being stored (which fills such a block entirely). So the only unfilled space is in the
- * current block, at most `max(first block, bytesHeld / 4)`: memory held stays within 1.25 × bytes
- * read plus one block, and no buffer is ever copied into a bigger one while reading.
+ * leased only when the previous one is full. Blocks come from a ladder of classes four times
+ * apart (see {@link growthClasses}), so concurrent reads share a few classes' slabs instead of
+ * each reserving slabs in every class it passes. The first block is the smallest ladder class that
+ * fits the first chunk; each later one is the largest ladder class not above the larger of a
+ * quarter of the bytes already held and the rest of the chunk being stored (which fills such a
+ * block entirely). So the only unfilled space is in the current block, at most
+ * `max(first block, bytesHeld / 4)`: memory held stays within 1.25 × bytes read plus one block,
+ * and no buffer is ever copied into a bigger one while reading.
  * With a declared length there is a single block of exactly that length, filled in place.
+ *
+ * Progress: the first block is leased holding nothing; every later lease (more blocks, the
+ * result) is asked for as a {@link Holder}, so the pool can tell when reads only wait for each
+ * other and fail the youngest instead of letting them all wait forever.
  */
-export class BlockWriter {
+export class BlockWriter implements Holder {
+  /** @internal {@link Holder} age. */
+  readonly ticket = nextTicket();
   readonly #pool: BufferPool;
   readonly #maxBytes: number;
   readonly #declared: number | undefined;
@@ -188,9 +193,21 @@ export class BlockWriter {
       }
       // The pool cannot serve now: acquireAsync applies its policy (wait, or throw).
     }
-    return this.#pool
-      .acquireAsync(size, this.#acquireOptions())
-      .then((lease) => this.#adopt(lease));
+    return this.#lease(size).then((lease) => this.#adopt(lease));
+  }
+
+  /** Lease `size` bytes; once blocks are held, as a holder (see the class comment). */
+  #lease(size: number): Promise<Lease> {
+    return this.#blocks.length === 0
+      ? this.#pool.acquireAsync(size, this.#acquireOptions())
+      : this.#pool.acquireFor(this, size, this.#acquireOptions());
+  }
+
+  /** @internal {@link Holder}: the budget bytes of the blocks held now. */
+  heldBytes(): number {
+    let held = 0;
+    for (const b of this.#blocks) held += b.heldIn(this.#pool);
+    return held;
   }
 
   #adopt(lease: Lease): void {
@@ -205,18 +222,18 @@ export class BlockWriter {
   }
 
   #nextBlockSize(pending: number): number {
-    const classes = this.#pool.sizeClasses;
-    const largest = classes[classes.length - 1] as number;
+    const ladder = growthClasses(this.#pool);
     if (this.#blocks.length === 0) {
       // Round the first block up so a body that arrives as one chunk needs one block.
-      return this.#pool.classFor(Math.max(MIN_BLOCK, pending)) ?? largest;
+      const fits = Math.max(MIN_BLOCK, pending);
+      return ladder.find((c) => c >= fits) ?? (ladder.at(-1) as number);
     }
     // Round later blocks down, so the free space stays below a quarter of what is held. A block no
     // larger than the pending chunk is filled by it completely, so sizing up to the chunk adds no
     // free space and saves blocks when chunks are large.
     const target = Math.max(MIN_BLOCK, Math.floor(this.#bytesHeld() / 4), pending);
-    let size = classes[0] as number;
-    for (const c of classes) if (c <= target) size = c;
+    let size = ladder[0] as number;
+    for (const c of ladder) if (c <= target) size = c;
     return size;
   }
 
@@ -255,7 +272,7 @@ export class BlockWriter {
       this.#closed = true;
       return only;
     }
-    const out = await this.#pool.acquireAsync(n, this.#acquireOptions());
+    const out = await this.#pool.acquireFor(this, n, this.#acquireOptions());
     if (this.#closed) {
       out.release();
       throw new ClosedError('read'); // it failed while the result was being leased

@@ -41,19 +41,32 @@ export class BlockRing {
     return this.#inFlight;
   }
 
-  /** A free block: a reused one, a newly leased one, or the next one whose write completes. */
+  /**
+   * A free block: a reused one, a newly leased one, or the next one whose write completes. Only
+   * the first block is waited for; later ones are leased only when the pool has them at once, else
+   * the ring waits for its own next write. So a pump never waits for pool memory while it holds
+   * some: many pumps on a small budget each go on with the blocks they have instead of waiting
+   * for each other's.
+   */
   async take(): Promise<RingSlot> {
     for (;;) {
       const slot = this.#free.pop();
       if (slot !== undefined) return slot;
-      if (this.#slots.length < this.#count) return this.#lease();
+      if (this.#slots.length === 0)
+        return this.#adopt(await this.#pool.acquireAsync(this.#size, this.#options()));
+      if (this.#slots.length < this.#count) {
+        const lease = this.#pool.tryAcquire(this.#size);
+        if (lease !== null) return this.#adopt(lease);
+      }
       await this.#nextWrite();
     }
   }
 
-  async #lease(): Promise<RingSlot> {
-    const options = this.#signal === undefined ? {} : { signal: this.#signal };
-    const lease = await this.#pool.acquireAsync(this.#size, options);
+  #options(): { signal?: AbortSignal } {
+    return this.#signal === undefined ? {} : { signal: this.#signal };
+  }
+
+  #adopt(lease: Lease): RingSlot {
     if (this.#closed) {
       lease.release();
       throw new ClosedError('pump'); // it failed while this block was being leased

@@ -164,7 +164,9 @@ async function copyThroughRing(
  * copied in (coalescing small chunks into full blocks). A block is reused only after the
  * destination's write callback for it fired, and after `write()` returns false the next write
  * waits for 'drain' (the next block is read meanwhile), so at most `blocks × blockSize` bytes are
- * in flight and nothing is allocated per chunk.
+ * in flight and nothing is allocated per chunk. Only the first block is waited for on a `'wait'`
+ * pool; the others are leased when the pool has them at once, so many pumps on a small budget each
+ * go on with the blocks they have instead of waiting for each other's.
  *
  * The destination must be done with a chunk when it calls back: true for `fs.WriteStream`,
  * sockets, HTTP responses and hashing writables, but not for a `PassThrough`/`Transform`, which

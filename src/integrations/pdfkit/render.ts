@@ -133,8 +133,8 @@ async function renderDocument<T>(
  * `renderPdf` settles only after `build` returned.
  *
  * A `'wait'` pool must fit the largest document about 2.25 times (the blocks plus the final copy
- * into one lease; about 1.25 times with `path`), or the render waits forever for a block: pass a
- * `signal` (e.g. `AbortSignal.timeout(ms)`) or size the budget.
+ * into one lease; about 1.25 times with `path`); below that the render rejects with
+ * `ERR_SLABIO_POOL_EXHAUSTED` once it only waits for memory that waiting operations hold.
  *
  * @param build Draws on the document; `context` has `signal` and `own(lease)`.
  * @param options See {@link RenderPdfOptions}.

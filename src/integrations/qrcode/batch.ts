@@ -43,6 +43,8 @@ interface Task<Id> {
   readonly promise: Promise<Result<Id>>;
 }
 
+const noop = (): void => {};
+
 // File names come from item ids: refuse anything that is not one plain path component.
 const UNSAFE_NAME = /[/\\\0]/;
 const MAX_NAME = 200;
@@ -75,15 +77,14 @@ function itemOf<Id>(item: unknown, index: number): QrBatchItem<Id> {
   return item as QrBatchItem<Id>;
 }
 
-async function renderTask<Id>(
+/** Hand a rendered code over: as its lease, or written to `path` (which releases the lease). */
+async function deliver<Id>(
   item: QrBatchItem<Id>,
-  index: number,
+  lease: Lease,
   s: BatchSettings,
   signal: AbortSignal,
   path: string | undefined,
 ): Promise<Result<Id>> {
-  signal.throwIfAborted();
-  const lease = await renderQrAsync(item.text, s, signal, `items[${index}].text`);
   if (path === undefined) {
     if (signal.aborted) {
       lease.release();
@@ -128,6 +129,7 @@ async function* run<Id>(
   if (s.signal?.aborted) onAbort();
   const inFlight: Task<Id>[] = [];
   const seen = new Set<string>();
+  let turn: Promise<void> = Promise.resolve();
   let index = 0;
   let exhausted = false;
   try {
@@ -157,7 +159,11 @@ async function* run<Id>(
   }
 
   function start(raw: unknown, i: number): Task<Id> {
-    const promise = (async () => {
+    // Codes are rendered, and so lease their memory, one after another in input order. A code
+    // then never waits for memory that a later code holds (results wait to be yielded in order),
+    // so a batch on a budget smaller than `concurrency` codes goes on instead of waiting for
+    // itself; rendering is synchronous CPU work, so this costs no overlap (file writes still do).
+    const rendered = turn.then(async () => {
       const item = itemOf<Id>(raw, i);
       let path: string | undefined;
       if (s.outDir !== undefined) {
@@ -168,8 +174,14 @@ async function* run<Id>(
         seen.add(name);
         path = join(s.outDir, name);
       }
-      return renderTask(item, i, s, controller.signal, path);
-    })();
+      controller.signal.throwIfAborted();
+      const lease = await renderQrAsync(item.text, s, controller.signal, `items[${i}].text`);
+      return { item, path, lease };
+    });
+    turn = rendered.then(noop, noop);
+    const promise = rendered.then(({ item, path, lease }) =>
+      deliver(item, lease, s, controller.signal, path),
+    );
     // Failures are reported when the task reaches the head of the queue; until then this keeps
     // Node from calling them unhandled.
     promise.catch(() => {});

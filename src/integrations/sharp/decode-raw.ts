@@ -79,8 +79,10 @@ function rawBytesFromHeader(meta: Metadata, s: ImageSettings): number {
  * @param input See {@link ImageInput}.
  * @param options See {@link DecodeRawOptions}.
  * @throws {TypeError|RangeError} for a bad input kind or option (names it).
- * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for corrupt, truncated, empty or non-image input
- * and over `limitInputPixels`; sharp's error is the `cause` where it raised one.
+ * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for input in a format `inputFormats` does not
+ * allow (SVG and PDF by default, refused from its bytes), for corrupt, truncated, empty or
+ * non-image input and over `limitInputPixels`; sharp's error is the `cause` where it raised one.
+ * @throws {TimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` above `maxInputBytes` or `maxOutputBytes`.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait, or for
  * pixels larger than the pool's whole budget.
@@ -112,16 +114,18 @@ export async function decodeRaw(input: ImageInput, options?: DecodeRawOptions): 
         s.signal?.throwIfAborted();
         throw badInput(err, 'image header could not be read');
       }
-      reserved = await acquire(rawBytesFromHeader(meta, s), s);
+      reserved = await acquire(rawBytesFromHeader(meta, s), s, held);
       // sharp would widen grey to RGB: three times the memory for the same information.
       if (isPlainGrey(meta)) image = image.toColourspace('b-w');
     } else {
       image = await applyBuild(image, build);
     }
     const { data, info } = await runPipeline(image.raw(), s);
+    // libvips has let go of the input: give it back before any other wait for memory.
+    held.release();
     const sized = reserved;
     reserved = undefined; // copyIntoLease consumes it: returns it filled or releases it
-    const lease = await copyIntoLease(data, s, sized);
+    const lease = await copyIntoLease(data, s, sized, held);
     return {
       lease,
       width: info.width,

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { LimitExceededError } from '../../errors.js';
 import { readFileNoCache } from '../../fs/index.js';
 import { Lease } from '../../pool/index.js';
+import { type Holder, nextTicket } from '../../pool/wait-queue.js';
 import { type ReadAllSource, readAll } from '../../read-all.js';
 import type { ImageSettings } from './options.js';
 
@@ -22,22 +23,36 @@ import type { ImageSettings } from './options.js';
  */
 export type ImageInput = Lease | Uint8Array | string | URL | Exclude<ReadAllSource, string | URL>;
 
-/** @internal Input bytes plus how to give them back. */
-export interface HeldInput {
+/**
+ * @internal Input bytes plus how to give them back. A {@link Holder}: output leased while the
+ * input is held counts the input's pool memory (also a caller's lease, which stays held until
+ * the call settles), so the pool sees calls that only wait for each other.
+ */
+export interface HeldInput extends Holder {
   readonly bytes: Uint8Array;
-  /** Releases the lease slabio read the input into; does nothing for caller-owned memory. */
+  /** Releases the lease slabio read the input into (once); does nothing for caller-owned memory. */
   release(): void;
 }
 
-const NOTHING = (): void => {};
+function held(
+  bytes: Uint8Array,
+  lease: Lease | undefined,
+  s: ImageSettings,
+  own: boolean,
+): HeldInput {
+  return {
+    bytes,
+    ticket: nextTicket(),
+    heldBytes: () => lease?.heldIn(s.pool) ?? 0,
+    release: () => {
+      if (own) lease?.[Symbol.dispose]();
+    },
+  };
+}
 
 function checkLength(length: number, s: ImageSettings): void {
   if (length > s.maxInputBytes)
     throw new LimitExceededError(s.maxInputBytes, length, 'image input');
-}
-
-function owned(lease: Lease): HeldInput {
-  return { bytes: lease.buffer, release: () => lease[Symbol.dispose]() };
 }
 
 /**
@@ -50,11 +65,11 @@ export async function openInput(input: ImageInput, s: ImageSettings): Promise<He
   if (input instanceof Lease) {
     const bytes = input.buffer;
     checkLength(bytes.length, s);
-    return { bytes, release: NOTHING };
+    return held(bytes, input, s, false);
   }
   if (input instanceof Uint8Array) {
     checkLength(input.length, s);
-    return { bytes: input, release: NOTHING };
+    return held(input, undefined, s, false);
   }
   const options = {
     pool: s.pool,
@@ -63,7 +78,9 @@ export async function openInput(input: ImageInput, s: ImageSettings): Promise<He
   };
   if (typeof input === 'string' || input instanceof URL) {
     const path = typeof input === 'string' ? input : fileURLToPath(input);
-    return owned(await readFileNoCache(path, options));
+    const lease = await readFileNoCache(path, options);
+    return held(lease.buffer, lease, s, true);
   }
-  return owned(await readAll(input, options));
+  const lease = await readAll(input, options);
+  return held(lease.buffer, lease, s, true);
 }

@@ -6,6 +6,7 @@
 import type { SharpOptions } from 'sharp';
 import { BufferPool, getDefaultPool } from '../../pool/index.js';
 import { limitOption } from '../../validate.js';
+import { type ImageInputFormat, inputFormatsOption } from './formats.js';
 
 /**
  * Default `limitInputPixels`: 50 megapixels (e.g. 8660 × 5773). sharp's own default is
@@ -51,14 +52,50 @@ export interface ImageOptions {
    */
   maxOutputBytes?: number | undefined;
   /**
+   * The formats libvips may decode, recognised from the input's first bytes (never from a file
+   * name or a declared type). Anything else, or anything that could also be read as a format not
+   * listed (an SVG or PDF marker behind a raster signature), is refused with
+   * `ERR_SLABIO_BAD_INPUT` before sharp sees it. Raw pixel input (`sharpOptions.raw`) is not
+   * checked.
+   *
+   * The default holds only raster formats, whose decoding cost `limitInputPixels` bounds. Add
+   * `'svg'` or `'pdf'` only for input you trust, or together with `timeoutSeconds`: a vector
+   * document's cost depends on its content, not its size (2 KB of nested `<use>` elements make
+   * librsvg instantiate hundreds of thousands of shapes, seconds of CPU per 2000 × 2000 tile),
+   * and librsvg is not hardened for hostile input.
+   * @default {@link DEFAULT_INPUT_FORMATS} (`['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif']`)
+   */
+  inputFormats?: readonly ImageInputFormat[] | undefined;
+  /**
+   * Stop libvips after this many seconds of processing (sharp's `timeout()`) and reject with
+   * `ERR_SLABIO_TIMEOUT`. libvips checks the clock between the tiles it computes, never inside
+   * one: it renders an SVG in 2000 × 2000 pixel tiles, one librsvg call each, so a render stops
+   * at the end of the tile that is running at the deadline. One librsvg call is bounded only by
+   * librsvg's own limits (it fails after 500 000 referenced elements; keep `sharpOptions.unlimited`
+   * off). The clock starts once the header is read: for an SVG without `width`/`height`, librsvg
+   * measures the whole drawing there, and `decodeRaw` without `build` reads the header on its
+   * own; neither is covered. A whole number from 1 to 3600; `0` turns it off.
+   * @example
+   * ```ts
+   * await transformImage(upload, (img) => img.png(), {
+   *   inputFormats: [...DEFAULT_INPUT_FORMATS, 'svg'],
+   *   timeoutSeconds: 2,
+   * });
+   * ```
+   * @default 0 (no timeout)
+   */
+  timeoutSeconds?: number | undefined;
+  /**
    * Options for the `sharp()` constructor (`failOn`, `autoOrient`, `density`, `animated`, `raw`
    * for raw pixel input, ...).
    * @default `{}` (sharp's defaults; `failOn: 'warning'` refuses truncated images)
    */
   sharpOptions?: SharpInputOptions | undefined;
   /**
-   * Abort: the promise rejects with `signal.reason`. A libvips job cannot be interrupted, so an
-   * abort during processing is reported when that job returns; nothing is then left leased.
+   * Abort: the promise rejects with `signal.reason`. Reading the input and waiting for the pool
+   * stop at once, but a running libvips job cannot be stopped from outside: it runs to its end
+   * (or to `timeoutSeconds`) and the promise rejects when it returns, so the input is no longer
+   * in use when it settles. Nothing is left leased.
    */
   signal?: AbortSignal | undefined;
 }
@@ -71,6 +108,9 @@ export interface ImageSettings {
   maxInputBytes: number;
   maxOutputBytes: number;
   sharpOptions: SharpInputOptions;
+  inputFormats: ReadonlySet<ImageInputFormat>;
+  /** Seconds, or 0 for none (sharp's spelling). */
+  timeoutSeconds: number;
   signal: AbortSignal | undefined;
 }
 
@@ -83,6 +123,20 @@ function pixelLimit(value: unknown): number {
   if (value === Number.POSITIVE_INFINITY) return 0;
   if (!(Number.isSafeInteger(value) && value > 0)) {
     throw new RangeError(`options.limitInputPixels must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+function timeoutOption(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number') {
+    throw new TypeError(`options.timeoutSeconds must be a number, got ${typeof value}`);
+  }
+  // sharp's own range: whole seconds, at most an hour.
+  if (!(Number.isInteger(value) && value >= 0 && value <= 3600)) {
+    throw new RangeError(
+      `options.timeoutSeconds must be a whole number of seconds from 0 to 3600, got ${value}`,
+    );
   }
   return value;
 }
@@ -122,6 +176,8 @@ export function resolveImageOptions(options: unknown): ImageSettings {
     maxInputBytes: limitOption('maxInputBytes', o.maxInputBytes, DEFAULT_MAX_INPUT_BYTES),
     maxOutputBytes: limitOption('maxOutputBytes', o.maxOutputBytes, Number.POSITIVE_INFINITY),
     sharpOptions,
+    inputFormats: inputFormatsOption(o.inputFormats),
+    timeoutSeconds: timeoutOption(o.timeoutSeconds),
     signal: o.signal,
   };
 }

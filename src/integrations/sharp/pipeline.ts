@@ -5,8 +5,10 @@
  * @module
  */
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
-import { BadInputError, LimitExceededError } from '../../errors.js';
+import { BadInputError, LimitExceededError, TimeoutError } from '../../errors.js';
 import type { Lease } from '../../pool/index.js';
+import type { Holder } from '../../pool/wait-queue.js';
+import { checkInputFormat } from './formats.js';
 import type { ImageSettings } from './options.js';
 
 /** What `build` gets and may return. */
@@ -17,20 +19,28 @@ function describe(err: unknown): string {
 }
 
 /**
- * @internal A sharp instance reading `bytes` with slabio's pixel limit.
- * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for zero bytes (sharp's error is the cause).
+ * @internal A sharp instance reading `bytes` with slabio's pixel limit, once their format is one
+ * of `inputFormats` (raw pixel input has none to check). Constructing it decodes nothing.
+ * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for zero bytes (sharp's error is the cause) and
+ * for a format `inputFormats` does not allow.
  * @throws sharp's own error for bad `sharpOptions` (a caller mistake, not bad input).
  */
 export function createSharp(bytes: Uint8Array, s: ImageSettings): Sharp {
+  let image: Sharp;
   try {
-    return sharp(bytes, { ...s.sharpOptions, limitInputPixels: s.limitInputPixels });
+    image = sharp(bytes, { ...s.sharpOptions, limitInputPixels: s.limitInputPixels });
   } catch (err) {
     if (bytes.length === 0) {
       throw new BadInputError('image input is empty (0 bytes)', { cause: err });
     }
     throw err;
   }
+  if (s.sharpOptions.raw === undefined) checkInputFormat(bytes, s.inputFormats);
+  return image;
 }
+
+// sharp reports its timeout as libvips' error "timeout: <n>% complete" (sharp's src/common.cc).
+const SHARP_TIMEOUT = /(^|\n)timeout: \d+% complete/;
 
 /** @internal Map a libvips/sharp processing failure to `ERR_SLABIO_BAD_INPUT`. */
 export function badInput(err: unknown, what: string): BadInputError {
@@ -50,9 +60,11 @@ export async function applyBuild(image: Sharp, build: BuildPipeline): Promise<Sh
 }
 
 /**
- * @internal Run the pipeline to the end. It cannot be interrupted: the promise settles only after
- * libvips has let go of the input, so the caller may release it then, also on abort.
+ * @internal Run the pipeline to the end, or to `timeoutSeconds`. An abort does not interrupt it:
+ * the promise settles only after libvips has let go of the input, so the caller may release it
+ * then, also on abort.
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` with sharp's error as the cause.
+ * @throws {TimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
  * @throws `signal.reason` when aborted meanwhile.
  */
 export async function runPipeline(
@@ -60,11 +72,15 @@ export async function runPipeline(
   s: ImageSettings,
 ): Promise<{ data: Buffer; info: OutputInfo }> {
   s.signal?.throwIfAborted();
+  if (s.timeoutSeconds > 0) image.timeout({ seconds: s.timeoutSeconds });
   let result: { data: Buffer; info: OutputInfo };
   try {
     result = await image.toBuffer({ resolveWithObject: true });
   } catch (err) {
     s.signal?.throwIfAborted();
+    if (s.timeoutSeconds > 0 && err instanceof Error && SHARP_TIMEOUT.test(err.message)) {
+      throw new TimeoutError('image processing', s.timeoutSeconds * 1000, { cause: err });
+    }
     throw badInput(err, 'image could not be processed');
   }
   s.signal?.throwIfAborted();
@@ -74,22 +90,33 @@ export async function runPipeline(
   return result;
 }
 
-/** @internal A lease of exactly `length` bytes, waiting (abortably) under a `'wait'` pool. */
-export function acquire(length: number, s: ImageSettings): Promise<Lease> {
-  return s.pool.acquireAsync(length, s.signal === undefined ? {} : { signal: s.signal });
+/**
+ * @internal A lease of exactly `length` bytes, waiting (abortably) under a `'wait'` pool, as
+ * `holder` when the caller holds pool memory meanwhile (the input).
+ */
+export function acquire(length: number, s: ImageSettings, holder?: Holder): Promise<Lease> {
+  const options = s.signal === undefined ? {} : { signal: s.signal };
+  return holder === undefined
+    ? s.pool.acquireAsync(length, options)
+    : s.pool.acquireFor(holder, length, options);
 }
 
 /**
  * @internal Copy `data` into `lease` (when it fits exactly) or into a fresh lease of its length.
  * `lease` is consumed: returned or released.
  */
-export async function copyIntoLease(data: Buffer, s: ImageSettings, lease?: Lease): Promise<Lease> {
+export async function copyIntoLease(
+  data: Buffer,
+  s: ImageSettings,
+  lease?: Lease,
+  holder?: Holder,
+): Promise<Lease> {
   let target = lease;
   if (target !== undefined && target.buffer.length !== data.length) {
     target.release();
     target = undefined;
   }
-  target ??= await acquire(data.length, s);
+  target ??= await acquire(data.length, s, holder);
   data.copy(target.buffer);
   return target;
 }

@@ -35,11 +35,13 @@ import {
  * `ReadableStream`; see {@link ImageInput}.
  * @param build Sets up the pipeline; errors it throws pass through unchanged.
  * @param options See {@link ImageOptions}.
- * @default options `{ limitInputPixels: 50_000_000, maxInputBytes: 64 MiB, maxOutputBytes: Infinity, pool: getDefaultPool() }`
+ * @default options `{ inputFormats: DEFAULT_INPUT_FORMATS, limitInputPixels: 50_000_000, maxInputBytes: 64 MiB, maxOutputBytes: Infinity, timeoutSeconds: 0, pool: getDefaultPool() }`
  * @throws {TypeError|RangeError} for a bad input kind, `build` or option (names it).
- * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for corrupt, truncated, empty or non-image input
- * and for an image over `limitInputPixels` (refused from its header, before decoding); sharp's
- * error is the `cause`.
+ * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for input in a format `inputFormats` does not
+ * allow (SVG and PDF by default; refused from its bytes before sharp sees it), for corrupt,
+ * truncated, empty or non-image input and for an image over `limitInputPixels` (refused from its
+ * header, before decoding); sharp's error is the `cause` where it raised one.
+ * @throws {TimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` above `maxInputBytes` or `maxOutputBytes`.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait.
  * @throws `signal.reason` on abort.
@@ -64,11 +66,14 @@ export async function transformImage(
   }
   s.signal?.throwIfAborted();
   const held = await openInput(input, s);
+  let data: Buffer;
   try {
     const image = await applyBuild(createSharp(held.bytes, s), build);
-    const { data } = await runPipeline(image, s);
-    return await copyIntoLease(data, s);
+    ({ data } = await runPipeline(image, s));
   } finally {
+    // libvips has let go of the input once the pipeline settled. Releasing it before the output
+    // is leased means no call waits for pool memory while holding some of its own.
     held.release();
   }
+  return copyIntoLease(data, s, undefined, held);
 }

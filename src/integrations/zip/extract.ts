@@ -3,11 +3,12 @@
  *
  * @module
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, resolve, sep } from 'node:path';
 import { debug } from '../../debug.js';
 import { writeFileNoCache } from '../../fs/index.js';
+import { createOwnedDir, type OwnedDir } from '../../fs/owned-temp.js';
 import { Lease } from '../../pool/index.js';
 import { readAll } from '../../read-all.js';
 import { type PlannedEntry, readCatalog } from './catalog.js';
@@ -38,6 +39,7 @@ export interface ExtractZipResult {
 /** Where an extraction writes until it commits. */
 interface Staging {
   readonly dir: string;
+  readonly owned: OwnedDir;
   readonly outputs: NameRegistry;
 }
 
@@ -236,7 +238,13 @@ async function extractWith(
 ): Promise<ExtractZipResult> {
   const { signal } = opts;
   const parent = destination === null ? null : dirname(destination);
-  const archive = await openArchive(source, parent ?? tmpdir(), opts.maxArchiveBytes, signal);
+  const archive = await openArchive(
+    source,
+    parent ?? tmpdir(),
+    destination === null ? 'zip' : basename(destination),
+    opts.maxArchiveBytes,
+    signal,
+  );
   let staging: Staging | null = null;
   try {
     let plans: PlannedEntry[];
@@ -246,19 +254,23 @@ async function extractWith(
       throw asBadInput(err, signal, 'zip archive');
     }
     if (destination !== null && parent !== null) {
-      const dir = await mkdtemp(join(parent, `.${basename(destination)}.slabio-`));
-      staging = { dir, outputs: new NameRegistry(opts.foldCase) };
+      const owned = await createOwnedDir(parent, basename(destination));
+      staging = { dir: owned.path, owned, outputs: new NameRegistry(opts.foldCase) };
     }
     const { files, bytes } = await extractEntries(archive, plans, opts, staging);
     signal?.throwIfAborted();
     if (staging !== null && destination !== null) {
       await commit(staging.dir, destination);
+      await staging.owned.release();
       staging = null;
     }
     debug('extractZip: %d entries, %d files, %d bytes', plans.length, files, bytes);
     return { destination, entries: plans.length, files, bytes };
   } finally {
-    if (staging !== null) await rm(staging.dir, { recursive: true, force: true }).catch(noop);
+    if (staging !== null) {
+      await rm(staging.dir, { recursive: true, force: true }).catch(noop);
+      await staging.owned.release();
+    }
     await archive.close();
   }
 }

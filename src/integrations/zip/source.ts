@@ -3,14 +3,14 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import yauzl from 'yauzl';
 import { debug } from '../../debug.js';
 import { LimitExceededError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
+import { createOwnedFile, type OwnedFile } from '../../fs/owned-temp.js';
 import { Lease } from '../../pool/index.js';
+import { toBytes } from '../../read-all/bytes.js';
 import { FileReadable } from '../../read-all/file-readable.js';
 import { type OpenedFile, openFile } from '../../read-all/from-file.js';
 import { asBadInput } from './entry-bytes.js';
@@ -71,7 +71,9 @@ async function* counted(
 ): AsyncGenerator<Uint8Array> {
   let bytes = 0;
   for await (const chunk of source) {
-    const data = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+    // Checked here, before counting: the spool writer also takes leases (and releases them),
+    // which would neither be counted against the limit nor stay the caller's.
+    const data = toBytes(chunk);
     bytes += data.length;
     if (bytes > maxArchiveBytes)
       throw new LimitExceededError(maxArchiveBytes, bytes, 'zip archive');
@@ -87,31 +89,44 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   );
 }
 
-/** Write `source` to a spool file in `spoolDir` and open that; the file is removed on failure. */
+/** Remove a spool file, then drop its lock (in that order: see `createOwnedFile`). */
+async function removeSpool(spool: OwnedFile): Promise<void> {
+  await unlink(spool.path).catch(noop);
+  await spool.handle.close().catch(noop);
+}
+
+/**
+ * Write `source` to an owned spool file (named after `spoolBase`) in `spoolDir` and open that;
+ * the file is removed on failure.
+ */
 async function spooled(
   source: AsyncIterable<unknown>,
   spoolDir: string,
+  spoolBase: string,
   maxArchiveBytes: number,
   signal: AbortSignal | undefined,
-): Promise<{ zipfile: yauzl.ZipFile; spool: string }> {
-  const path = join(spoolDir, `.slabio-zip-${process.pid}-${randomBytes(6).toString('hex')}.spool`);
+): Promise<{ zipfile: yauzl.ZipFile; spool: OwnedFile }> {
+  // The handle only holds the owner's lock; the writer opens the file again by name.
+  const owned = await createOwnedFile(spoolDir, spoolBase, 'spool', 0o600);
   try {
-    await writeFileNoCache(path, counted(source, maxArchiveBytes), {
+    await writeFileNoCache(owned.path, counted(source, maxArchiveBytes), {
       ...(signal === undefined ? {} : { signal }),
     });
     signal?.throwIfAborted();
-    debug('extractZip: spooled stream to %s', path);
-    return { zipfile: await fromFile(await openFile(path), Number.POSITIVE_INFINITY), spool: path };
+    debug('extractZip: spooled stream to %s', owned.path);
+    const zipfile = await fromFile(await openFile(owned.path), Number.POSITIVE_INFINITY);
+    return { zipfile, spool: owned };
   } catch (err) {
-    await unlink(path).catch(noop);
+    await removeSpool(owned);
     throw err;
   }
 }
 
 /**
  * Open `source`. A stream is spooled through the no-cache writer into `spoolDir` (the
- * destination's parent, so it lands on the same disk and not in a memory-backed `/tmp`) and the
- * spool file is removed by `close()` or on failure.
+ * destination's parent, so it lands on the same disk and not in a memory-backed `/tmp`) under a
+ * temporary name after `spoolBase` that a sweep can judge (see `sweepStale`), and the spool file
+ * is removed by `close()` or on failure.
  *
  * @throws {TypeError} for a source of another kind.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` for a source longer than `maxArchiveBytes`.
@@ -120,11 +135,12 @@ async function spooled(
 export async function openArchive(
   source: ZipSource,
   spoolDir: string,
+  spoolBase: string,
   maxArchiveBytes: number,
   signal: AbortSignal | undefined,
 ): Promise<OpenArchive> {
   let zipfile: yauzl.ZipFile;
-  let spool: string | null = null;
+  let spool: OwnedFile | null = null;
   if (typeof source === 'string' || source instanceof URL) {
     const file = await openFile(source, signal);
     if (file.position !== null) {
@@ -135,7 +151,7 @@ export async function openArchive(
       // a spool that fails before reading it still closes the descriptor.
       const stream = new FileReadable(file);
       try {
-        ({ zipfile, spool } = await spooled(stream, spoolDir, maxArchiveBytes, signal));
+        ({ zipfile, spool } = await spooled(stream, spoolDir, spoolBase, maxArchiveBytes, signal));
       } finally {
         await stream.closeNow();
       }
@@ -154,7 +170,7 @@ export async function openArchive(
       throw asBadInput(err, signal, 'zip archive');
     }
   } else if (isAsyncIterable(source)) {
-    ({ zipfile, spool } = await spooled(source, spoolDir, maxArchiveBytes, signal));
+    ({ zipfile, spool } = await spooled(source, spoolDir, spoolBase, maxArchiveBytes, signal));
   } else {
     const what =
       typeof source === 'object' && source !== null
@@ -170,7 +186,7 @@ export async function openArchive(
     zipfile,
     async close() {
       zipfile.close();
-      if (spool !== null) await unlink(spool).catch(noop);
+      if (spool !== null) await removeSpool(spool);
     },
   };
 }

@@ -1,0 +1,160 @@
+/**
+ * Types of the memory guard: its options, samples, events and counters.
+ *
+ * @module
+ */
+import type { GuardBlindness } from './blindness.js';
+import type { CgroupMemory, ReadCgroupMemoryOptions } from './cgroup.js';
+import type { PageCacheRegistry } from './page-cache-registry.js';
+import type { ReliefReport } from './relief.js';
+
+/** Anything with a `trim()` that returns the bytes it freed, such as a `BufferPool`. */
+export interface TrimmablePool {
+  /** Drop idle memory now; returns bytes freed. */
+  trim(): number;
+}
+
+/** Guard state: below soft, at/above soft, at/above hard. */
+export type GuardState = 'ok' | 'soft' | 'hard';
+
+/** What the guard saw at one sample. */
+export interface GuardSample {
+  /** The cgroup snapshot. */
+  memory: CgroupMemory;
+  /** State after this sample. */
+  state: GuardState;
+  /** Bytes the fractions were taken of: the cgroup limit, else `options.limit`, else host memory. */
+  baseBytes: number;
+  /** Soft threshold in bytes. */
+  softBytes: number;
+  /** Hard threshold in bytes. */
+  hardBytes: number;
+  /** Hysteresis in bytes: a state is left only this far below its threshold. */
+  hysteresisBytes: number;
+}
+
+/**
+ * Payload of `'recovered'`: the sample that took the guard a step down, and the step. `to` is
+ * also the sample's `state`.
+ */
+export interface GuardRecovery extends GuardSample {
+  /** The state left: `'hard'` or `'soft'`. */
+  from: Exclude<GuardState, 'ok'>;
+  /** The state entered: `'soft'` (only from `'hard'`) or `'ok'`. */
+  to: Exclude<GuardState, 'hard'>;
+}
+
+/** Payload of `'unblind'`: the first good sample after failed reads, and the streak it ended. */
+export interface GuardUnblind {
+  /** The good sample (also emitted as `'sample'` right after). */
+  sample: GuardSample;
+  /** `Date.now()` of the first failed read of the streak. */
+  since: number;
+  /** Failed reads in the streak. */
+  failedSamples: number;
+}
+
+/** Options of {@link MemoryGuard}. */
+export interface MemoryGuardOptions {
+  /** Soft threshold on the working set: fraction of the limit (≤ 1) or bytes (> 1). @default 0.8 */
+  soft?: number;
+  /** Hard threshold: fraction of the limit (≤ 1) or bytes (> 1). @default 0.95 */
+  hard?: number;
+  /**
+   * How far below a threshold the working set must fall before the state is left, so the guard
+   * does not flap: `'hard'` lasts until the working set is below `hard − hysteresis`, `'soft'`
+   * until below `soft − hysteresis`. Fraction of the limit (≤ 1) or bytes (> 1).
+   * @default 0.05
+   */
+  hysteresis?: number;
+  /** Sampling interval in ms; `0` starts no timer (call `sample()` yourself). @default 1000 */
+  intervalMs?: number;
+  /** Least time between two rounds of soft actions while the working set stays high. @default 10000 */
+  cooldownMs?: number;
+  /** Pools to `trim()` at the soft threshold. @default [] */
+  pools?: TrimmablePool[];
+  /** Called after each round of soft actions with what they did. */
+  onSoft?: (report: ReliefReport) => void;
+  /**
+   * Called once each time the hard threshold is crossed: stop taking work, drain, exit. Not
+   * called again until the guard has left `'hard'` (below `hard − hysteresis`) and crossed anew.
+   */
+  onHard?: (sample: GuardSample) => void;
+  /** Aborting closes the guard. */
+  signal?: AbortSignal;
+  /**
+   * Bytes fractions refer to when the cgroup has no limit.
+   * @default the host's memory
+   */
+  limit?: number;
+  /**
+   * Options for `readCgroupMemory` (root, file reader, `cgroupDir` to watch another group). A
+   * `readFile` here is how tests make the cgroup unreadable, malformed or vanish.
+   */
+  reader?: ReadCgroupMemoryOptions;
+  /** Files whose page cache may be dropped. @default the registry `trackFile()` fills */
+  registry?: PageCacheRegistry;
+  /** Drops one file's page cache; `false` disables. @default slabio's `dropCache` (native addon) */
+  dropCache?: ((file: string) => Promise<unknown>) | false;
+  /** Returns freed malloc memory to the OS; `false` disables. @default slabio's `mallocTrim` */
+  mallocTrim?: (() => boolean) | false;
+  /** Write `memory.reclaim` on cgroup v2 when it is writable. @default true */
+  reclaim?: boolean;
+  /** Let the process exit while the guard's timer runs. @default true */
+  unref?: boolean;
+}
+
+/** Counters since the guard was created. */
+export interface GuardStats {
+  /** State at the last good sample (reads that fail leave it as it was). */
+  state: GuardState;
+  /** Good samples: cgroup reads that succeeded and were acted on. */
+  samples: number;
+  /** Cgroup reads that failed (missing controller, permissions, a vanished file, a malformed number). */
+  failedSamples: number;
+  /**
+   * `true` from a failed read until the next good one: the guard sees nothing, runs no soft or
+   * hard actions, and `ready()` keeps the answer of its last good sample.
+   */
+  blind: boolean;
+  /** `Date.now()` of the first failed read of the current streak, `null` while not blind. */
+  blindSince: number | null;
+  /** The error of the most recent failed read (kept after recovery), `null` if none failed. */
+  lastError: unknown;
+  softEvents: number;
+  hardEvents: number;
+  /** Steps down (hard → soft, hard → ok, soft → ok), each one `'recovered'` event. */
+  recoveries: number;
+  /** Bytes freed by pool `trim()` calls in total. */
+  trimmedBytes: number;
+  /** `malloc_trim` calls that released memory. */
+  mallocTrims: number;
+  /** Files whose page cache was dropped, counted per drop. */
+  pageCacheDrops: number;
+  /** Failed drops (other than vanished files). */
+  pageCacheDropErrors: number;
+  /** Successful `memory.reclaim` writes. */
+  reclaimWrites: number;
+  /** Why `memory.reclaim` is not used (`EROFS`, `EACCES`, `cgroup v1` …), `null` while it may be. */
+  reclaimUnavailable: string | null;
+  /** The last sample, `null` before the first. */
+  last: GuardSample | null;
+}
+
+/** Events of {@link MemoryGuard}. */
+export interface MemoryGuardEvents {
+  /** Every good sample. */
+  sample: [GuardSample];
+  /** Each round of soft actions. */
+  soft: [ReliefReport];
+  /** Each crossing of the hard threshold. */
+  hard: [GuardSample];
+  /** Each step down: hard → soft, hard → ok, soft → ok. */
+  recovered: [GuardRecovery];
+  /** The first failed cgroup read after a good one, or the first read of all failing. */
+  blind: [GuardBlindness];
+  /** The first good read after failed ones, before its `'sample'`. */
+  unblind: [GuardUnblind];
+  /** A failed timer sample (read or callback); emitted only while a listener is attached. */
+  error: [unknown];
+}
