@@ -4,6 +4,8 @@
  * leased, the budget holds, and above a documented budget every read succeeds.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -218,6 +220,83 @@ describe('readAll progress under a budget', () => {
     for (const lease of held) lease.release();
     assert.equal(pool.stats().inUseBytes, 0);
     pool.close();
+  });
+
+  it('a small lease held elsewhere does not stall reads that wait for each other', async () => {
+    const pool = new BufferPool({ maxBytes: 24 * MiB });
+    // Held for longer than the reads may take: it could never cover what they wait for.
+    const outside = pool.acquire(4096);
+    const reads = Array.from({ length: 48 }, () => ({
+      size: 1200 * KiB,
+      chunks: [16 * KiB],
+      hinted: false,
+    }));
+    const out = await within(readConcurrently(pool, reads), 5_000);
+    assert.deepEqual(out.other, []);
+    assert.equal(out.timeouts, 0);
+    assert.equal(out.ok + out.exhausted, 48);
+    assert.equal(pool.stats().inUseBytes, 4096);
+    outside.release();
+    pool.close();
+  });
+
+  it('a read whose source fails while it waits for a block leaves the queue at once', async () => {
+    const pool = new BufferPool({
+      maxBytes: 64 * KiB,
+      sizeClasses: [16 * KiB, 64 * KiB],
+      slabBytes: 1,
+    });
+    const all = pool.acquire(64 * KiB); // the whole budget: the read's first block must wait
+    const source = new Readable({ read() {} });
+    source.push(BYTES.subarray(0, 1000));
+    const read = readAll(source, { pool });
+    await sleep(10);
+    assert.equal(pool.stats().waiting, 1);
+    const boom = new Error('client went away');
+    source.destroy(boom);
+    await assert.rejects(read, (err: unknown) => err === boom);
+    // Its place in the queue went with it: it does not hold up the requests behind it.
+    assert.equal(pool.stats().waiting, 0);
+    all.release();
+    assert.equal(pool.stats().inUseBytes, 0);
+    pool.close();
+  });
+
+  it('an http request the pool cannot serve is paused, so the handler can answer 503', async () => {
+    const pool = new BufferPool({
+      maxBytes: 64 * KiB,
+      sizeClasses: [16 * KiB, 64 * KiB],
+      onExhausted: 'throw',
+    });
+    const all = pool.acquire(64 * KiB);
+    const server = http.createServer(async (req, res) => {
+      try {
+        (await readAll(req, { pool })).release();
+        res.end('ok');
+      } catch (err) {
+        res.writeHead(err instanceof PoolExhaustedError ? 503 : 500, { connection: 'close' });
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request({ port, host: '127.0.0.1', method: 'POST' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.write(BYTES.subarray(0, 20 * KiB)); // chunked: no length, so blocks are leased
+        setTimeout(() => req.end(), 20);
+      });
+      assert.equal(status, 503);
+    } finally {
+      server.close();
+      server.closeAllConnections();
+      all.release();
+      pool.close();
+    }
   });
 
   it('40 pumps of 4 blocks on a budget of 16 blocks all finish', async () => {

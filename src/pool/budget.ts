@@ -35,6 +35,8 @@ export class Budget {
   /** Whether `bytes` fit, after dropping idle slabs (longest idle first) as far as needed. */
   fits(bytes: number): boolean {
     if (bytes <= this.available()) return true;
+    // Under contention every release retries the head waiter: skip the scan when nothing is idle.
+    if (this.idleBytes() === 0) return false;
     this.#evictIdle(bytes - this.available());
     return bytes <= this.available();
   }

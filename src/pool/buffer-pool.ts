@@ -370,27 +370,40 @@ export class BufferPool implements LeaseOwner {
   }
 
   /**
-   * Serve waiters strictly in order; stop at the first that still does not fit. Then, if the
-   * waiting holders hold every byte in use, no release can ever come for them: fail the youngest
-   * (its memory comes back when its operation unwinds, which runs this again). One at a time, so
-   * no more give way than needed; the oldest always goes on, so every wait ends.
+   * Serve waiters strictly in order; stop at the first that still does not fit. Then check for
+   * holders stuck on each other: the head's request could only be served from memory that is
+   * free now, plus what leases outside the waiting holders may still bring back (each released
+   * byte frees at most one byte). When even all of that is less than the head needs, nothing but
+   * a waiting holder letting go can help: fail the youngest (its memory comes back when its
+   * operation unwinds, which runs this again). One at a time, so no more give way than needed;
+   * the oldest always goes on, so every wait ends. A lease held outside (a slow client's first
+   * block, a result being processed) stalls the holders only when it could cover the head.
    */
   #drainWaiters(): void {
     if (this.#closed) return;
     this.#waiters.drain((size) => this.#tryAcquire(size));
-    if (this.#waiters.length === 0) return;
+    const head = this.#waiters.headSize();
+    if (head === undefined) return;
     const held = this.#waiters.heldByWaiters();
-    if (held === 0 || held < this.#inUseBytes()) return;
+    if (held === 0) return;
+    const outside = Math.max(0, this.#inUseBytes() - held);
+    const need = this.classFor(head) ?? head;
+    if (this.#budget.available() + this.#budget.idleBytes() + outside >= need) return;
     this.#counters.deadlocks++;
     this.#counters.rejections++;
-    debug('pool %s: all %d bytes in use held by waiting operations', this.#options.name, held);
+    debug(
+      'pool %s: waiting operations hold %d bytes; %d more cannot come',
+      this.#options.name,
+      held,
+      need,
+    );
     this.#waiters.rejectYoungestHolder(
       (size) =>
         new PoolExhaustedError(
           size,
           this.#options.maxBytes,
           this.#counters.reservedBytes,
-          'every byte in use was held by operations waiting for more, and this was the youngest',
+          'the memory it waited for was held by operations waiting for more, and this was the youngest',
         ),
     );
   }

@@ -114,6 +114,11 @@ export class WaitQueue {
     });
   }
 
+  /** The size the waiter at the head asks for, or undefined when none waits. */
+  headSize(): number | undefined {
+    return (this.#holders[0] ?? this.#plain[0])?.size;
+  }
+
   /** Serve waiters in order while `serve` can lease for the one at the head. */
   drain(serve: (size: number) => Lease | null): void {
     for (;;) {

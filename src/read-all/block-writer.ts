@@ -64,6 +64,9 @@ export class BlockWriter implements Holder {
   #offset = 0;
   #bytesRead = 0;
   #closed = false;
+  /** Aborted by `close()`: ends a wait for a block nobody will fill. Made on the first wait. */
+  #cancel: AbortController | undefined;
+  #waitSignal: AbortSignal | undefined;
 
   constructor(options: BlockWriterOptions) {
     this.#pool = options.pool;
@@ -99,7 +102,7 @@ export class BlockWriter implements Holder {
     if (!Number.isSafeInteger(declared)) {
       throw new BadInputError(`declared length ${declared} is not a usable byte count`);
     }
-    if (declared > 0) this.#adopt(await this.#pool.acquireAsync(declared, this.#acquireOptions()));
+    if (declared > 0) this.#adopt(await this.#lease(declared));
   }
 
   /**
@@ -196,11 +199,35 @@ export class BlockWriter implements Holder {
     return this.#lease(size).then((lease) => this.#adopt(lease));
   }
 
-  /** Lease `size` bytes; once blocks are held, as a holder (see the class comment). */
+  /**
+   * Lease `size` bytes; once blocks are held, as a holder (see the class comment). A wait is
+   * cancelled by {@link BlockWriter.close}, so a read that failed meanwhile (its client went
+   * away) leaves the queue at once instead of holding its place until it is served.
+   */
   #lease(size: number): Promise<Lease> {
+    try {
+      if (this.#signal?.aborted) return Promise.reject(this.#signal.reason);
+      const now = this.#pool.tryAcquire(size);
+      if (now !== null) return Promise.resolve(now);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const options = this.#waitOptions();
     return this.#blocks.length === 0
-      ? this.#pool.acquireAsync(size, this.#acquireOptions())
-      : this.#pool.acquireFor(this, size, this.#acquireOptions());
+      ? this.#pool.acquireAsync(size, options)
+      : this.#pool.acquireFor(this, size, options);
+  }
+
+  /** The caller's signal joined with the writer's own, which `close()` aborts. */
+  #waitOptions(): { signal: AbortSignal } {
+    if (this.#cancel === undefined) {
+      this.#cancel = new AbortController();
+      this.#waitSignal =
+        this.#signal === undefined
+          ? this.#cancel.signal
+          : AbortSignal.any([this.#signal, this.#cancel.signal]);
+    }
+    return { signal: this.#waitSignal as AbortSignal };
   }
 
   /** @internal {@link Holder}: the budget bytes of the blocks held now. */
@@ -272,7 +299,7 @@ export class BlockWriter implements Holder {
       this.#closed = true;
       return only;
     }
-    const out = await this.#pool.acquireFor(this, n, this.#acquireOptions());
+    const out = await this.#lease(n);
     if (this.#closed) {
       out.release();
       throw new ClosedError('read'); // it failed while the result was being leased
@@ -313,10 +340,7 @@ export class BlockWriter implements Holder {
     this.#closed = true;
     for (const block of this.#blocks.splice(0)) block.release();
     this.#current = null;
-  }
-
-  #acquireOptions(): { signal?: AbortSignal } {
-    return this.#signal === undefined ? {} : { signal: this.#signal };
+    this.#cancel?.abort(abandoned());
   }
 }
 

@@ -5,7 +5,12 @@
  */
 import { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { LengthMismatchError, LimitExceededError } from '../errors.js';
+import {
+  LengthMismatchError,
+  LimitExceededError,
+  PoolExhaustedError,
+  TimeoutError,
+} from '../errors.js';
 import type { BlockWriter } from './block-writer.js';
 import { StreamDrain } from './stream-drain.js';
 
@@ -20,14 +25,19 @@ export function declaredLength(stream: Readable): number | undefined {
 }
 
 /**
- * Stop a source after a failure. An `IncomingMessage` that hit the limit or its declared length is
- * only paused: destroying it would destroy the socket, and the handler could no longer answer 413.
+ * Stop a source after a failure. An `IncomingMessage` that hit the limit or its declared length,
+ * or whose body the pool could not lend memory for (`ERR_SLABIO_POOL_EXHAUSTED`, a wait's
+ * `ERR_SLABIO_TIMEOUT`), is only paused: destroying it would destroy the socket, and the handler
+ * could no longer answer 413 or 503.
  * Everything else is destroyed (without an error, so no 'error' event goes unhandled).
  */
 export function stopStream(stream: Readable, reason: unknown): void {
   const answerable =
     stream instanceof IncomingMessage &&
-    (reason instanceof LimitExceededError || reason instanceof LengthMismatchError);
+    (reason instanceof LimitExceededError ||
+      reason instanceof LengthMismatchError ||
+      reason instanceof PoolExhaustedError ||
+      reason instanceof TimeoutError);
   if (answerable) stream.pause();
   else stream.destroy();
 }

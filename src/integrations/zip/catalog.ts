@@ -4,18 +4,27 @@
  * @module
  */
 import yauzl from 'yauzl';
+import { debug } from '../../debug.js';
 import { RATIO_GRACE_BYTES } from '../../decompress/options.js';
 import { BadInputError, LimitExceededError, UnsafeArchiveError } from '../../errors.js';
+import { ByteWindow } from './byte-window.js';
+import { checkExtraFields, checkLocalHeaders } from './local-headers.js';
 import { checkEntryName, type EntryPath, NameRegistry } from './names.js';
 import type { ResolvedExtractOptions } from './options.js';
+import type { OpenArchive } from './source.js';
 
-/** An entry that passed every check, with its checked path. */
-export interface PlannedEntry {
+/** An entry whose central directory record passed every check, with its checked path. */
+interface JudgedEntry {
   readonly entry: yauzl.Entry;
   readonly path: EntryPath;
   readonly rawName: string;
   readonly directory: boolean;
   readonly index: number;
+}
+
+/** An entry that passed every check, and where its data start (after its local header). */
+export interface PlannedEntry extends JudgedEntry {
+  readonly dataStart: number;
 }
 
 // Unix file type bits in the upper 16 bits of the external attributes (APPNOTE 4.4.15, as
@@ -26,15 +35,15 @@ const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 // The MS-DOS directory attribute in the low byte.
 const DOS_DIRECTORY = 0x10;
-// A local file header is at least 30 bytes plus the name (APPNOTE 4.3.7).
-const LOCAL_HEADER_BYTES = 30;
+// A central directory record is 46 bytes plus its name, extra field and comment (APPNOTE 4.3.12).
+const CENTRAL_RECORD_BYTES = 46;
 
 /** The entry's file type from its unix mode bits; 0 when the archive recorded none. */
 function unixType(entry: yauzl.Entry): number {
   return ((entry.externalFileAttributes >>> 16) & S_IFMT) >>> 0;
 }
 
-function judge(entry: yauzl.Entry, index: number, registry: NameRegistry): PlannedEntry {
+function judge(entry: yauzl.Entry, index: number, registry: NameRegistry): JudgedEntry {
   // decodeStrings is off so that yauzl does not refuse names with its own generic Error; decode
   // as yauzl would (CP437 or UTF-8 by flag, Info-ZIP unicode path field), keeping backslashes.
   const rawName = yauzl.getFileNameLowLevel(
@@ -44,6 +53,7 @@ function judge(entry: yauzl.Entry, index: number, registry: NameRegistry): Plann
     true,
   );
   const path = checkEntryName(rawName);
+  checkExtraFields({ entry, rawName, index }, entry.extraFields, 'central directory record');
   const type = unixType(entry);
   if (type === S_IFLNK) {
     throw new UnsafeArchiveError(`entry ${JSON.stringify(rawName)} is a symbolic link`, rawName);
@@ -70,7 +80,7 @@ function judge(entry: yauzl.Entry, index: number, registry: NameRegistry): Plann
   return { entry, path, rawName, directory, index };
 }
 
-function checkSizes(plan: PlannedEntry, opts: ResolvedExtractOptions, total: number): number {
+function checkSizes(plan: JudgedEntry, opts: ResolvedExtractOptions, total: number): number {
   if (plan.directory) return total;
   const { uncompressedSize: size, compressedSize } = plan.entry;
   const what = `entry ${JSON.stringify(plan.rawName)}`;
@@ -90,63 +100,79 @@ function checkSizes(plan: PlannedEntry, opts: ResolvedExtractOptions, total: num
   return sum;
 }
 
-/**
- * Refuse entries whose data overlap: the "non-recursive" zip bomb (Fifield, 2019) points many
- * central directory entries at one highly compressed kernel. Honest archives store each entry's
- * local header and data one after another, so each entry must start after the previous one's
- * smallest possible extent.
- */
-function checkOverlap(plans: PlannedEntry[]): void {
-  const sorted = [...plans].sort(
-    (a, b) => a.entry.relativeOffsetOfLocalHeader - b.entry.relativeOffsetOfLocalHeader,
-  );
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1] as PlannedEntry;
-    const cur = sorted[i] as PlannedEntry;
-    const prevEnd =
-      prev.entry.relativeOffsetOfLocalHeader +
-      LOCAL_HEADER_BYTES +
-      prev.entry.fileNameLength +
-      prev.entry.compressedSize;
-    if (cur.entry.relativeOffsetOfLocalHeader < prevEnd) {
-      throw new UnsafeArchiveError(
-        `entries ${JSON.stringify(prev.rawName)} and ${JSON.stringify(cur.rawName)} overlap (a non-recursive zip bomb)`,
-        cur.rawName,
-      );
-    }
-  }
+function unsafe(why: string): UnsafeArchiveError {
+  return new UnsafeArchiveError(`zip archive is unsafe: ${why}`);
 }
 
 /**
- * Read the whole central directory and check every entry before extracting anything: count,
- * names, types, duplicates, declared sizes and ratios, overlap. The declared sizes are checked
- * here and then enforced byte by byte while extracting (see `entryBytes`), so the limits hold for
- * what the archive really produces.
+ * Read the central directory's records, judging each, and check that the records the end record
+ * counts fill the central directory exactly. Without that, an end record that under-counts makes
+ * yauzl read fewer entries than other readers do (and one that over-counts makes it read the end
+ * records as entries).
+ */
+async function readRecords(
+  archive: OpenArchive,
+  opts: ResolvedExtractOptions,
+  registry: NameRegistry,
+): Promise<JudgedEntry[]> {
+  const { entries, cdOffset, cdEnd } = archive.end;
+  const counted = `the end record counts ${entries} entries`;
+  const plans: JudgedEntry[] = [];
+  let cursor = cdOffset;
+  let total = 0;
+  if (entries > 0 && cdEnd - cdOffset < CENTRAL_RECORD_BYTES) {
+    throw unsafe(`${counted} but the central directory holds none`);
+  }
+  for await (const entry of archive.zipfile.eachEntry()) {
+    opts.signal?.throwIfAborted();
+    cursor +=
+      CENTRAL_RECORD_BYTES +
+      entry.fileNameLength +
+      entry.extraFieldLength +
+      entry.fileCommentLength;
+    if (cursor > cdEnd)
+      throw unsafe(`central directory record ${plans.length} runs past the central directory`);
+    const plan = judge(entry, plans.length, registry);
+    total = checkSizes(plan, opts, total);
+    plans.push(plan);
+    // Stop before yauzl reads a record that is not in the central directory.
+    if (plans.length < entries && cdEnd - cursor < CENTRAL_RECORD_BYTES) {
+      throw unsafe(`${counted} but the central directory holds ${plans.length}`);
+    }
+  }
+  if (cursor !== cdEnd) {
+    throw unsafe(`${counted} but the central directory holds ${cdEnd - cursor} bytes more`);
+  }
+  return plans;
+}
+
+/**
+ * Read the whole central directory and every local header, and check every entry before
+ * extracting anything: count, names, types, duplicates, declared sizes and ratios, then the
+ * layout (see `checkLocalHeaders`). The declared sizes are checked here and then enforced byte by
+ * byte while extracting (see `entryBytes`), so the limits hold for what the archive really
+ * produces; the data are read from the offsets checked here.
  *
  * @throws {UnsafeArchiveError} `ERR_SLABIO_UNSAFE_ARCHIVE` for too many entries, an unsafe name, a
- * symlink or special file, a duplicate, overlapping entries.
+ * symlink or special file, a duplicate, a central directory that is not what the end record
+ * says, local headers that disagree with it, overlapping entries or bytes that belong to none.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` for sizes or ratios past the limits.
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for encrypted or unsupported entries (and, from
  * the caller's mapping, a corrupt central directory).
  */
 export async function readCatalog(
-  zipfile: yauzl.ZipFile,
+  archive: OpenArchive,
   opts: ResolvedExtractOptions,
 ): Promise<PlannedEntry[]> {
-  if (zipfile.entryCount > opts.maxEntries) {
+  const { entries, cdOffset } = archive.end;
+  if (entries > opts.maxEntries) {
     throw new UnsafeArchiveError(
-      `archive has ${zipfile.entryCount} entries, more than maxEntries ${opts.maxEntries}`,
+      `archive has ${entries} entries, more than maxEntries ${opts.maxEntries}`,
     );
   }
-  const registry = new NameRegistry(opts.foldCase);
-  const plans: PlannedEntry[] = [];
-  let total = 0;
-  for await (const entry of zipfile.eachEntry()) {
-    opts.signal?.throwIfAborted();
-    const plan = judge(entry, plans.length, registry);
-    total = checkSizes(plan, opts, total);
-    plans.push(plan);
-  }
-  checkOverlap(plans);
-  return plans;
+  const plans = await readRecords(archive, opts, new NameRegistry(opts.foldCase));
+  const window = new ByteWindow(archive.read, cdOffset, archive.buffer);
+  const starts = await checkLocalHeaders(window, plans, cdOffset, opts.signal);
+  debug('extractZip: layout of %d entries checked in %d reads', plans.length, window.reads);
+  return plans.map((plan) => ({ ...plan, dataStart: starts[plan.index] as number }));
 }

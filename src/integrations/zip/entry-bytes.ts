@@ -19,6 +19,21 @@ export function asBadInput(err: unknown, signal: AbortSignal | undefined, what: 
   return new BadInputError(`${what} is corrupt or truncated: ${message}`, { cause: err });
 }
 
+function openData(zipfile: yauzl.ZipFile, plan: PlannedEntry): Promise<Readable> {
+  const { compressedSize, compressionMethod } = plan.entry;
+  return new Promise((resolve, reject) => {
+    zipfile.openReadStreamLowLevel(
+      plan.dataStart,
+      compressedSize,
+      0,
+      compressedSize,
+      compressionMethod === 8,
+      null,
+      (err, stream) => (err ? reject(err) : resolve(stream)),
+    );
+  });
+}
+
 /**
  * The entry's uncompressed bytes as they come out of the archive, counted and checksummed. The
  * first byte past the declared size stops the entry with `ERR_SLABIO_UNSAFE_ARCHIVE` (the sizes
@@ -38,8 +53,9 @@ export async function* entryBytes(
   try {
     // Opened here, when the consumer asks for the first chunk, and iterated at once: yauzl's
     // inflater starts reading as soon as it exists, and an error it emitted before anyone
-    // listened would be an uncaught exception.
-    const stream: Readable = await zipfile.openReadStreamPromise(plan.entry);
+    // listened would be an uncaught exception. The data are read from the offset readCatalog
+    // checked (not from the local header read again), so what is extracted is what was judged.
+    const stream = await openData(zipfile, plan);
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       signal?.throwIfAborted();
       bytes += chunk.length;

@@ -160,11 +160,15 @@ async function extractEntries(
  * Extract a zip archive into `destinationDir`, safely and atomically, writing every file through
  * the no-cache writer so the extraction leaves no page cache behind.
  *
- * Before anything is written the whole central directory is read and judged: more than
- * `maxEntries` entries, an unsafe name (`..` segments, absolute paths, drive letters, backslashes,
- * NUL), a symlink or other special file (by the unix mode in the external attributes), a
- * duplicate name (after dropping `./` and `//`; with `foldCase` also case-insensitively), a file
- * where another entry needs a directory, or overlapping entries are refused. Declared sizes past
+ * Before anything is written the end records, the whole central directory and every local
+ * header are read and judged: more than `maxEntries` entries, an unsafe name (`..` segments,
+ * absolute paths, drive letters, backslashes, NUL), a symlink or other special file (by the unix
+ * mode in the external attributes), a duplicate name (after dropping `./` and `//`; with
+ * `foldCase` also case-insensitively), a file where another entry needs a directory, or a layout
+ * other than the one honest writers produce are refused: entries must follow one another from
+ * offset 0 to the central directory without overlap or gap (so every overlapping zip bomb and
+ * any prepended data are refused), local headers and data descriptors must repeat the central
+ * directory, and the end records must agree with it and with each other. Declared sizes past
  * `maxEntryBytes` / `maxTotalBytes` / `maxRatio` are refused too, and while extracting every
  * entry is counted byte by byte and stopped at the first byte past its declared size, so the
  * limits hold for the bytes the archive really produces. CRC-32 is verified.
@@ -186,7 +190,9 @@ async function extractEntries(
  * @default options `{ maxEntries: 10000, maxTotalBytes: 1 GiB, maxRatio: 100, maxArchiveBytes: 1 GiB }`
  * @throws {TypeError|RangeError} for bad arguments, naming them.
  * @throws {UnsafeArchiveError} `ERR_SLABIO_UNSAFE_ARCHIVE` for unsafe names, links, duplicates,
- * overlapping entries, too many entries, or an entry that inflates past its declared size.
+ * too many entries, an unsafe layout (overlapping entries, bytes that belong to no entry, local
+ * headers, data descriptors or end records that disagree), or an entry that inflates past its
+ * declared size.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` for sizes or ratios past the limits.
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for a corrupt or truncated archive, a CRC
  * mismatch, encrypted entries or compression methods other than stored and deflate.
@@ -249,7 +255,7 @@ async function extractWith(
   try {
     let plans: PlannedEntry[];
     try {
-      plans = await readCatalog(archive.zipfile, opts);
+      plans = await readCatalog(archive, opts);
     } catch (err) {
       throw asBadInput(err, signal, 'zip archive');
     }

@@ -6,13 +6,15 @@
 import { unlink } from 'node:fs/promises';
 import yauzl from 'yauzl';
 import { debug } from '../../debug.js';
-import { LimitExceededError } from '../../errors.js';
+import { LimitExceededError, UnsafeArchiveError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import { createOwnedFile, type OwnedFile } from '../../fs/owned-temp.js';
 import { Lease } from '../../pool/index.js';
 import { toBytes } from '../../read-all/bytes.js';
 import { FileReadable } from '../../read-all/file-readable.js';
 import { type OpenedFile, openFile } from '../../read-all/from-file.js';
+import type { ReadAt } from './byte-window.js';
+import { type EndRecords, readEndRecords } from './end-records.js';
 import { asBadInput } from './entry-bytes.js';
 
 /**
@@ -33,6 +35,12 @@ export type ZipSource =
 /** An open archive and how to let go of it. */
 export interface OpenArchive {
   readonly zipfile: yauzl.ZipFile;
+  /** The end records, checked (see `readEndRecords`). */
+  readonly end: EndRecords;
+  /** Random reads of the archive (the same file descriptor or buffer yauzl reads). */
+  readonly read: ReadAt;
+  /** The archive's bytes when the source was in memory, else `null`. */
+  readonly buffer: Buffer | null;
   /** Close the file and remove a spool file, if any. Never throws. */
   close(): Promise<void>;
 }
@@ -48,21 +56,73 @@ const OPEN_OPTIONS: yauzl.Options = {
 
 function noop(): void {}
 
+/** An archive as yauzl's ZipFile plus direct reads of the same bytes. */
+interface Opened {
+  zipfile: yauzl.ZipFile;
+  end: EndRecords;
+  read: ReadAt;
+  buffer: Buffer | null;
+}
+
 /**
- * A regular file as a ZipFile, on the descriptor already open (no second open by path that could
- * find something else there). yauzl closes it with the ZipFile; on failure it is closed here.
+ * Check the end records, then let yauzl parse the same bytes. slabio reads the end records first
+ * so that records which disagree are refused as unsafe before yauzl picks one reading of them.
  */
-async function fromFile(file: OpenedFile, maxArchiveBytes: number): Promise<yauzl.ZipFile> {
+async function openChecked(
+  read: ReadAt,
+  size: number,
+  open: () => Promise<yauzl.ZipFile>,
+  signal: AbortSignal | undefined,
+): Promise<Omit<Opened, 'buffer'>> {
+  let zipfile: yauzl.ZipFile;
+  let end: EndRecords;
   try {
-    const size = file.size ?? 0;
-    if (size > maxArchiveBytes) throw new LimitExceededError(maxArchiveBytes, size, 'zip archive');
-    return await yauzl.fromFdPromise(file.fd, OPEN_OPTIONS).catch((err: unknown) => {
-      throw asBadInput(err, undefined, 'zip archive');
-    });
+    end = await readEndRecords(read, size);
+    zipfile = await open();
   } catch (err) {
-    await file.close().catch(noop);
+    throw asBadInput(err, signal, 'zip archive');
+  }
+  // decodeStrings is off, so the comment is the raw bytes.
+  const comment = zipfile.comment as unknown as Buffer;
+  if (zipfile.entryCount !== end.entries || comment.length !== end.commentLength) {
+    zipfile.close();
+    throw new UnsafeArchiveError(
+      'zip archive is unsafe: yauzl reads other end records than slabio',
+    );
+  }
+  return { zipfile, end, read };
+}
+
+/**
+ * A regular file opened once (by `openFile`): slabio's own reads and yauzl's go through the same
+ * descriptor, so both see the same file even if the path is replaced meanwhile. yauzl closes the
+ * descriptor when the ZipFile is closed; until it owns it, a failure closes it here.
+ */
+async function fromFile(file: OpenedFile, maxArchiveBytes: number): Promise<Opened> {
+  let handedOver = false;
+  const open = async (): Promise<yauzl.ZipFile> => {
+    const zipfile = await yauzl.fromFdPromise(file.fd, OPEN_OPTIONS);
+    handedOver = true;
+    return zipfile;
+  };
+  try {
+    const size = file.size ?? 0; // undefined for an empty file
+    if (size > maxArchiveBytes) throw new LimitExceededError(maxArchiveBytes, size, 'zip archive');
+    const read: ReadAt = (target, length, position) => file.read(target, 0, length, position);
+    return { ...(await openChecked(read, size, open, undefined)), buffer: null };
+  } catch (err) {
+    if (!handedOver) await file.close().catch(noop);
     throw err;
   }
+}
+
+async function fromBuffer(buffer: Buffer, signal: AbortSignal | undefined): Promise<Opened> {
+  const read: ReadAt = async (target, length, position) =>
+    position >= buffer.length
+      ? 0
+      : buffer.copy(target, 0, position, Math.min(position + length, buffer.length));
+  const open = (): Promise<yauzl.ZipFile> => yauzl.fromBufferPromise(buffer, OPEN_OPTIONS);
+  return { ...(await openChecked(read, buffer.length, open, signal)), buffer };
 }
 
 async function* counted(
@@ -97,7 +157,7 @@ async function removeSpool(spool: OwnedFile): Promise<void> {
 
 /**
  * Write `source` to an owned spool file (named after `spoolBase`) in `spoolDir` and open that;
- * the file is removed on failure.
+ * the file is removed on failure, else by the archive's `close()`.
  */
 async function spooled(
   source: AsyncIterable<unknown>,
@@ -105,7 +165,7 @@ async function spooled(
   spoolBase: string,
   maxArchiveBytes: number,
   signal: AbortSignal | undefined,
-): Promise<{ zipfile: yauzl.ZipFile; spool: OwnedFile }> {
+): Promise<{ opened: Opened; spool: OwnedFile }> {
   // The handle only holds the owner's lock; the writer opens the file again by name.
   const owned = await createOwnedFile(spoolDir, spoolBase, 'spool', 0o600);
   try {
@@ -114,8 +174,8 @@ async function spooled(
     });
     signal?.throwIfAborted();
     debug('extractZip: spooled stream to %s', owned.path);
-    const zipfile = await fromFile(await openFile(owned.path), Number.POSITIVE_INFINITY);
-    return { zipfile, spool: owned };
+    const opened = await fromFile(await openFile(owned.path), Number.POSITIVE_INFINITY);
+    return { opened, spool: owned };
   } catch (err) {
     await removeSpool(owned);
     throw err;
@@ -139,19 +199,19 @@ export async function openArchive(
   maxArchiveBytes: number,
   signal: AbortSignal | undefined,
 ): Promise<OpenArchive> {
-  let zipfile: yauzl.ZipFile;
+  let opened: Opened;
   let spool: OwnedFile | null = null;
   if (typeof source === 'string' || source instanceof URL) {
     const file = await openFile(source, signal);
     if (file.position !== null) {
-      zipfile = await fromFile(file, maxArchiveBytes);
+      opened = await fromFile(file, maxArchiveBytes);
     } else {
       // A FIFO or device has no random access: spool it like a stream (from the descriptor open
       // now; closing and reopening a FIFO would cut off its writer). Destroyed in any case, so
       // a spool that fails before reading it still closes the descriptor.
       const stream = new FileReadable(file);
       try {
-        ({ zipfile, spool } = await spooled(stream, spoolDir, spoolBase, maxArchiveBytes, signal));
+        ({ opened, spool } = await spooled(stream, spoolDir, spoolBase, maxArchiveBytes, signal));
       } finally {
         await stream.closeNow();
       }
@@ -164,13 +224,9 @@ export async function openArchive(
     const buffer = Buffer.isBuffer(bytes)
       ? bytes
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    try {
-      zipfile = await yauzl.fromBufferPromise(buffer, OPEN_OPTIONS);
-    } catch (err) {
-      throw asBadInput(err, signal, 'zip archive');
-    }
+    opened = await fromBuffer(buffer, signal);
   } else if (isAsyncIterable(source)) {
-    ({ zipfile, spool } = await spooled(source, spoolDir, spoolBase, maxArchiveBytes, signal));
+    ({ opened, spool } = await spooled(source, spoolDir, spoolBase, maxArchiveBytes, signal));
   } else {
     const what =
       typeof source === 'object' && source !== null
@@ -180,10 +236,11 @@ export async function openArchive(
       `source must be a path, Buffer, Uint8Array, Lease, Readable, async iterable or ReadableStream, got ${what}`,
     );
   }
+  const { zipfile } = opened;
   // Errors are delivered to eachEntry()'s listener; one emitted outside it must not crash.
   zipfile.on('error', noop);
   return {
-    zipfile,
+    ...opened,
     async close() {
       zipfile.close();
       if (spool !== null) await removeSpool(spool);
