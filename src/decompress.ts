@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { createReadStream } from 'node:fs';
 import { pipeline, type Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DecompressStream } from './decompress/decompress-stream.js';
@@ -17,6 +16,7 @@ import {
   resolvePool,
 } from './decompress/options.js';
 import { Lease } from './pool/index.js';
+import { FileReadable } from './read-all/file-readable.js';
 import { readAll } from './read-all.js';
 
 export { createDecompressStream, DecompressStream } from './decompress/decompress-stream.js';
@@ -66,7 +66,10 @@ function kindOf(input: unknown): InputKind | null {
   return null;
 }
 
-/** The input as bytes, or as something `pipeline` reads (a path is opened here). */
+/**
+ * The input as bytes, or as something `pipeline` reads. A path is opened as `readAll` opens one,
+ * so a FIFO's pending read ends as soon as the pipeline destroys the stream.
+ */
 function open(
   kind: InputKind,
   input: DecompressInput,
@@ -75,7 +78,7 @@ function open(
     case 'bytes':
       return input instanceof Lease ? input.buffer : (input as Uint8Array);
     case 'path':
-      return createReadStream(input as string | URL);
+      return new FileReadable(input as string | URL);
     case 'web':
       // Web streams are async iterable: pipeline reads them without an intermediate Readable
       // buffer and, on failure, ends the iteration, which cancels the stream.
@@ -133,11 +136,16 @@ async function run(
     pipeline(source, stream, noop);
   }
   const { signal } = limits;
-  return readAll(stream, {
+  const read = readAll(stream, {
     pool,
     maxBytes: limits.maxOutputBytes,
     ...(signal === undefined ? {} : { signal }),
   });
+  if (!(source instanceof FileReadable)) return read;
+  // A file slabio opened is closed before the call settles. Destroyed here because zlib may end
+  // its output before the input ends (inflate stops at the end of the deflate stream), leaving the
+  // rest of a FIFO unread and open; on failure pipeline has destroyed it already.
+  return read.finally(() => source.closeNow());
 }
 
 /**

@@ -134,7 +134,7 @@ async function collectFile<T>(
 ): Promise<T> {
   const { pool, maxBytes, signal } = opts;
   signal?.throwIfAborted();
-  const file = await openFile(source);
+  const file = await openFile(source, signal);
   const declared = opts.lengthHint ?? file.size;
   const writer = new BlockWriter({ pool, maxBytes, declared, signal });
   try {
@@ -169,6 +169,13 @@ async function collectFile<T>(
  * `ERR_SLABIO_POOL_EXHAUSTED` and its blocks go back; any other wait ends after the pool's
  * `waitTimeoutMs`. An unknown-length read needs about 2.5 × its bytes of budget at its peak (the
  * blocks plus the final copy), a known-length read its one block.
+ *
+ * A path to a FIFO or character device (a terminal, `/dev/stdin` on a pipe) is opened without
+ * waiting for a writer, and its reads wait on the event loop, never in one of libuv's thread-pool
+ * threads: an abort ends the wait at once, releasing the blocks and closing the descriptor.
+ * Without a signal the read ends when the last writer closes; a FIFO that never had a writer
+ * waits for one, as `cat` would. A caller's `FileHandle` on one keeps its blocking mode: an abort
+ * still settles at once, but the read it started stays in a thread until data or the end comes.
  *
  * @param source A `Readable`, async iterable, web `ReadableStream`, `FileHandle` or path.
  * @param options See {@link ReadAllOptions}.
@@ -216,7 +223,9 @@ export function readAllChunks(source: ReadAllSource, options?: ReadAllOptions): 
  * Read a file into one lease: `readAll` of a path or `FileHandle`, with `fs.read` going straight
  * into a block of the file's `fstat` size (no stream, no intermediate Buffer). Like `fs.readFile`
  * it reads the size found at open; a file that shrinks meanwhile rejects with
- * `ERR_SLABIO_LENGTH_MISMATCH`, as does one that differs from an explicit `lengthHint`.
+ * `ERR_SLABIO_LENGTH_MISMATCH`, as does one that differs from an explicit `lengthHint`. FIFOs,
+ * `/proc` files and devices have no size and are read to their end; an abort ends a read that
+ * waits on a FIFO or device (see {@link readAll}).
  *
  * @throws {TypeError} (rejects) when `path` is not a string, URL or FileHandle; otherwise as {@link readAll}
  * plus the `fs` errors of `open`/`read` (`ENOENT`, `EISDIR`, ...).

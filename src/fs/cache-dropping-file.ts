@@ -51,6 +51,10 @@ export class CacheDroppingFile implements OpenedFile {
     return this.#file.size;
   }
 
+  get readable(): (() => Promise<void>) | undefined {
+    return this.#file.readable;
+  }
+
   /** The strategy in use; `'auto'` until the first read has decided. */
   get strategy(): ReadStrategy {
     return this.#mode;

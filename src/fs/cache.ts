@@ -5,12 +5,12 @@
  */
 
 import { fstat } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { SystemError } from '../errors.js';
 import { requireLinuxBinding } from '../native/binding.js';
 import { toSystemError } from '../native/syscalls.js';
 import { checkNonNegativeInt, checkSignal } from '../native/validate.js';
+import { closeFd, openPath } from '../read-all/fd-calls.js';
 
 /** How much of a file is in the page cache. */
 export interface Residency {
@@ -49,12 +49,12 @@ async function withFd<T>(pathOrFd: string | number, fn: (fd: number) => Promise<
   if (typeof pathOrFd !== 'string' || pathOrFd === '') {
     throw new TypeError(`pathOrFd must be a path or a file descriptor, got ${String(pathOrFd)}`);
   }
-  let fh: FileHandle | null = null;
+  // Opened as readAll opens a path: a FIFO without a writer must not hold a thread-pool thread.
+  const fd = await openPath(pathOrFd);
   try {
-    fh = await open(pathOrFd, 'r');
-    return await fn(fh.fd);
+    return await fn(fd);
   } finally {
-    await fh?.close();
+    await closeFd(fd);
   }
 }
 

@@ -40,7 +40,8 @@ export interface ReadFileNoCacheOptions {
  * the two agree on every file: the `fstat` size is read into one block of that size (a file that
  * shrinks meanwhile rejects with `ERR_SLABIO_LENGTH_MISMATCH`, like `fs.readFile`'s snapshot of
  * the size at open), and files whose size is unknown (`/proc`, FIFOs, character devices) are read
- * to their end, growing class by class under `maxBytes`. Release the lease when done.
+ * to their end, growing class by class under `maxBytes`; an abort also ends a read that waits on
+ * a FIFO or device (see `readAll`). Release the lease when done.
  *
  * @throws {TypeError|RangeError} for bad arguments, naming the option.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` when the file is larger than `maxBytes` (before
@@ -84,7 +85,7 @@ export async function readFileNoCache(
       : strategy === 'auto'
         ? linuxBindingOrWarn('readFileNoCache')
         : requireLinuxBinding(`readFileNoCache strategy '${strategy}'`);
-  const opened = await openFile(path);
+  const opened = await openFile(path, signal);
   const file = b === null ? opened : new CacheDroppingFile(opened, strategy, b, chunk);
   const writer = new BlockWriter({ pool, maxBytes, declared: opened.size, signal, label: path });
   try {

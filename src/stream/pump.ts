@@ -125,7 +125,6 @@ async function copyThroughRing(
   ring: BlockRing,
   destination: Writable,
   failure: Promise<never>,
-  fromFile: boolean,
   signal: AbortSignal | undefined,
 ): Promise<number> {
   let total = 0;
@@ -136,10 +135,9 @@ async function copyThroughRing(
     signal?.throwIfAborted();
     const slot = await raced(ring.take(), failure);
     const buffer = slot.lease.buffer;
-    // A file read is never abandoned half-way: it writes into the block until it returns, so the
-    // block could not be released before. Abort is checked between reads instead.
-    const pending = reader.readInto(buffer);
-    const n = fromFile ? await pending : await raced(pending, failure);
+    // Losing this race is safe for files too: the failure path closes the reader before the ring
+    // releases the block, and a file's close() stops or waits for the read writing into it.
+    const n = await raced(reader.readInto(buffer), failure);
     if (n === 0) {
       ring.giveBack(slot);
       break;
@@ -208,9 +206,9 @@ export async function pump(
   try {
     signal?.throwIfAborted();
     reader = fromFile
-      ? fileReader(await openFile(source as string | URL | FileHandle))
+      ? fileReader(await openFile(source as string | URL | FileHandle, signal))
       : streamReader(source as Readable, blockSize);
-    const total = await copyThroughRing(reader, ring, destination, watch.failure, fromFile, signal);
+    const total = await copyThroughRing(reader, ring, destination, watch.failure, signal);
     if (end) {
       destination.end();
       await raced(watch.finished, watch.failure);

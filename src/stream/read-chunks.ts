@@ -31,7 +31,7 @@ async function* chunksOf(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Buffer, void, undefined> {
   signal?.throwIfAborted();
-  const file = await openFile(source);
+  const file = await openFile(source, signal);
   let lease: Lease | undefined;
   try {
     lease = await pool.acquireAsync(blockSize, signal === undefined ? {} : { signal });

@@ -184,7 +184,7 @@ async function extractEntries(
  * returns an output.
  *
  * @param source A path, the archive's bytes (a lease is only read), or a stream (spooled to a
- * temporary file next to the destination, removed afterwards).
+ * temporary file next to the destination, removed afterwards; so is a FIFO path).
  * @param destinationDir The directory to create, or `null` with `onEntry`.
  * @param options See {@link ExtractZipOptions}.
  * @default options `{ maxEntries: 10000, maxTotalBytes: 1 GiB, maxRatio: 100, maxArchiveBytes: 1 GiB }`

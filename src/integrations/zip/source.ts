@@ -3,10 +3,7 @@
  *
  * @module
  */
-import fs from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import yauzl from 'yauzl';
 import { debug } from '../../debug.js';
 import { LimitExceededError, UnsafeArchiveError } from '../../errors.js';
@@ -14,6 +11,8 @@ import { writeFileNoCache } from '../../fs/index.js';
 import { createOwnedFile, type OwnedFile } from '../../fs/owned-temp.js';
 import { Lease } from '../../pool/index.js';
 import { toBytes } from '../../read-all/bytes.js';
+import { FileReadable } from '../../read-all/file-readable.js';
+import { type OpenedFile, openFile } from '../../read-all/from-file.js';
 import type { ReadAt } from './byte-window.js';
 import { type EndRecords, readEndRecords } from './end-records.js';
 import { asBadInput } from './entry-bytes.js';
@@ -22,7 +21,7 @@ import { asBadInput } from './entry-bytes.js';
  * What `extractZip` reads: a path, the archive's bytes (a Buffer/Uint8Array or a lease, only
  * read, never released), or a stream of them (a Node `Readable`, an async iterable of bytes, a
  * web `ReadableStream`), which is spooled to a temporary file first because a zip is read from
- * its end.
+ * its end; so is a path to a FIFO or device, which has no random access either.
  */
 export type ZipSource =
   | string
@@ -56,10 +55,6 @@ const OPEN_OPTIONS: yauzl.Options = {
 };
 
 function noop(): void {}
-
-const openFd = promisify(fs.open);
-const fstat = promisify(fs.fstat);
-const closeFd = promisify(fs.close);
 
 /** An archive as yauzl's ZipFile plus direct reads of the same bytes. */
 interface Opened {
@@ -99,30 +94,24 @@ async function openChecked(
 }
 
 /**
- * Open the file at `path` once: slabio's own reads and yauzl's go through the same descriptor, so
- * both see the same file even if the path is replaced meanwhile. yauzl closes the descriptor when
- * the ZipFile is closed; until it owns it, a failure closes it here.
+ * A regular file opened once (by `openFile`): slabio's own reads and yauzl's go through the same
+ * descriptor, so both see the same file even if the path is replaced meanwhile. yauzl closes the
+ * descriptor when the ZipFile is closed; until it owns it, a failure closes it here.
  */
-async function fromPath(path: string, maxArchiveBytes: number): Promise<Opened> {
-  const fd = await openFd(path, 'r');
+async function fromFile(file: OpenedFile, maxArchiveBytes: number): Promise<Opened> {
   let handedOver = false;
   const open = async (): Promise<yauzl.ZipFile> => {
-    const zipfile = await yauzl.fromFdPromise(fd, OPEN_OPTIONS);
+    const zipfile = await yauzl.fromFdPromise(file.fd, OPEN_OPTIONS);
     handedOver = true;
     return zipfile;
   };
   try {
-    const { size } = await fstat(fd);
+    const size = file.size ?? 0; // undefined for an empty file
     if (size > maxArchiveBytes) throw new LimitExceededError(maxArchiveBytes, size, 'zip archive');
-    const read: ReadAt = (target, length, position) =>
-      new Promise((resolve, reject) => {
-        fs.read(fd, target, 0, length, position, (err, bytesRead) =>
-          err ? reject(err) : resolve(bytesRead),
-        );
-      });
+    const read: ReadAt = (target, length, position) => file.read(target, 0, length, position);
     return { ...(await openChecked(read, size, open, undefined)), buffer: null };
   } catch (err) {
-    if (!handedOver) await closeFd(fd).catch(noop);
+    if (!handedOver) await file.close().catch(noop);
     throw err;
   }
 }
@@ -167,6 +156,33 @@ async function removeSpool(spool: OwnedFile): Promise<void> {
 }
 
 /**
+ * Write `source` to an owned spool file (named after `spoolBase`) in `spoolDir` and open that;
+ * the file is removed on failure, else by the archive's `close()`.
+ */
+async function spooled(
+  source: AsyncIterable<unknown>,
+  spoolDir: string,
+  spoolBase: string,
+  maxArchiveBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<{ opened: Opened; spool: OwnedFile }> {
+  // The handle only holds the owner's lock; the writer opens the file again by name.
+  const owned = await createOwnedFile(spoolDir, spoolBase, 'spool', 0o600);
+  try {
+    await writeFileNoCache(owned.path, counted(source, maxArchiveBytes), {
+      ...(signal === undefined ? {} : { signal }),
+    });
+    signal?.throwIfAborted();
+    debug('extractZip: spooled stream to %s', owned.path);
+    const opened = await fromFile(await openFile(owned.path), Number.POSITIVE_INFINITY);
+    return { opened, spool: owned };
+  } catch (err) {
+    await removeSpool(owned);
+    throw err;
+  }
+}
+
+/**
  * Open `source`. A stream is spooled through the no-cache writer into `spoolDir` (the
  * destination's parent, so it lands on the same disk and not in a memory-backed `/tmp`) under a
  * temporary name after `spoolBase` that a sweep can judge (see `sweepStale`), and the spool file
@@ -186,10 +202,20 @@ export async function openArchive(
   let opened: Opened;
   let spool: OwnedFile | null = null;
   if (typeof source === 'string' || source instanceof URL) {
-    opened = await fromPath(
-      typeof source === 'string' ? source : fileURLToPath(source),
-      maxArchiveBytes,
-    );
+    const file = await openFile(source, signal);
+    if (file.position !== null) {
+      opened = await fromFile(file, maxArchiveBytes);
+    } else {
+      // A FIFO or device has no random access: spool it like a stream (from the descriptor open
+      // now; closing and reopening a FIFO would cut off its writer). Destroyed in any case, so
+      // a spool that fails before reading it still closes the descriptor.
+      const stream = new FileReadable(file);
+      try {
+        ({ opened, spool } = await spooled(stream, spoolDir, spoolBase, maxArchiveBytes, signal));
+      } finally {
+        await stream.closeNow();
+      }
+    }
   } else if (source instanceof Uint8Array || source instanceof Lease) {
     const bytes = source instanceof Lease ? source.buffer : source;
     if (bytes.length > maxArchiveBytes) {
@@ -200,20 +226,7 @@ export async function openArchive(
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     opened = await fromBuffer(buffer, signal);
   } else if (isAsyncIterable(source)) {
-    // The handle only holds the owner's lock; the writer opens the file again by name.
-    const owned = await createOwnedFile(spoolDir, spoolBase, 'spool', 0o600);
-    spool = owned;
-    try {
-      await writeFileNoCache(owned.path, counted(source, maxArchiveBytes), {
-        ...(signal === undefined ? {} : { signal }),
-      });
-      signal?.throwIfAborted();
-      debug('extractZip: spooled stream to %s', owned.path);
-      opened = await fromPath(owned.path, Number.POSITIVE_INFINITY);
-    } catch (err) {
-      await removeSpool(owned);
-      throw err;
-    }
+    ({ opened, spool } = await spooled(source, spoolDir, spoolBase, maxArchiveBytes, signal));
   } else {
     const what =
       typeof source === 'object' && source !== null
