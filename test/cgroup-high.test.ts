@@ -267,4 +267,18 @@ describe('memory.high in slabio/prom and slabio inspect', () => {
       [256 * MiB, 256 * MiB, 17],
     );
   });
+
+  it('slabio watch shows memory.high and the throttle count', async () => {
+    const run = promisify(execFile);
+    const { stdout } = await run(process.execPath, [
+      CLI,
+      'watch',
+      '--count',
+      '1',
+      '--cgroup-dir',
+      CTR,
+    ]);
+    assert.match(stdout, /working set 152\.0 MiB of 384\.0 MiB/);
+    assert.match(stdout, /memory\.high 256\.0 MiB {2}throttled 17/);
+  });
 });

@@ -49,7 +49,9 @@ async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) 
 }
 
 /**
- * Samples the cgroup's working set and acts at two thresholds, with hysteresis.
+ * Samples the cgroup's working set and acts at two thresholds, with hysteresis. Fractions are
+ * of the ceiling ({@link CgroupMemory.ceiling}): the lower of cgroup v2 `memory.high`, where the
+ * kernel starts throttling, and the limit (see `hardBase`).
  *
  * - **soft**: trims `pools`, calls `malloc_trim`, drops the page cache of tracked files
  *   ({@link trackFile}) and, on cgroup v2, writes `memory.reclaim` (quietly off where the file is
@@ -61,6 +63,8 @@ async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) 
  *   ({@link GuardRecovery}) and counts in `stats().recoveries`. A climb back to `hard` after
  *   that is a new crossing: `'hard'` and `onHard` again.
  *
+ * - **throttled**: a sample whose `memory.high` throttle counter grew emits `'throttled'`
+ *   ({@link GuardThrottle}); the first reading is a baseline.
  * - **blind**: a cgroup read that fails (no memory controller, no permission, a file that
  *   vanished, a malformed number: a `CgroupError`) is no sample. The state stays as it was, no
  *   action runs, `stats()` counts `failedSamples` and sets `blind`, `blindSince`, `lastError`,
