@@ -83,6 +83,15 @@ describe('readCgroupMemory: cgroup v2 memory.high', () => {
     assert.equal(m.highEvents, 23, "throttling by pod-q's memory.high is counted in pod-q");
   });
 
+  it('a tie between the group and an ancestor: the group owns the throttling', async () => {
+    const m = await readCgroupMemory({
+      root: ROOT,
+      readFile: overlay({ 'pod-q/memory.high': `${256 * MiB}\n` }),
+    });
+    assert.equal(m.high, 256 * MiB);
+    assert.equal(m.highEvents, 17);
+  });
+
   it('an ancestor with a lower memory.high and no memory.events: counter null', async () => {
     const m = await readCgroupMemory({
       root: ROOT,

@@ -6,7 +6,7 @@
 
 /** Payload of `'throttled'`: the kernel counted new `memory.high` throttle events. */
 export interface GuardThrottle {
-  /** The counter now ({@link CgroupMemory.highEvents}). */
+  /** The counter now (`CgroupMemory.highEvents`). */
   highEvents: number;
   /** Events since the previous good sample. */
   increase: number;
