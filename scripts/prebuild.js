@@ -46,8 +46,9 @@ function fail(message) {
   process.exit(1);
 }
 
+// Progress goes to stderr: `npm pack --json` runs this as prepack and its stdout must stay JSON.
 function run(cmd, args, options = {}) {
-  const r = spawnSync(cmd, args, { stdio: 'inherit', timeout: 600_000, ...options });
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 2, 2], timeout: 600_000, ...options });
   if (r.status !== 0) {
     fail(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
   }
@@ -95,7 +96,7 @@ function upToDate(file) {
 function buildTarget(name, target) {
   const dest = path.join(root, 'prebuilds', name, 'slabio.glibc.node');
   if (upToDate(dest)) {
-    console.log(`prebuild ${name}: up to date (${path.relative(root, dest)})`);
+    console.error(`prebuild ${name}: up to date (${path.relative(root, dest)})`);
     return;
   }
   const tools = [target.env.CXX, target.run[0]].filter((t) => t && !path.isAbsolute(t));
@@ -128,7 +129,7 @@ function buildTarget(name, target) {
     mkdirSync(path.dirname(dest), { recursive: true });
     cpSync(built, dest);
     const kib = Math.round(statSync(dest).size / 1024);
-    console.log(`prebuild ${name}: ${kib} KiB, needs glibc >= ${glibcFloor(dest)}`);
+    console.error(`prebuild ${name}: ${kib} KiB, needs glibc >= ${glibcFloor(dest)}`);
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
