@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares what `npm run prebuild` needs to make and test the linux-arm64 addon on a Debian x64
+# Prepares what `npm run prebuilds` needs to make and test the linux-arm64 addon on a Debian x64
 # host: the aarch64 cross compiler, qemu-user, and a sysroot holding Debian's arm64 Node (18.x)
 # with its shared libraries, so the cross-built binary is loaded and smoke-tested before it ships.
 # Usage: bash scripts/arm64-sysroot.sh [DIR]   (default .cache/arm64-sysroot; needs root and apt)

@@ -1,4 +1,5 @@
-// `npm run prebuild` (and `prepack`): makes the N-API addon binaries shipped in the package under
+// `npm run prebuilds` (and `prepack`; not named `prebuild`, which npm would run before every
+// `npm run build`): makes the N-API addon binaries shipped in the package under
 // prebuilds/<platform>-<arch>/slabio.glibc.node, where node-gyp-build finds them before it tries
 // to compile. Each binary is built with prebuildify in a scratch copy of the package (so the
 // developer's own build/ is left alone), loaded and smoke-tested (scripts/smoke-addon.cjs), and
@@ -84,7 +85,7 @@ function nodeGyp() {
     'lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
   );
   if (existsSync(bundled)) return bundled;
-  return fail('node-gyp not found (run through npm: `npm run prebuild`)');
+  return fail('node-gyp not found (run through npm: `npm run prebuilds`)');
 }
 
 function upToDate(file) {
