@@ -215,6 +215,11 @@ function allocatorSection(r: InspectReport): string[] {
   return lines;
 }
 
+function originText(o: Capabilities['addon']): string {
+  const what = o.source === 'prebuild' ? 'prebuilt binary' : 'built on this machine';
+  return o.path === null ? what : `${what}, ${o.path}`;
+}
+
 function capabilitySection(r: InspectReport): string[] {
   const c = r.capabilities;
   if (c === null)
@@ -223,7 +228,7 @@ function capabilitySection(r: InspectReport): string[] {
     x.available ? 'yes' : `no: ${x.reason ?? ''}`;
   return [
     `page-cache control (${c.filesystem.dir}, ${c.filesystem.type}${c.memoryBacked ? ', in memory' : ''})`,
-    row('native addon', yn(c.native)),
+    row('native addon', c.native.available ? `yes (${originText(c.addon)})` : yn(c.native)),
     row('malloc_trim', yn(c.mallocTrim)),
     row('fadvise', yn(c.fadvise)),
     row('sync_file_range', yn(c.syncFileRange)),
