@@ -22,6 +22,7 @@ import type {
 import { defaultPageCacheRegistry } from './page-cache-registry.js';
 import { type ReliefTools, relieve } from './relief.js';
 import { checkOrder, checkThreshold, resolveThreshold } from './thresholds.js';
+import { GuardWake } from './wake.js';
 
 export type { GuardBlindness } from './blindness.js';
 export type {
@@ -35,6 +36,7 @@ export type {
   TrimmablePool,
 } from './guard-types.js';
 export type { ReliefReport } from './relief.js';
+export type { GuardWakeMode } from './wake.js';
 
 async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) | null> {
   try {
@@ -94,9 +96,12 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   #running: Promise<GuardSample> | null = null;
   #lastRelief = Number.NEGATIVE_INFINITY;
   #dropCacheResolved = false;
+  #wake: GuardWake | null = null;
+  #levels: { softBytes: number; hardBytes: number } | null = null;
   readonly #blindness = new Blindness();
-  readonly #stats: ReliefTools['stats'] & { samples: number } = {
+  readonly #stats: ReliefTools['stats'] & { samples: number; wakeups: number } = {
     samples: 0,
+    wakeups: 0,
     softEvents: 0,
     hardEvents: 0,
     recoveries: 0,
@@ -135,7 +140,11 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     this.#dropCacheResolved = options.dropCache !== undefined;
     if (options.signal?.aborted) this.#closed = true;
     else options.signal?.addEventListener('abort', () => this.close(), { once: true });
-    if (!this.#closed && this.#intervalMs > 0) this.#schedule();
+    if (!this.#closed && this.#intervalMs > 0) {
+      this.#schedule();
+      // An injected readFile means the figures are not the kernel's files: nothing to watch.
+      if (options.wake !== false && options.reader?.readFile === undefined) void this.#startWake();
+    }
   }
 
   /** Current state. */
@@ -167,6 +176,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
       blind: b.blind,
       blindSince: b.since,
       lastError: b.lastError,
+      wake: this.#wake?.mode ?? 'timer',
       state: this.#state,
       last: this.#last,
     };
@@ -181,6 +191,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   sample(): Promise<GuardSample> {
     this.#running ??= this.#sample().finally(() => {
       this.#running = null;
+      this.#arm();
     });
     return this.#running;
   }
@@ -190,6 +201,8 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
+    this.#wake?.close();
+    this.#wake = null;
   }
 
   /** `close()`, for `using guard = new MemoryGuard()`. */
@@ -201,22 +214,62 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.sample()
-        .catch((err: unknown) => {
-          // An 'error' without a listener would throw from this timer and end the process.
-          if (this.listenerCount('error') > 0) {
-            this.emit('error', err);
-            return;
-          }
-          debug('memory guard: sample failed: %s', (err as Error)?.message);
-          if (this.#blindness.blind && this.listenerCount('blind') === 0) {
-            this.#blindness.warnOnce();
-          }
-        })
+        .catch((err: unknown) => this.#report(err))
         .finally(() => {
           if (!this.#closed) this.#schedule();
         });
     }, this.#intervalMs);
     if (this.#options.unref ?? true) this.#timer.unref();
+  }
+
+  // Failures of samples nobody awaits: the timer's and the wake-up's.
+  #report(err: unknown): void {
+    // An 'error' without a listener would throw from a timer and end the process.
+    if (this.listenerCount('error') > 0) {
+      this.emit('error', err);
+      return;
+    }
+    debug('memory guard: sample failed: %s', (err as Error)?.message);
+    if (this.#blindness.blind && this.listenerCount('blind') === 0) this.#blindness.warnOnce();
+  }
+
+  // The native thread needs the cgroup's directory and the thresholds in bytes: one read (not a
+  // sample: nothing is acted on) finds both. Where it fails the timer alone samples.
+  async #startWake(): Promise<void> {
+    let memory: CgroupMemory;
+    try {
+      memory = await this.#read();
+    } catch (err) {
+      debug('memory guard: no wake-up, cgroup unreadable: %s', (err as Error).message);
+      return;
+    }
+    if (this.#closed) return;
+    this.#wake = GuardWake.open(memory, (_usage, _ws, errno) => this.#woken(errno));
+    this.#levels ??= this.#measure(memory);
+    this.#arm();
+  }
+
+  #woken(errno: number): void {
+    if (this.#closed) return;
+    if (errno !== 0) {
+      // The group vanished or its usage file became unreadable: the timer's samples say so.
+      debug('memory guard: wake-up stopped (errno %d), sampling on the timer only', errno);
+      this.#wake?.close();
+      this.#wake = null;
+      return;
+    }
+    this.#stats.wakeups++;
+    // A sample already running re-arms the thread when it ends, which calls back again at once
+    // if the working set is still at the level: no wake-up is lost by skipping this one.
+    if (this.#running === null) this.sample().catch((err: unknown) => this.#report(err));
+  }
+
+  // Arm the thread at the next threshold above the state; 'hard' waits for the timer to see the
+  // way down (hysteresis) before a new crossing can matter.
+  #arm(): void {
+    if (this.#wake === null || this.#levels === null || this.#closed) return;
+    const { softBytes, hardBytes } = this.#levels;
+    this.#wake.arm(this.#state === 'ok' ? softBytes : this.#state === 'soft' ? hardBytes : null);
   }
 
   async #read(): Promise<CgroupMemory> {
@@ -254,6 +307,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     }
     const unblind = this.#blindness.succeed();
     const m = this.#measure(memory);
+    this.#levels = m;
     const prev = this.#state;
     this.#state = this.#next(memory.workingSet, m);
     const sample: GuardSample = { ...m, state: this.#state };

@@ -8,6 +8,7 @@ export {
   type GuardState,
   type GuardStats,
   type GuardUnblind,
+  type GuardWakeMode,
   MemoryGuard,
   type MemoryGuardEvents,
   type MemoryGuardOptions,
