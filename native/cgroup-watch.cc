@@ -40,6 +40,7 @@ constexpr int64_t kDisarmed = INT64_MAX;
 // Distinct usage thresholds registered on one eventfd; past this the thread re-reads on its period
 // for new levels (the kernel keeps every registration until the eventfd is closed).
 constexpr size_t kMaxThresholds = 32;
+constexpr int64_t kProbeLevel = int64_t{1} << 62;
 
 struct Crossing {
   double usage;
@@ -126,6 +127,14 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
       std::string control = info[3].As<Napi::String>().Utf8Value();
       control_fd_ = open(control.c_str(), O_WRONLY | O_CLOEXEC);
       if (control_fd_ >= 0) threshold_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      // One registration at a level usage never reaches tells at once whether the kernel takes
+      // thresholds here (EACCES/EROFS on a read-only cgroupfs, EINVAL on PREEMPT_RT). Like the
+      // opens above it is a kernfs operation that never waits for IO, so it runs on this thread.
+      Register(kProbeLevel);
+      if (!eventfd_mode_.load() && threshold_fd_ >= 0) {
+        close(threshold_fd_);
+        threshold_fd_ = -1;
+      }
     }
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[5].As<Napi::Function>(), "slabio:cgroupWatch",
                                           0, 1);
