@@ -40,7 +40,7 @@ constexpr int64_t kDisarmed = INT64_MAX;
 // Distinct usage thresholds registered on one eventfd; past this the thread re-reads on its period
 // for new levels (the kernel keeps every registration until the eventfd is closed).
 constexpr size_t kMaxThresholds = 32;
-constexpr int64_t kProbeLevel = int64_t{1} << 62;
+enum { kStarting, kEventfd, kPoll };
 
 struct Crossing {
   double usage;
@@ -127,15 +127,8 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
       std::string control = info[3].As<Napi::String>().Utf8Value();
       control_fd_ = open(control.c_str(), O_WRONLY | O_CLOEXEC);
       if (control_fd_ >= 0) threshold_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-      // One registration at a level usage never reaches tells at once whether the kernel takes
-      // thresholds here (EACCES/EROFS on a read-only cgroupfs, EINVAL on PREEMPT_RT). Like the
-      // opens above it is a kernfs operation that never waits for IO, so it runs on this thread.
-      Register(kProbeLevel);
-      if (!eventfd_mode_.load() && threshold_fd_ >= 0) {
-        close(threshold_fd_);
-        threshold_fd_ = -1;
-      }
     }
+    if (threshold_fd_ < 0) mode_.store(kPoll);
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[5].As<Napi::Function>(), "slabio:cgroupWatch",
                                           0, 1);
     // The watcher must never keep the process alive.
@@ -159,11 +152,24 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
 
   static void CleanupHook(void* self) { static_cast<CgroupWatcher*>(self)->Stop(); }
 
-  // arm(bytes): call back once when the working set is at or above `bytes`; arm(-1) disarms.
+  // arm(bytes, thresholds?): call back once when the working set is at or above `bytes`;
+  // arm(-1) disarms. `thresholds` are levels that will be armed later: registering a v1 threshold
+  // waits for an RCU grace period (tens of ms on a busy host), so it is done ahead, not at arm time.
   Napi::Value Arm(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(info.Env(), "arm(bytes)").ThrowAsJavaScriptException();
+    if (info.Length() < 1 || !info[0].IsNumber() || (info.Length() > 1 && !info[1].IsArray())) {
+      Napi::TypeError::New(info.Env(), "arm(bytes, thresholds?)").ThrowAsJavaScriptException();
       return info.Env().Undefined();
+    }
+    if (info.Length() > 1) {
+      Napi::Array a = info[1].As<Napi::Array>();
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        Napi::Value t = a.Get(i);
+        if (t.IsNumber() && t.As<Napi::Number>().DoubleValue() >= 0 &&
+            t.As<Napi::Number>().DoubleValue() < 9.0e18) {
+          pending_.insert(static_cast<int64_t>(t.As<Napi::Number>().DoubleValue()));
+        }
+      }
     }
     double v = info[0].As<Napi::Number>().DoubleValue();
     level_.store(v < 0 || v >= 9.0e18 ? kDisarmed : static_cast<int64_t>(v));
@@ -176,9 +182,11 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
     return info.Env().Undefined();
   }
 
-  // 'eventfd' while cgroup v1 thresholds wake the thread, 'poll' while it re-reads on its period.
+  // 'eventfd' while cgroup v1 thresholds wake the thread, 'poll' while it re-reads on its period,
+  // 'starting' until the thread has registered the thresholds it was given.
   Napi::Value Mode(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), eventfd_mode_.load() ? "eventfd" : "poll");
+    int m = mode_.load();
+    return Napi::String::New(info.Env(), m == kEventfd ? "eventfd" : m == kPoll ? "poll" : "starting");
   }
 
   void Wake() {
@@ -210,7 +218,8 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
     }
   }
 
-  // Register `level` as a usage threshold (once per distinct value).
+  // Register `level` as a usage threshold (once per distinct value). A refusal (EACCES/EROFS on a
+  // read-only cgroupfs, EINVAL on PREEMPT_RT kernels) leaves the thread re-reading on its period.
   void Register(int64_t level) {
     if (threshold_fd_ < 0 || registered_.count(level) > 0) return;
     bool ok = registered_.size() < kMaxThresholds;
@@ -221,10 +230,20 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
     }
     if (ok) {
       registered_.insert(level);
-      eventfd_mode_.store(true);
     } else {
-      eventfd_mode_.store(false);
+      close(threshold_fd_);
+      threshold_fd_ = -1;
+      mode_.store(kPoll);
     }
+  }
+
+  void RegisterPending() {
+    std::set<int64_t> todo;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      todo.swap(pending_);
+    }
+    for (int64_t t : todo) Register(t);
   }
 
   void Notify(int64_t usage, int64_t ws, int err) {
@@ -244,8 +263,10 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
     // memory.stat is ~1 KiB on v1 and ~3 KiB on v2 kernels of today.
     static thread_local char stat_buf[16384];
     while (!closing_.load()) {
+      RegisterPending();
       int64_t level = level_.load();
       if (level != kDisarmed) Register(level);
+      if (threshold_fd_ >= 0 && !registered_.empty()) mode_.store(kEventfd);
       int64_t usage = 0;
       ssize_t n = ReadAt0(usage_fd_, usage_buf, sizeof usage_buf);
       if (n < 0 || !ParseU64(usage_buf, &usage)) {
@@ -266,7 +287,7 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
           continue;
         }
       }
-      bool sleep_forever = level == kDisarmed || (!above && eventfd_mode_.load());
+      bool sleep_forever = level == kDisarmed || (!above && threshold_fd_ >= 0);
       struct pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {threshold_fd_, POLLIN, 0}};
       int rc = poll(fds, threshold_fd_ >= 0 ? 2 : 1, sleep_forever ? -1 : period_ms_);
       if (rc > 0) {
@@ -286,9 +307,11 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
   int usage_fd_ = -1, stat_fd_ = -1, wake_fd_ = -1, control_fd_ = -1, threshold_fd_ = -1;
   std::atomic<int64_t> level_{kDisarmed};
   std::atomic<bool> closing_{false};
-  std::atomic<bool> eventfd_mode_{false};
+  std::atomic<int> mode_{kStarting};
+  std::mutex mutex_;
+  std::set<int64_t> pending_;  // guarded by mutex_
   bool running_ = false;
-  std::set<int64_t> registered_;  // only touched by the thread
+  std::set<int64_t> registered_;  // only touched by the thread; so is threshold_fd_ once it runs
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
 };

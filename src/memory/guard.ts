@@ -269,7 +269,8 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   #arm(): void {
     if (this.#wake === null || this.#levels === null || this.#closed) return;
     const { softBytes, hardBytes } = this.#levels;
-    this.#wake.arm(this.#state === 'ok' ? softBytes : this.#state === 'soft' ? hardBytes : null);
+    const level = this.#state === 'ok' ? softBytes : this.#state === 'soft' ? hardBytes : null;
+    this.#wake.arm(level, [softBytes, hardBytes]);
   }
 
   async #read(): Promise<CgroupMemory> {

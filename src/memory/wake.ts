@@ -64,14 +64,18 @@ export class GuardWake {
     }
   }
 
-  /** The current way of waking; `'timer'` once closed. */
+  /** The current way of waking; `'timer'` once closed and until the thread watches. */
   get mode(): GuardWakeMode {
-    return this.#closed ? 'timer' : this.#raw.mode();
+    const mode = this.#closed ? 'starting' : this.#raw.mode();
+    return mode === 'starting' ? 'timer' : mode;
   }
 
-  /** Call the listener once when the working set reaches `bytes`; `null` disarms. */
-  arm(bytes: number | null): void {
-    if (!this.#closed) this.#raw.arm(bytes === null ? -1 : bytes);
+  /**
+   * Call the listener once when the working set reaches `bytes`; `null` disarms. `thresholds`
+   * are every level that may be armed: on cgroup v1 they are registered with the kernel ahead.
+   */
+  arm(bytes: number | null, thresholds: number[]): void {
+    if (!this.#closed) this.#raw.arm(bytes === null ? -1 : bytes, thresholds);
   }
 
   /** Stop the thread. Idempotent. */

@@ -47,12 +47,19 @@ export interface RawDirScan {
  * when the cgroup's working set is at or above the armed bytes.
  */
 export interface RawCgroupWatcher {
-  /** Call back once when `usage − inactive_file` ≥ `bytes`; a negative value disarms. */
-  arm(bytes: number): void;
+  /**
+   * Call back once when `usage − inactive_file` ≥ `bytes`; a negative value disarms. `thresholds`
+   * are registered with the kernel ahead of being armed (each registration waits for an RCU grace
+   * period).
+   */
+  arm(bytes: number, thresholds?: number[]): void;
   /** Stop the thread and close its descriptors. Idempotent. */
   close(): void;
-  /** `'eventfd'` while cgroup v1 usage thresholds wake the thread, `'poll'` while it re-reads. */
-  mode(): 'eventfd' | 'poll';
+  /**
+   * `'eventfd'` while cgroup v1 usage thresholds wake the thread, `'poll'` while it re-reads,
+   * `'starting'` before the first threshold is registered.
+   */
+  mode(): 'eventfd' | 'poll' | 'starting';
 }
 
 /** Constructor of {@link RawCgroupWatcher}; throws an Error with `errno`/`syscall` when a file cannot be opened. */
