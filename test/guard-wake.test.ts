@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type GuardSample, MemoryGuard, type ReliefReport } from '../src/memory/index.js';
 import { nativeAvailable } from '../src/native/index.js';
 import { collect, createTestCgroup, reap, spawnInCgroup } from './cgroup-helpers.js';
@@ -23,7 +27,9 @@ const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([
     p,
     new Promise<never>((_, reject) => {
-      setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms).unref();
+      // Not unref'd: the wake-up itself never keeps the loop alive, so this timer has to.
+      const timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+      p.finally(() => clearTimeout(timer)).catch(() => {});
     }),
   ]);
 
@@ -79,6 +85,47 @@ it('wakes at the soft and the hard threshold long before its timer would, and cl
 
   guard.close();
   assert.equal(guard.stats().wake, 'timer');
+});
+
+it('falls back to re-reading the usage file where the kernel gives no threshold events (cgroup v2 files)', async (t) => {
+  if (!nativeAvailable()) {
+    t.skip('the native addon is not built here');
+    return;
+  }
+  // A copy of the v2 fixture with a 256 MiB limit and 40 MiB inactive_file. Plain files stand in
+  // for cgroupfs: the thread re-reads memory.current through its kept-open fd.
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'slabio-test-wake-'));
+  t.after(() => rm(tmp, { recursive: true, force: true }));
+  await cp(fileURLToPath(new URL('../../test/fixtures/cgroup/v2', import.meta.url)), tmp, {
+    recursive: true,
+  });
+  const ctr = path.join(tmp, 'sys/fs/cgroup/kubepods.slice/pod-a/ctr');
+  const current = path.join(ctr, 'memory.current');
+  await writeFile(path.join(ctr, 'memory.max'), `${256 * MiB}\n`);
+  await writeFile(current, `${100 * MiB}\n`);
+  const guard = new MemoryGuard({
+    soft: 0.5,
+    hard: 0.9,
+    intervalMs: 60_000,
+    reclaim: false,
+    mallocTrim: false,
+    dropCache: false,
+    reader: { root: tmp, cgroupDir: ctr },
+  });
+  t.after(() => guard.close());
+  for (let i = 0; i < 200 && guard.stats().wake === 'timer'; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(guard.stats().wake, 'poll');
+  // Usage above soft but the working set (usage − 40 MiB) below it: no wake-up yet.
+  await writeFile(current, `${150 * MiB}\n`);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(guard.stats().samples, 0);
+  const soft = once(guard, 'soft') as Promise<[ReliefReport]>;
+  await writeFile(current, `${170 * MiB}\n`);
+  const [report] = await within(soft, 5000, "'soft' event");
+  assert.equal(report.before.memory.workingSet, 130 * MiB);
+  assert.equal(guard.stats().wakeups, 1);
 });
 
 it('uses only its timer with wake: false', async () => {
