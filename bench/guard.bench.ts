@@ -17,7 +17,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +28,7 @@ import { positiveInteger, printResults, table } from './harness.js';
 
 const MiB = 1024 * 1024;
 const LIMIT = 256 * MiB;
+const IDLE_MS = 3000;
 
 // Freed steps must leave the group: a fixed mmap threshold keeps glibc from growing it (and its
 // heap) after the first free, so each 2 MiB step is its own mapping, unmapped by the GC.
@@ -193,6 +195,34 @@ async function measureVariant(dir: string, v: Variant, h: ReturnType<typeof hold
   };
 }
 
+// CPU time of this whole process (all threads) over `ms` with the guard idle below soft.
+async function idleCpu(options: MemoryGuardOptions | null, ms: number): Promise<number> {
+  const guard = options === null ? null : new MemoryGuard(options);
+  for (let i = 0; i < 200 && guard !== null && guard.stats().wake === 'timer'; i++) await sleep(5);
+  const wake = guard?.stats().wake;
+  const before = process.cpuUsage();
+  await sleep(ms);
+  const used = process.cpuUsage(before);
+  guard?.close();
+  // Let a timer sample that was under way when closed finish before its files go.
+  await sleep(100);
+  if (options !== null && options.wake !== false && wake === 'timer') throw new Error('no wake-up');
+  return ((used.user + used.system) / 1000 / ms) * 100;
+}
+
+// A copy of what the kernel shows in a v2 group's files, as plain files: the re-read path the
+// thread takes on cgroup v2 (no threshold events) is the same code.
+async function v2Files(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'slabio-bench-guard-'));
+  await writeFile(path.join(tmp, 'memory.current'), `${64 * MiB}\n`);
+  await writeFile(path.join(tmp, 'memory.max'), `${LIMIT}\n`);
+  await writeFile(
+    path.join(tmp, 'memory.stat'),
+    'anon 0\nfile 0\nactive_file 0\ninactive_file 0\n',
+  );
+  return { dir: tmp, cleanup: () => rm(tmp, { recursive: true, force: true }) };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -208,6 +238,7 @@ async function main(): Promise<void> {
   }
   const h = holder(group.dir);
   const rows: Row[] = [];
+  const idle: Array<[string, number]> = [];
   try {
     await h.next();
     // Ballast up to 1 MiB below the hard threshold, whatever the child's own footprint is.
@@ -237,6 +268,25 @@ async function main(): Promise<void> {
       },
     ];
     for (const v of variants) rows.push(await measureVariant(group.dir, v, h));
+    const files = await v2Files();
+    try {
+      const quiet = { mallocTrim: false as const, dropCache: false as const, reclaim: false };
+      idle.push(['no guard', await idleCpu(null, IDLE_MS)]);
+      idle.push([
+        'timer only (1000 ms)',
+        await idleCpu({ ...quiet, wake: false, reader: { cgroupDir: group.dir } }, IDLE_MS),
+      ]);
+      idle.push([
+        'wake-up, eventfd (v1)',
+        await idleCpu({ ...quiet, reader: { cgroupDir: group.dir } }, IDLE_MS),
+      ]);
+      idle.push([
+        'wake-up, 5 ms re-read (v2 files)',
+        await idleCpu({ ...quiet, reader: { cgroupDir: files.dir } }, IDLE_MS),
+      ]);
+    } finally {
+      await files.cleanup();
+    }
   } finally {
     h.child.stdin?.end();
     h.child.kill('SIGKILL');
@@ -246,9 +296,9 @@ async function main(): Promise<void> {
   const base = rows[0]?.p99 ?? Number.NaN;
   printResults(
     'guard.bench — allocation start over the hard threshold → onHard, 256 MiB cgroup',
-    { rows },
+    { rows, idleCpuPercent: Object.fromEntries(idle) },
     () =>
-      table(
+      `${table(
         ['variant', 'runs', 'woken by', 'p50 ms', 'p99 ms', 'max ms', 'p99 vs wake-up'],
         rows.map((r) => [
           r.variant,
@@ -259,7 +309,10 @@ async function main(): Promise<void> {
           r.max.toFixed(2),
           `${(r.p99 / base).toFixed(1)}×`,
         ]),
-      ),
+      )}\n\nidle guard, below soft (${IDLE_MS / 1000} s, CPU of the whole process)\n${table(
+        ['guard', 'CPU %'],
+        idle.map(([name, pct]) => [name, pct.toFixed(2)]),
+      )}`,
   );
 }
 

@@ -9,9 +9,10 @@
 // How the thread waits while usage is below the level:
 // - cgroup v1 "memory thresholds" (cgroup-v1/memory.rst): an eventfd registered through
 //   cgroup.event_control as "<eventfd> <fd of memory.usage_in_bytes> <bytes>" is signalled when
-//   usage crosses <bytes> in either direction. The kernel checks every 128 page events per CPU, so
-//   the wake-up lags the crossing by at most ~512 KiB per CPU of charging. The thread then sleeps
-//   in poll() with no timeout and costs nothing until a crossing.
+//   usage crosses <bytes> in either direction. The kernel checks only every 128 page events per
+//   CPU, so the signal lags the crossing by up to that much charging. The thread sleeps in poll()
+//   with no timeout and costs nothing until a crossing, except within that lag (512 KiB per CPU
+//   with 4 KiB pages) below the level, where it re-reads on its period.
 // - everywhere else (cgroup v2, or cgroup.event_control not writable: a read-only cgroupfs in a
 //   container, PREEMPT_RT kernels refuse thresholds) it re-reads the usage file every periodMs.
 // While usage is at or above the level but the working set is not (page cache makes up the
@@ -129,6 +130,8 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
       if (control_fd_ >= 0) threshold_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     }
     if (threshold_fd_ < 0) mode_.store(kPoll);
+    long cpus = sysconf(_SC_NPROCESSORS_CONF);
+    lag_bytes_ = 128 * static_cast<int64_t>(sysconf(_SC_PAGESIZE)) * (cpus > 0 ? cpus : 1);
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[5].As<Napi::Function>(), "slabio:cgroupWatch",
                                           0, 1);
     // The watcher must never keep the process alive.
@@ -287,7 +290,11 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
           continue;
         }
       }
-      bool sleep_forever = level == kDisarmed || (!above && threshold_fd_ >= 0);
+      // The kernel tests thresholds only every 128 page events per CPU, so a crossing followed by
+      // fewer charges than that is signalled late or, if the group then goes quiet, not at all.
+      // Within that distance of the level the thread re-reads instead of trusting the eventfd.
+      bool near = level != kDisarmed && usage >= level - lag_bytes_;
+      bool sleep_forever = level == kDisarmed || (!near && threshold_fd_ >= 0);
       struct pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {threshold_fd_, POLLIN, 0}};
       int rc = poll(fds, threshold_fd_ >= 0 ? 2 : 1, sleep_forever ? -1 : period_ms_);
       if (rc > 0) {
@@ -304,6 +311,7 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
 
   std::string key_;
   int period_ms_ = 5;
+  int64_t lag_bytes_ = 0;
   int usage_fd_ = -1, stat_fd_ = -1, wake_fd_ = -1, control_fd_ = -1, threshold_fd_ = -1;
   std::atomic<int64_t> level_{kDisarmed};
   std::atomic<bool> closing_{false};
