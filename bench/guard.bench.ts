@@ -47,6 +47,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     say('t0 ' + t0);
   }
   if (cmd === 'free') { step = null; globalThis.gc(); say('ok'); }
+  if (cmd === 'drop') { ballast = []; globalThis.gc(); say('ok'); }
 }
 `;
 
@@ -268,6 +269,9 @@ async function main(): Promise<void> {
       },
     ];
     for (const v of variants) rows.push(await measureVariant(group.dir, v, h));
+    // Idle means below soft: the ballast goes first.
+    h.child.stdin?.write('drop\n');
+    await h.next();
     const files = await v2Files();
     try {
       const quiet = { mallocTrim: false as const, dropCache: false as const, reclaim: false };

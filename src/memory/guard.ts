@@ -68,6 +68,11 @@ async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) 
  *   read emits `'unblind'` ({@link GuardUnblind}) and sampling goes on as before. See
  *   {@link MemoryGuard.ready} for readiness while blind.
  *
+ * - **wake-up**: besides the `intervalMs` timer, a native thread watches the cgroup and has the
+ *   guard sample as soon as the working set reaches the next threshold (cgroup v1 usage
+ *   thresholds, else a 5 ms re-read of the usage file; {@link GuardStats.wake}). `onHard` then
+ *   runs within milliseconds of the crossing, as soon as the event loop is free.
+ *
  * Errors thrown by `onSoft`/`onHard` and failed reads reject `sample()`. From the timer they are
  * emitted as `'error'`, but only while an `'error'` listener is attached: the guard never emits
  * an `'error'` nobody handles (that would end the process). Without one, a blind guard emits a
