@@ -138,10 +138,19 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
     tsfn_.Unref(env);
     napi_add_env_cleanup_hook(env, CleanupHook, this);
     running_ = true;
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      Run();
+      // Joined and cleaned up on the JS thread, which may be busy: close() never waits for the
+      // thread, which can be inside a threshold registration (an RCU grace period, ~20 ms here).
+      tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function) {
+        if (env != nullptr) Finish(true);
+      });
+    });
+    // Alive until the thread has ended, whatever the JS side drops.
+    Ref();
   }
 
-  ~CgroupWatcher() override { Stop(); }
+  ~CgroupWatcher() override { Finish(false); }
 
  private:
   void ThrowErrno(Napi::Env env, const char* syscall) {
@@ -153,7 +162,8 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
     CloseFds();
   }
 
-  static void CleanupHook(void* self) { static_cast<CgroupWatcher*>(self)->Stop(); }
+  // At environment teardown the thread's last message may never be delivered: join here.
+  static void CleanupHook(void* self) { static_cast<CgroupWatcher*>(self)->Finish(false); }
 
   // arm(bytes, thresholds?): call back once when the working set is at or above `bytes`;
   // arm(-1) disarms. `thresholds` are levels that will be armed later: registering a v1 threshold
@@ -174,6 +184,7 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
         }
       }
     }
+    if (stopped_) return info.Env().Undefined();
     double v = info[0].As<Napi::Number>().DoubleValue();
     level_.store(v < 0 || v >= 9.0e18 ? kDisarmed : static_cast<int64_t>(v));
     Wake();
@@ -181,7 +192,11 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Stop();
+    if (!stopped_) {
+      stopped_ = true;
+      closing_.store(true);
+      Wake();
+    }
     return info.Env().Undefined();
   }
 
@@ -200,18 +215,26 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
     }
   }
 
-  void Stop() {
+  // Stop the thread (if it still runs), join it and free everything. JS thread only; idempotent.
+  void Finish(bool unref) {
     if (!running_) {
       CloseFds();
       return;
     }
     running_ = false;
+    stopped_ = true;
     closing_.store(true);
     Wake();
     if (thread_.joinable()) thread_.join();
     napi_remove_env_cleanup_hook(Env(), CleanupHook, this);
     tsfn_.Release();
     CloseFds();
+    if (unref) {
+      // The C call, not ObjectWrap::Unref: while the environment tears down it fails, and the
+      // wrapper's throwing form would be fatal there.
+      uint32_t count = 0;
+      napi_reference_unref(Env(), static_cast<napi_ref>(*this), &count);
+    }
   }
 
   void CloseFds() {
@@ -252,9 +275,16 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
   void Notify(int64_t usage, int64_t ws, int err) {
     auto* c = new Crossing{static_cast<double>(usage), static_cast<double>(ws), err};
     napi_status s = tsfn_.NonBlockingCall(c, [](Napi::Env env, Napi::Function cb, Crossing* c) {
+      // The C calls, not the throwing wrappers: while the environment tears down, queued calls
+      // are still delivered and calling into JS fails, which the wrappers would make fatal.
       if (env != nullptr && cb != nullptr) {
-        cb.Call({Napi::Number::New(env, c->usage), Napi::Number::New(env, c->workingSet),
-                 Napi::Number::New(env, c->err)});
+        napi_value args[3], undefined, result;
+        if (napi_create_double(env, c->usage, &args[0]) == napi_ok &&
+            napi_create_double(env, c->workingSet, &args[1]) == napi_ok &&
+            napi_create_int32(env, c->err, &args[2]) == napi_ok &&
+            napi_get_undefined(env, &undefined) == napi_ok) {
+          napi_call_function(env, undefined, cb, 3, args, &result);
+        }
       }
       delete c;
     });
@@ -272,11 +302,17 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
       if (threshold_fd_ >= 0 && !registered_.empty()) mode_.store(kEventfd);
       int64_t usage = 0;
       ssize_t n = ReadAt0(usage_fd_, usage_buf, sizeof usage_buf);
-      if (n < 0 || !ParseU64(usage_buf, &usage)) {
+      if (n < 0) {
         // The group vanished or the file is unreadable: tell JS once and stop; the guard's own
         // sampling reports the failure.
-        Notify(0, 0, n < 0 ? static_cast<int>(-n) : EINVAL);
+        Notify(0, 0, static_cast<int>(-n));
         return;
+      }
+      if (!ParseU64(usage_buf, &usage)) {
+        // Not a number (a file caught mid-rewrite where plain files stand in for cgroupfs):
+        // no reading this round, try again after the period.
+        WaitFor(period_ms_);
+        continue;
       }
       bool above = level != kDisarmed && usage >= level;
       if (above) {
@@ -295,16 +331,20 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
       // Within that distance of the level the thread re-reads instead of trusting the eventfd.
       bool near = level != kDisarmed && usage >= level - lag_bytes_;
       bool sleep_forever = level == kDisarmed || (!near && threshold_fd_ >= 0);
-      struct pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {threshold_fd_, POLLIN, 0}};
-      int rc = poll(fds, threshold_fd_ >= 0 ? 2 : 1, sleep_forever ? -1 : period_ms_);
-      if (rc > 0) {
-        uint64_t count;
-        for (auto& p : fds) {
-          if (p.fd >= 0 && (p.revents & POLLIN) != 0) {
-            ssize_t r = read(p.fd, &count, sizeof count);
-            (void)r;
-          }
-        }
+      WaitFor(sleep_forever ? -1 : period_ms_);
+    }
+  }
+
+  // Sleep until woken by JS or a threshold event, or for timeout_ms (-1: no timeout).
+  void WaitFor(int timeout_ms) {
+    struct pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {threshold_fd_, POLLIN, 0}};
+    int rc = poll(fds, threshold_fd_ >= 0 ? 2 : 1, timeout_ms);
+    if (rc <= 0) return;
+    uint64_t count;
+    for (auto& p : fds) {
+      if (p.fd >= 0 && (p.revents & POLLIN) != 0) {
+        ssize_t r = read(p.fd, &count, sizeof count);
+        (void)r;
       }
     }
   }
@@ -318,7 +358,8 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
   std::atomic<int> mode_{kStarting};
   std::mutex mutex_;
   std::set<int64_t> pending_;  // guarded by mutex_
-  bool running_ = false;
+  bool running_ = false;  // JS thread only, as is stopped_
+  bool stopped_ = false;
   std::set<int64_t> registered_;  // only touched by the thread; so is threshold_fd_ once it runs
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
