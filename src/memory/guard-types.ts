@@ -79,6 +79,9 @@ export interface MemoryGuardOptions {
   /**
    * Called once each time the hard threshold is crossed: stop taking work, drain, exit. Not
    * called again until the guard has left `'hard'` (below `hard − hysteresis`) and crossed anew.
+   * When the wake-up ({@link MemoryGuardOptions.wake}) reports the crossing, the sample's `usage`,
+   * `inactiveFile`, `workingSet` and `headroom` are what its thread just read, and the other
+   * figures come from the previous full read; a full sample follows at once.
    */
   onHard?: (sample: GuardSample) => void;
   /** Aborting closes the guard. */
