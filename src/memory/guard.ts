@@ -104,6 +104,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   #wake: GuardWake | null = null;
   #levels: { softBytes: number; hardBytes: number } | null = null;
   #memory: CgroupMemory | null = null;
+  #relieving = false;
   readonly #blindness = new Blindness();
   readonly #stats: ReliefTools['stats'] & { samples: number; wakeups: number } = {
     samples: 0,
@@ -266,15 +267,17 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
       return;
     }
     this.#stats.wakeups++;
-    // A sample already running re-arms the thread when it ends, which calls back again at once
-    // if the working set is still at the level: no wake-up is lost by skipping this one.
-    if (this.#running !== null) return;
     const last = this.#memory;
-    if (
+    const hard =
       this.#state === 'soft' &&
       last !== null &&
-      workingSet >= (this.#levels?.hardBytes ?? Infinity)
-    ) {
+      workingSet >= (this.#levels?.hardBytes ?? Number.POSITIVE_INFINITY);
+    // A sample already running re-arms the thread when it ends, which calls back again at once
+    // if the working set is still at the level: no wake-up is lost by skipping this one. Except
+    // a crossing of hard during soft actions (dropping page cache can take a while): that one
+    // cannot wait, and the running sample has already set its state.
+    if (this.#running !== null && !(hard && this.#relieving)) return;
+    if (hard && last !== null) {
       // Hard is where every millisecond counts (at 400 MiB/s the last 5% of 256 MiB last 32 ms):
       // act on the thread's reading of usage and inactive file now, without the several async
       // reads of a full sample, then confirm with one.
@@ -286,11 +289,19 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
         headroom: last.limit === null ? null : Math.max(0, last.limit - workingSet),
         timestamp: Date.now(),
       };
-      this.#running = this.#apply(memory, null).finally(() => {
-        this.#running = null;
+      const fast = this.#apply(memory, null);
+      const confirm = () => {
         if (!this.#closed) this.sample().catch((err: unknown) => this.#report(err));
-      });
-      this.#running.catch((err: unknown) => this.#report(err));
+      };
+      if (this.#running === null) {
+        this.#running = fast.finally(() => {
+          this.#running = null;
+          confirm();
+        });
+      } else {
+        fast.then(confirm, () => {});
+      }
+      fast.catch((err: unknown) => this.#report(err));
       return;
     }
     this.sample().catch((err: unknown) => this.#report(err));
@@ -376,7 +387,12 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     const now = performance.now();
     if (memory.workingSet >= m.softBytes && now - this.#lastRelief >= this.#cooldownMs) {
       this.#lastRelief = now;
-      await this.#relieve(sample);
+      this.#relieving = true;
+      try {
+        await this.#relieve(sample);
+      } finally {
+        this.#relieving = false;
+      }
     }
     return sample;
   }
