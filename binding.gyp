@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "slabio",
-      "sources": ["native/slabio.cc"],
+      "sources": ["native/slabio.cc", "native/cgroup-watch.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -76,6 +76,8 @@ struct slabio_cachestat {
 };
 #endif
 
+void InitCgroupWatch(Napi::Env env, Napi::Object exports);  // cgroup-watch.cc
+
 namespace {
 
 // The rejection carries the errno as a number and the syscall; the TypeScript layer names it with
@@ -513,6 +515,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mincore", Napi::Function::New(env, Mincore, "mincore"));
   exports.Set("tryLock", Napi::Function::New(env, TryLock, "tryLock"));
   exports.Set("scanDir", Napi::Function::New(env, ScanDir, "scanDir"));
+  InitCgroupWatch(env, exports);
   Napi::Object c = Napi::Object::New(env);
   c.Set("POSIX_FADV_NORMAL", POSIX_FADV_NORMAL);
   c.Set("POSIX_FADV_RANDOM", POSIX_FADV_RANDOM);

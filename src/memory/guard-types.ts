@@ -8,6 +8,7 @@ import type { CgroupMemory, ReadCgroupMemoryOptions } from './cgroup.js';
 import type { PageCacheRegistry } from './page-cache-registry.js';
 import type { ReliefReport } from './relief.js';
 import type { GuardThrottle } from './throttle.js';
+import type { GuardWakeMode } from './wake.js';
 
 /** Anything with a `trim()` that returns the bytes it freed, such as a `BufferPool`. */
 export interface TrimmablePool {
@@ -98,6 +99,9 @@ export interface MemoryGuardOptions {
   /**
    * Called once each time the hard threshold is crossed: stop taking work, drain, exit. Not
    * called again until the guard has left `'hard'` (below `hard − hysteresis`) and crossed anew.
+   * When the wake-up ({@link MemoryGuardOptions.wake}) reports the crossing, the sample's `usage`,
+   * `inactiveFile`, `workingSet` and `headroom` are what its thread just read, and the other
+   * figures come from the previous full read; a full sample follows at once.
    */
   onHard?: (sample: GuardSample) => void;
   /** Aborting closes the guard. */
@@ -122,6 +126,16 @@ export interface MemoryGuardOptions {
   reclaim?: boolean;
   /** Let the process exit while the guard's timer runs. @default true */
   unref?: boolean;
+  /**
+   * Wake up as soon as the working set reaches the next threshold instead of waiting for the
+   * next `intervalMs` sample: a native thread watches the cgroup's usage (cgroup v1 usage
+   * thresholds through `cgroup.event_control`, else a re-read of the usage file every 5 ms) and
+   * the guard samples when it calls. Needs the native addon and a timer (`intervalMs` > 0); off
+   * when `reader.readFile` is given. The thread never keeps the process alive; `close()` stops it.
+   * See {@link GuardStats.wake}.
+   * @default true
+   */
+  wake?: boolean;
 }
 
 /** Counters since the guard was created. */
@@ -153,6 +167,14 @@ export interface GuardStats {
   pageCacheDrops: number;
   /** Failed drops (other than vanished files). */
   pageCacheDropErrors: number;
+  /**
+   * How the guard notices a threshold now: `'eventfd'` (cgroup v1 usage thresholds wake a native
+   * thread), `'poll'` (a native thread re-reads the usage file every 5 ms), `'timer'` (only the
+   * `intervalMs` samples: no native addon, `wake: false`, no cgroup, or before the first read).
+   */
+  wake: GuardWakeMode;
+  /** Times the native thread woke the guard for a sample. */
+  wakeups: number;
   /** Successful `memory.reclaim` writes. */
   reclaimWrites: number;
   /** Why `memory.reclaim` is not used (`EROFS`, `EACCES`, `cgroup v1` …), `null` while it may be. */

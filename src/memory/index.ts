@@ -9,6 +9,7 @@ export {
   type GuardStats,
   type GuardThrottle,
   type GuardUnblind,
+  type GuardWakeMode,
   MemoryGuard,
   type MemoryGuardEvents,
   type MemoryGuardOptions,

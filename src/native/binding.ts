@@ -43,6 +43,36 @@ export interface RawDirScan {
   complete: boolean;
 }
 
+/**
+ * The memory guard's wake-up thread (`native/cgroup-watch.cc`): calls back once per {@link arm}
+ * when the cgroup's working set is at or above the armed bytes.
+ */
+export interface RawCgroupWatcher {
+  /**
+   * Call back once when `usage − inactive_file` ≥ `bytes`; a negative value disarms. `thresholds`
+   * are registered with the kernel ahead of being armed (each registration waits for an RCU grace
+   * period).
+   */
+  arm(bytes: number, thresholds?: number[]): void;
+  /** Stop the thread and close its descriptors. Idempotent. */
+  close(): void;
+  /**
+   * `'eventfd'` while cgroup v1 usage thresholds wake the thread, `'poll'` while it re-reads,
+   * `'starting'` before the first threshold is registered.
+   */
+  mode(): 'eventfd' | 'poll' | 'starting';
+}
+
+/** Constructor of {@link RawCgroupWatcher}; throws an Error with `errno`/`syscall` when a file cannot be opened. */
+export type RawCgroupWatcherClass = new (
+  usageFile: string,
+  statFile: string,
+  inactiveKey: string,
+  eventControl: string | null,
+  periodMs: number,
+  onCross: (usage: number, workingSet: number, errno: number) => void,
+) => RawCgroupWatcher;
+
 /** Numeric constants the addon exports (Linux only). */
 export interface NativeConstants {
   POSIX_FADV_NORMAL: number;
@@ -96,6 +126,7 @@ export interface NativeBinding {
    */
   scanDir?: (path: string, maxEntries: number, needle: string) => Promise<RawDirScan>;
   constants?: NativeConstants;
+  CgroupWatcher?: RawCgroupWatcherClass;
 }
 
 /** The Linux addon with every syscall present. */
