@@ -24,6 +24,7 @@ const checked = new Set([
   'tryLock',
   'scanDir',
   'constants',
+  'CgroupWatcher',
 ]);
 const unchecked = Object.keys(addon).filter((k) => !checked.has(k));
 assert.deepEqual(unchecked, [], `exports without a smoke check: ${unchecked.join(', ')}`);
@@ -71,6 +72,22 @@ async function main() {
     const scan = await addon.scanDir(dir, 10, 'smoke');
     assert.deepEqual(scan.names, ['smoke.bin']);
     assert.equal(scan.complete, true);
+    // The memory guard's watcher thread: on plain files (no cgroup.event_control) it re-reads the
+    // usage on its period and calls back once the working set reaches the armed level.
+    const usage = path.join(dir, 'memory.usage_in_bytes');
+    const stat = path.join(dir, 'memory.stat');
+    fs.writeFileSync(usage, '2000000\n');
+    fs.writeFileSync(stat, 'total_inactive_file 0\n');
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('CgroupWatcher did not call back')), 60_000);
+      const w = new addon.CgroupWatcher(usage, stat, 'total_inactive_file', null, 5, () => {
+        clearTimeout(timer);
+        w.close();
+        resolve();
+      });
+      assert.ok(['poll', 'starting'].includes(w.mode()), w.mode());
+      w.arm(1000);
+    });
     // The error path: a kernel failure rejects with the errno and the syscall's name.
     const closed = fs.openSync(file, 'r');
     fs.closeSync(closed);
