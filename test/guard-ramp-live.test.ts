@@ -119,7 +119,14 @@ it('a default MemoryGuard gets onHard before the OOM killer under a 400 MiB/s ra
     `the kernel should count an OOM kill: ${JSON.stringify(control)}`,
   );
 
-  const guarded = await run(GUARDED);
+  // At 400 MiB/s there are 32 ms between hard and the limit, so a machine loaded by other work
+  // can delay the guard's process past it. Up to three tries: with the 1 s timer alone (the
+  // behaviour before the wake-up) every try is OOM-killed, so this still fails without it.
+  let guarded = await run(GUARDED);
+  for (let attempt = 2; attempt <= 3 && guarded.signal !== null; attempt++) {
+    t.diagnostic(`guarded try ${attempt - 1} was killed (${guarded.signal}); trying again`);
+    guarded = await run(GUARDED);
+  }
   assert.equal(guarded.signal, null, `the guarded ramp was killed: ${JSON.stringify(guarded)}`);
   assert.equal(
     guarded.code,
