@@ -23,7 +23,7 @@ busybox=$(command -v busybox || true)
 [[ -n $busybox ]] || skip "busybox is not installed (apt-get install busybox-static)"
 # The initramfs has no libc: a dynamically linked busybox would not start there.
 if ldd "$busybox" >/dev/null 2>&1; then skip "$busybox is dynamically linked (apt-get install busybox-static)"; fi
-[[ -f $repo/dist/test/vm/checks.test.js ]] || { echo "test:vm: run npm run build first"; exit 1; }
+[[ -f $repo/dist/test/vm/vm-helpers.js ]] || { echo "test:vm: run npm run build first"; exit 1; }
 
 # Debian's kernel: linux-image-amd64 depends on the current linux-image-6.1.0-N-amd64. Fetched once
 # into .vm-cache/kernel, with the modules the VM needs decompressed for busybox's insmod.
@@ -99,7 +99,9 @@ passed=$(grep -cE '^ *ok [0-9]+ - ' "$run/results.tap" || true)
 failed=$(grep -cE '^ *not ok [0-9]+ - ' "$run/results.tap" || true)
 echo "test:vm: ${elapsed}s in all (boot, checks, power-off); full TAP in ${run#"$repo"/}/results.tap"
 if [[ $end != 'SLABIO-VM-END rc=0' ]] || ((failed > 0 || passed == 0)); then
-  echo "test:vm: FAILED ($end)"
+  echo "test:vm: FAILED ($end); the failures:"
+  # The YAML block under each "not ok" line, up to its stack.
+  awk '/^ *not ok [0-9]+ - /{on=1} on&&/^ *(stack:|\.\.\.$)/{on=0} on' "$run/results.tap"
   exit 1
 fi
 echo "test:vm: all checks passed"
