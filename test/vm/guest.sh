@@ -10,6 +10,7 @@ export HOME=/root LANG=C.UTF-8
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+ln -s /proc/self/fd /dev/fd
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t tmpfs tmpfs /tmp
 mkdir -p /scratch
@@ -23,8 +24,16 @@ say "SLABIO-VM-BEGIN kernel=$(uname -r)"
 # Let the root group hand the memory controller to the groups the checks create.
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 cd "$repo" || say "cannot cd to $repo"
+# slabio_only=a,b on the kernel command line: run only dist/test/vm/{a,b}.test.js.
+only=$(sed -n 's/.*slabio_only=\([^ ]*\).*/\1/p' /proc/cmdline)
+files=(dist/test/vm/)
+if [[ -n $only ]]; then
+  IFS=, read -ra names <<<"$only"
+  files=("${names[@]/#/dist/test/vm/}")
+  files=("${files[@]/%/.test.js}")
+fi
 SLABIO_VM_GUEST=1 SLABIO_VM_SCRATCH=/scratch \
-  node --expose-gc --test --test-concurrency=1 --test-reporter=tap dist/test/vm/ >"$results" 2>&1
+  node --expose-gc --test --test-concurrency=1 --test-reporter=tap "${files[@]}" >"$results" 2>&1
 rc=$?
 leftover=$(find /sys/fs/cgroup -mindepth 1 -type d -name 'slabio-*' 2>/dev/null | tr '\n' ' ')
 [ -z "$leftover" ] || { say "groups left behind: $leftover"; rc=1; }

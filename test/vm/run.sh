@@ -3,6 +3,7 @@
 # run the cgroup v2 checks of dist/test/vm/ inside it (test/vm/guest.sh) and report each one.
 # Exit 0 when all passed, 1 on a failed check, a missing result or the wall-clock cap; 0 with a
 # "skipped:" line when this machine cannot run the VM at all (no qemu, no kernel package).
+# Arguments name the check files to run (`npm run test:vm -- guard-v2 fs-v2`), all by default.
 # See test/vm/README.md.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +25,12 @@ busybox=$(command -v busybox || true)
 # The initramfs has no libc: a dynamically linked busybox would not start there.
 if ldd "$busybox" >/dev/null 2>&1; then skip "$busybox is dynamically linked (apt-get install busybox-static)"; fi
 [[ -f $repo/dist/test/vm/vm-helpers.js ]] || { echo "test:vm: run npm run build first"; exit 1; }
+only=""
+for name in "$@"; do
+  name=${name%.test.*}
+  [[ -f $repo/dist/test/vm/$name.test.js ]] || { echo "test:vm: no check file dist/test/vm/$name.test.js"; exit 1; }
+  only+="${only:+,}$name"
+done
 
 # Debian's kernel: linux-image-amd64 depends on the current linux-image-6.1.0-N-amd64. Fetched once
 # into .vm-cache/kernel, with the modules the VM needs decompressed for busybox's insmod.
@@ -72,7 +79,7 @@ set +e
 timeout -k 5 "$cap" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
   -nodefaults -no-reboot -display none -monitor none \
   -kernel "$cache/kernel/vmlinuz" -initrd "$run/initramfs.cpio" \
-  -append "console=ttyS0 quiet loglevel=4 panic=-1 slabio_repo=$repo" \
+  -append "console=ttyS0 quiet loglevel=4 panic=-1 slabio_repo=$repo slabio_only=$only" \
   -serial "file:$run/console.log" -serial "file:$run/results.log" \
   -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
   -drive "file=$run/scratch.img,format=raw,if=virtio,cache=unsafe"
