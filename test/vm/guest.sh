@@ -1,6 +1,7 @@
 #!/bin/bash
 # PID 1 inside the VM, after switch_root into the overlay of the host's root: mount the kernel's
-# file systems, the cgroup2 hierarchy and the ext4 scratch disk, run the checks of
+# file systems, the cgroup2 hierarchy and the ext4 scratch disk (/tmp stays the overlay's: the
+# repo may be a clone under the host's /tmp), run the checks of
 # dist/test/vm/ with node's test runner (TAP on the second serial port, which the host script
 # reads) and power off. Nothing here may exit: PID 1 exiting is a kernel panic.
 repo=$1
@@ -12,7 +13,6 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 ln -s /proc/self/fd /dev/fd
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
-mount -t tmpfs tmpfs /tmp
 mkdir -p /scratch
 mount -t ext4 /dev/vda /scratch
 
@@ -23,7 +23,7 @@ say() { printf '%s\n' "$*" >"$results"; }
 say "SLABIO-VM-BEGIN kernel=$(uname -r)"
 # Let the root group hand the memory controller to the groups the checks create.
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control
-cd "$repo" || say "cannot cd to $repo"
+cd "$repo" || { say "cannot cd to $repo"; say "SLABIO-VM-END rc=1"; echo o >/proc/sysrq-trigger; sleep 60; }
 # slabio_only=a,b on the kernel command line: run only dist/test/vm/{a,b}.test.js.
 only=$(sed -n 's/.*slabio_only=\([^ ]*\).*/\1/p' /proc/cmdline)
 files=(dist/test/vm/)
