@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { MemoryGuard, type ReliefReport, readCgroupMemory } from '../../src/memory/index.js';
 import {
+  HOLDER_FILL,
   kernelFigures,
   leftoverGroups,
   MiB,
@@ -17,6 +18,34 @@ import {
 } from './vm-helpers.js';
 
 const FILE_BYTES = 64 * MiB;
+
+// A guard inside the group, reading its own view as an app in a container does; soft is set half
+// the active file cache below the working set, so the round has something to reclaim.
+const GUARD_INSIDE = `${HOLDER_FILL}
+const { MemoryGuard, readCgroupMemory } = await import(process.env.SLABIO_INDEX);
+const m = await readCgroupMemory();
+const softBytes = m.workingSet - m.activeFile / 2;
+const guard = new MemoryGuard({ soft: softBytes, hard: 0.95, hysteresis: 4 << 20, intervalMs: 0, dropCache: false, mallocTrim: false });
+const soft = new Promise((resolve) => guard.once('soft', resolve));
+const first = await guard.sample();
+const report = await soft;
+const { reclaimWrites, reclaimUnavailable } = guard.stats();
+guard.close();
+process.stdout.write(JSON.stringify({ path: m.path, dir: m.dir, softBytes, state: first.state, before: m.workingSet, after: report.after.workingSet, reclaimRequested: report.reclaimRequested, errors: report.errors.map(String), reclaimWrites, reclaimUnavailable, procSelfCgroup: '' }) + '\\n');
+`;
+
+interface InsideReport {
+  path: string;
+  dir: string;
+  softBytes: number;
+  state: string;
+  before: number;
+  after: number;
+  reclaimRequested: number;
+  errors: string[];
+  reclaimWrites: number;
+  reclaimUnavailable: string | null;
+}
 
 describe('the memory guard on cgroup v2 (live)', { skip: vmSkip }, () => {
   let file = '';
@@ -74,6 +103,58 @@ describe('the memory guard on cgroup v2 (live)', { skip: vmSkip }, () => {
       } finally {
         guard.close();
       }
+    } finally {
+      await h.stop();
+      await g.remove();
+    }
+  });
+
+  it("inside a container's view with cgroup2 mounted read-write: the guard reclaims its own group", async (t) => {
+    const g = await makeGroup('guard-rw', 512 * MiB);
+    const h = await startHolder(g, {
+      anonBytes: 16 * MiB,
+      file,
+      reads: 2,
+      entry: 'namespace',
+      script: GUARD_INSIDE,
+    });
+    try {
+      const r = h.report as unknown as InsideReport;
+      t.diagnostic(
+        `measured: working set ${(r.before / MiB).toFixed(1)} -> ${(r.after / MiB).toFixed(1)} MiB, soft ${(r.softBytes / MiB).toFixed(1)} MiB, reclaim asked ${(r.reclaimRequested / MiB).toFixed(1)} MiB`,
+      );
+      assert.equal(r.path, '/');
+      assert.equal(r.dir, '/sys/fs/cgroup');
+      assert.equal(r.state, 'soft');
+      assert.deepEqual(r.errors, []);
+      assert.equal(r.reclaimUnavailable, null);
+      assert.equal(r.reclaimWrites, 1);
+      assert.ok(r.after < r.softBytes, `working set after ${r.after} < soft ${r.softBytes}`);
+      assert.ok((await kernelFigures(g.dir)).workingSet < r.softBytes);
+    } finally {
+      await h.stop();
+      await g.remove();
+    }
+  });
+
+  it('inside a container whose cgroup2 is mounted read-only (as Docker does): reclaim turns off, no error', async (t) => {
+    const g = await makeGroup('guard-ro', 512 * MiB);
+    const h = await startHolder(g, {
+      anonBytes: 16 * MiB,
+      file,
+      reads: 2,
+      entry: 'namespace',
+      mountOptions: 'ro',
+      script: GUARD_INSIDE,
+    });
+    try {
+      const r = h.report as unknown as InsideReport;
+      t.diagnostic(`measured: reclaimUnavailable ${r.reclaimUnavailable}, state ${r.state}`);
+      assert.equal(r.state, 'soft');
+      assert.equal(r.reclaimUnavailable, 'EROFS');
+      assert.equal(r.reclaimWrites, 0);
+      assert.equal(r.reclaimRequested, 0);
+      assert.deepEqual(r.errors, []);
     } finally {
       await h.stop();
       await g.remove();

@@ -143,6 +143,13 @@ export interface HolderOptions {
    * over the old mount fails with EBUSY, so unmount it first).
    */
   entry?: Entry;
+  /** Mount options of the namespace's cgroup2 mount (`'ro'`: as Docker mounts it). */
+  mountOptions?: string;
+  /**
+   * The module to run instead of the default holder; it gets the same environment (`FILE`,
+   * `READS`, `ANON_BYTES`, `SLABIO_INDEX`) and must print one JSON line, then wait for stdin.
+   */
+  script?: string;
 }
 
 /** An idle process in a group; `report` is what `readCgroupMemory()` said inside it. */
@@ -152,13 +159,12 @@ export interface Holder {
   stop(): Promise<void>;
 }
 
-// Reads the file, allocates, then prints its own view and waits for stdin to end.
-const HOLDER = `
+/** Reads `FILE` `READS` times and allocates `ANON_BYTES` (the start of every holder script). */
+export const HOLDER_FILL = `
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-const { readCgroupMemory } = await import(process.env.SLABIO_INDEX);
 const e = process.env;
-const chunk = Buffer.alloc(1 << 20, 7);
 if (e.FILE) {
+  const chunk = Buffer.alloc(1 << 20, 7);
   for (let pass = 0; pass < Number(e.READS); pass++) {
     const r = openSync(e.FILE, 'r');
     while (readSync(r, chunk, 0, chunk.length, null) > 0);
@@ -166,11 +172,16 @@ if (e.FILE) {
   }
 }
 globalThis.keep = Buffer.alloc(Number(e.ANON_BYTES), 1);
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+`;
+
+// Fills, then prints its own view and waits for stdin to end.
+const HOLDER = `${HOLDER_FILL}
+const { readCgroupMemory } = await import(process.env.SLABIO_INDEX);
 const m = await readCgroupMemory();
 const procSelfCgroup = readFileSync('/proc/self/cgroup', 'utf8').trim();
 process.stdout.write(JSON.stringify({ ...m, procSelfCgroup }) + '\\n');
-process.stdin.resume();
-process.stdin.on('end', () => process.exit(0));
 `;
 
 /**
@@ -183,12 +194,12 @@ export async function startHolder(group: VmGroup, o: HolderOptions): Promise<Hol
   const node = `exec "${process.execPath}" --input-type=module -e "$HOLDER"`;
   const enter =
     o.entry === 'namespace'
-      ? `exec unshare --cgroup --mount sh -c 'umount ${CGROUP_ROOT} && mount -t cgroup2 cgroup2 ${CGROUP_ROOT} && ${node.replaceAll("'", "'\\''")}'`
+      ? `exec unshare --cgroup --mount sh -c 'umount ${CGROUP_ROOT} && mount -t cgroup2 ${o.mountOptions === undefined ? '' : `-o ${o.mountOptions} `}cgroup2 ${CGROUP_ROOT} && ${node.replaceAll("'", "'\\''")}'`
       : node;
   const child = spawn('sh', ['-c', `echo $$ > "${group.dir}/cgroup.procs" && ${enter}`], {
     env: {
       ...process.env,
-      HOLDER,
+      HOLDER: o.script ?? HOLDER,
       SLABIO_INDEX: INDEX,
       ANON_BYTES: String(o.anonBytes),
       FILE: o.file ?? '',
