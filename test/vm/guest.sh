@@ -24,8 +24,11 @@ say "SLABIO-VM-BEGIN kernel=$(uname -r)"
 # Let the root group hand the memory controller to the groups the checks create.
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 cd "$repo" || { say "cannot cd to $repo"; say "SLABIO-VM-END rc=1"; echo o >/proc/sysrq-trigger; sleep 60; }
-# slabio_only=a,b on the kernel command line: run only dist/test/vm/{a,b}.test.js.
-only=$(sed -n 's/.*slabio_only=\([^ ]*\).*/\1/p' /proc/cmdline)
+# From the kernel command line: slabio_node=<the host's node>, slabio_only=a,b to run only
+# dist/test/vm/{a,b}.test.js.
+arg() { sed -n "s/.*slabio_$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+only=$(arg only)
+node=$(arg node)
 files=(dist/test/vm/)
 if [[ -n $only ]]; then
   IFS=, read -ra names <<<"$only"
@@ -33,10 +36,10 @@ if [[ -n $only ]]; then
   files=("${files[@]/%/.test.js}")
 fi
 SLABIO_VM_GUEST=1 SLABIO_VM_SCRATCH=/scratch \
-  node --expose-gc --test --test-concurrency=1 --test-reporter=tap "${files[@]}" >"$results" 2>&1
+  "${node:-node}" --expose-gc --test --test-concurrency=1 --test-reporter=tap "${files[@]}" >"$results" 2>&1
 rc=$?
 leftover=$(find /sys/fs/cgroup -mindepth 1 -type d -name 'slabio-*' 2>/dev/null | tr '\n' ' ')
-[ -z "$leftover" ] || { say "groups left behind: $leftover"; rc=1; }
+if [ -z "$leftover" ]; then say "no slabio-* group left behind"; else say "groups left behind: $leftover"; rc=1; fi
 say "SLABIO-VM-END rc=$rc"
 sync
 umount /scratch

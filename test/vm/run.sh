@@ -25,6 +25,9 @@ busybox=$(command -v busybox || true)
 # The initramfs has no libc: a dynamically linked busybox would not start there.
 if ldd "$busybox" >/dev/null 2>&1; then skip "$busybox is dynamically linked (apt-get install busybox-static)"; fi
 [[ -f $repo/dist/test/vm/vm-helpers.js ]] || { echo "test:vm: run npm run build first"; exit 1; }
+# The guest runs this machine's node, found on this PATH (the guest's PATH is the default one).
+node=$(command -v node)
+[[ $node != *[[:space:]]* ]] || skip "the path of node has a space in it: $node"
 only=""
 for name in "$@"; do
   name=${name%.test.*}
@@ -79,7 +82,7 @@ set +e
 timeout -k 5 "$cap" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
   -nodefaults -no-reboot -display none -monitor none \
   -kernel "$cache/kernel/vmlinuz" -initrd "$run/initramfs.cpio" \
-  -append "console=ttyS0 quiet loglevel=4 panic=-1 slabio_repo=$repo slabio_only=$only" \
+  -append "console=ttyS0 quiet loglevel=4 panic=-1 slabio_repo=$repo slabio_node=$node slabio_only=$only" \
   -serial "file:$run/console.log" -serial "file:$run/results.log" \
   -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
   -drive "file=$run/scratch.img,format=raw,if=virtio,cache=unsafe"
@@ -94,7 +97,7 @@ if ((qrc == 124 || qrc == 137)); then
   exit 1
 fi
 # Each check as node's TAP reporter printed it (subtests indented), its diagnostics, the counts.
-grep -E '^ *(not )?ok [0-9]+ - |^ *# (tests|pass|fail|skipped) |^ *# [^ ]+: |^SLABIO-VM|groups left behind' "$run/results.tap" |
+grep -E '^ *(not )?ok [0-9]+ - |^ *# (tests|pass|fail|skipped) |^ *# [^ ]+: |^SLABIO-VM|group(s)? left behind' "$run/results.tap" |
   grep -vE '^ *# (Subtest|duration_ms)' || true
 end=$(grep -o 'SLABIO-VM-END rc=[0-9]*' "$run/results.tap" | tail -n1 || true)
 if [[ -z $end ]]; then
