@@ -8,8 +8,7 @@ const CONTROLLERS = 'cpuset cpu io memory hugetlb pids rdma misc\n';
 
 // A process whose /proc/self/cgroup says "0::/" sits either in the real root group, which has no
 // memory.current and no limit, or at the top of a cgroup namespace (a container's view), where
-// the mount's top directory is the container's own group. Both were first met live in the VM of
-// test/vm/run.sh.
+// the mount's top directory is the container's own group (test/vm/ checks both on a live kernel).
 describe('readCgroupMemory for the cgroup path "/" on v2', () => {
   it('in the root group, which has no memory.current: host figures, no error', async () => {
     const m = await readCgroupMemory({
