@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// npm "install" script: build (or find a prebuilt) slabio native addon with node-gyp-build.
+// npm "install" script: use the prebuilt addon shipped for this platform (prebuilds/, checked by
+// loading it) or compile one, with node-gyp-build. Covered platforms need no script at all: the
+// loader finds the prebuild at run time, so `--ignore-scripts` loses nothing there.
 //
 // Why a wrapper instead of a bare `node-gyp-build`:
 // - node-gyp downloads Node's headers unless told where they are. Node installs its own headers
@@ -27,7 +29,9 @@ if (r.status !== 0) {
     console.error(`slabio: native addon build failed (${why})`);
     process.exit(r.status || 1);
   }
+  // npm shows a succeeding script's output only with --foreground-scripts; the same message
+  // reaches every user at run time as the one-time SLABIO_NO_NATIVE warning.
   console.warn(
-    `slabio: native addon not built (${why}); page-cache control and malloc_trim are disabled, everything else works.`,
+    `slabio: no prebuilt addon for ${process.platform}-${process.arch} and compiling it failed (${why}): page-cache control and malloc_trim are off, everything else works; install python3, make and g++ and run \`npm rebuild slabio\` to enable them.`,
   );
 }

@@ -67,6 +67,8 @@ const STATE = { ok: 0, soft: 1, hard: 2 } as const;
  * | metric | type | labels |
  * |---|---|---|
  * | `slabio_memory_working_set_bytes` (cadvisor's formula), `_usage_bytes`, `_limit_bytes` (host memory when unlimited), `_limited` (0/1), `_anon_bytes`, `_active_file_bytes`, `_inactive_file_bytes`, `_shmem_bytes`, `_oom_kills` | gauge | |
+ * | `slabio_memory_high_bytes` (cgroup v2 `memory.high`; the limit, or host memory, when unset), `slabio_memory_ceiling_bytes` (the lower of the two: what the guard's fractions are taken of) | gauge | |
+ * | `slabio_memory_high_events_total` (kernel throttling over `memory.high`, {@link CgroupMemory.highEvents}) | counter | |
  * | `slabio_memory_read_success` (1 when this scrape read the cgroup, 0 when it could not) | gauge | |
  * | `slabio_guard_state` (0 ok, 1 soft, 2 hard), `slabio_guard_blind` (1 while the guard cannot read the cgroup) | gauge | |
  * | `slabio_guard_failed_samples_total` | counter | |
@@ -156,6 +158,16 @@ export function registerSlabioMetrics(options: SlabioMetricsOptions = {}): Slabi
   memGauge('memory_limited', '1 when the cgroup has a memory limit, 0 otherwise.', (m) =>
     m.limit === null ? 0 : 1,
   );
+  memGauge(
+    'memory_high_bytes',
+    'Effective cgroup v2 memory.high (the kernel throttles above it); the limit, or host memory, when none is set.',
+    (m) => m.high ?? m.limit ?? m.hostMemory,
+  );
+  memGauge(
+    'memory_ceiling_bytes',
+    'Lower of memory.high and the limit, which the guard fractions are taken of; host memory when neither is set.',
+    (m) => m.ceiling ?? m.hostMemory,
+  );
   memGauge('memory_anon_bytes', 'Anonymous memory (heap, malloc arenas).', (m) => m.anon);
   memGauge(
     'memory_active_file_bytes',
@@ -173,6 +185,18 @@ export function registerSlabioMetrics(options: SlabioMetricsOptions = {}): Slabi
     'OOM kills recorded for the cgroup (memory.events oom_kill).',
     (m) => m.events?.oomKill ?? 0,
   );
+
+  const d = deltas();
+  names.push(`${p}memory_high_events_total`);
+  new Counter({
+    name: `${p}memory_high_events_total`,
+    help: 'Times the kernel throttled the cgroup over memory.high (memory.events high of the group that sets it).',
+    registers,
+    async collect() {
+      const n = await read((m) => m.highEvents, null);
+      if (n !== null) this.inc(d('high', n));
+    },
+  });
 
   const guard = options.guard;
   if (guard !== undefined) registerGuard(guard, p, registers, names);

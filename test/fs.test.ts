@@ -28,6 +28,9 @@ test('capabilities() on this filesystem', {
   const dir = await tempDir(t);
   const caps = await capabilities(dir);
   assert.equal(caps.native.available, true);
+  // The repository's own build/ wins over prebuilds/ (node-gyp-build's order).
+  assert.equal(caps.addon.source, 'local-build');
+  assert.match(caps.addon.path ?? '', /build[/\\]Release[/\\]slabio\.node$/);
   assert.equal(caps.fadvise.available, true);
   assert.equal(caps.syncFileRange.available, true);
   // Answered from the per-filesystem cache the second time: same object contents.

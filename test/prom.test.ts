@@ -114,6 +114,10 @@ describe('slabio/prom', () => {
     };
     const slow = gauge('memory_working_set_bytes').get(); // read 1: stalls, will fail
     slow.catch(() => {});
+    // Let read 1 reach memory.stat before read 2 starts: otherwise read 2, racing it through the
+    // other files, may be the one that stalls (bounded: at most 1000 turns of the loop).
+    for (let i = 0; i < 1000 && reads === 0; i++) await new Promise(setImmediate);
+    assert.equal(reads, 1);
     clock = 200; // read 1's entry has expired: the next scrape reads again
     await gauge('memory_usage_bytes').get(); // read 2: good, cached at 200
     assert.equal(reads, 2);

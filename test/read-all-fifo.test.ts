@@ -4,6 +4,7 @@
  * waiting read does not hold a libuv thread-pool thread.
  */
 import assert from 'node:assert/strict';
+import { constants as fsConstants } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -19,6 +20,8 @@ import {
   readChunks,
   readFileNoCache,
   readFilePooled,
+  UnsupportedError,
+  writeFileNoCache,
 } from '../src/index.js';
 import {
   abortAndTime,
@@ -241,5 +244,33 @@ describe('reading a character device', { skip: skip ?? false }, () => {
     assertRejectedWith(outcome, controller.signal.reason);
     assertNoLeases(pool);
     assert.deepEqual(openDescriptors(tty), []);
+  });
+});
+
+describe('writing to a FIFO path', { skip: skip ?? false }, () => {
+  it('writeFileNoCache in place: ENXIO at once without a reader, refused with one', async (t) => {
+    const lab = new FifoLab(t);
+    const file = lab.fifo();
+    // Without O_NONBLOCK the open waited in a thread-pool thread until a reader came: forever.
+    const alone = await within(writeFileNoCache(file, Buffer.from('x')), 3000);
+    if (alone === 'pending') {
+      // Let the stuck open through, so a regressed build fails here instead of hanging.
+      const wake = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+      await wake.close();
+    }
+    assert.ok(alone !== 'pending', 'settled without a reader');
+    assert.equal(
+      ('error' in alone && (alone.error as NodeJS.ErrnoException).code) || null,
+      'ENXIO',
+    );
+    const reader = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    try {
+      const withReader = await within(writeFileNoCache(file, Buffer.from('x')), 3000);
+      assert.ok(withReader !== 'pending' && 'error' in withReader);
+      assert.ok(withReader.error instanceof UnsupportedError);
+      assert.deepEqual(openDescriptors(file, [reader.fd]), []);
+    } finally {
+      await reader.close();
+    }
   });
 });

@@ -41,6 +41,11 @@ function memoryAdvice(m: CgroupMemory, out: string[]): void {
       `${bytes(m.shmem)} is tmpfs/shared memory: it cannot be dropped, only deleted. Keep temp files off tmpfs (emptyDir.medium: Memory).`,
     );
   }
+  if ((m.highEvents ?? 0) > 0) {
+    out.push(
+      `The kernel has throttled this cgroup ${m.highEvents} time(s) over memory.high${m.high === null ? '' : ` (${bytes(m.high)})`}: allocations stall there long before the limit. MemoryGuard's thresholds are fractions of that ceiling.`,
+    );
+  }
   if ((m.events?.oomKill ?? 0) > 0) {
     out.push(`This cgroup has recorded ${m.events?.oomKill} OOM kill(s).`);
   }

@@ -116,6 +116,30 @@ function unreadableSection(e: InspectMemoryError): string[] {
   ];
 }
 
+// memory.high is only a cgroup v2 file; on v1 and host figures the rows would say nothing.
+function highRows(m: CgroupMemory): string[] {
+  if (m.version !== 2) return [];
+  const out = [
+    row(
+      'memory.high',
+      m.high === null ? 'none (max)' : `${bytes(m.high)}  the kernel throttles above it`,
+    ),
+  ];
+  if (m.ceiling !== null) {
+    const which =
+      m.high !== null && m.high < (m.limit ?? Number.POSITIVE_INFINITY) ? 'memory.high' : 'limit';
+    out.push(
+      row(
+        'ceiling',
+        `${bytes(m.ceiling)}  (= ${which}; working set at ${percent(m.workingSet, m.ceiling)}, guard fractions apply here)`,
+      ),
+    );
+  }
+  if (m.highEvents !== null)
+    out.push(row('throttled', `${m.highEvents} times over memory.high (memory.events high)`));
+  return out;
+}
+
 function memorySection(m: CgroupMemory): string[] {
   const where =
     m.version === null ? `none: host figures (${m.source})` : `v${m.version} ${m.path} (${m.dir})`;
@@ -123,6 +147,7 @@ function memorySection(m: CgroupMemory): string[] {
     'memory (as Kubernetes sees it)',
     row('cgroup', where),
     row('limit', m.limit === null ? `none (host ${bytes(m.hostMemory)})` : bytes(m.limit)),
+    ...highRows(m),
     row('usage', `${bytes(m.usage)}  (${percent(m.usage, m.limit)})`),
     row(
       'working set',
@@ -190,6 +215,11 @@ function allocatorSection(r: InspectReport): string[] {
   return lines;
 }
 
+function originText(o: Capabilities['addon']): string {
+  const what = o.source === 'prebuild' ? 'prebuilt binary' : 'built on this machine';
+  return o.path === null ? what : `${what}, ${o.path}`;
+}
+
 function capabilitySection(r: InspectReport): string[] {
   const c = r.capabilities;
   if (c === null)
@@ -198,7 +228,7 @@ function capabilitySection(r: InspectReport): string[] {
     x.available ? 'yes' : `no: ${x.reason ?? ''}`;
   return [
     `page-cache control (${c.filesystem.dir}, ${c.filesystem.type}${c.memoryBacked ? ', in memory' : ''})`,
-    row('native addon', yn(c.native)),
+    row('native addon', c.native.available ? `yes (${originText(c.addon)})` : yn(c.native)),
     row('malloc_trim', yn(c.mallocTrim)),
     row('fadvise', yn(c.fadvise)),
     row('sync_file_range', yn(c.syncFileRange)),

@@ -41,6 +41,9 @@ export function frame(m: CgroupMemory, history: readonly number[], intervalMs: n
   if (m.headroom !== null) extra.push(`headroom ${bytes(m.headroom)}`);
   if (m.pressure !== null)
     extra.push(`pressure some ${m.pressure.some.avg10.toFixed(2)}% (${m.pressure.scope})`);
+  if (m.high !== null) extra.push(`memory.high ${bytes(m.high)}`);
+  if (m.highEvents !== null && (m.high !== null || m.highEvents > 0))
+    extra.push(`throttled ${m.highEvents}`);
   if (m.events?.oomKill != null) extra.push(`oom_kill ${m.events.oomKill}`);
   if (extra.length > 0) lines.push(extra.join('  '));
   return `${lines.join('\n')}\n`;

@@ -4,10 +4,35 @@
  *
  * @module
  */
+import { constants } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { debug } from '../debug.js';
+import { UnsupportedError } from '../errors.js';
 import { createOwnedFile } from './owned-temp.js';
+
+const { O_WRONLY, O_CREAT, O_TRUNC, O_NONBLOCK } = constants;
+
+/**
+ * Open an existing or new file for writing in place. `O_NONBLOCK` so that a FIFO with no reader
+ * fails at once (`ENXIO`) instead of parking a thread-pool thread in `open()` until one comes; it
+ * changes nothing for regular files. A FIFO or socket that did open is refused: the no-cache
+ * writers' page-cache control means nothing there, and their writes would block the same way.
+ */
+async function openInPlace(path: string, mode: number): Promise<FileHandle> {
+  const fh = await open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, mode);
+  const stat = await fh.stat().catch(async (err: unknown) => {
+    await fh.close();
+    throw err;
+  });
+  if (stat.isFIFO() || stat.isSocket()) {
+    await fh.close();
+    throw new UnsupportedError(
+      `${path} is a ${stat.isFIFO() ? 'FIFO' : 'socket'}: the no-cache writers write files`,
+    );
+  }
+  return fh;
+}
 
 /** An open output file and how to finish or undo it. */
 export class TargetFile {
@@ -36,7 +61,7 @@ export class TargetFile {
    * name tells a later sweep who owns it (the directory is swept first, see `sweepStale`).
    */
   static async open(path: string, atomic: boolean, mode: number): Promise<TargetFile> {
-    if (!atomic) return new TargetFile(path, path, false, false, await open(path, 'w', mode));
+    if (!atomic) return new TargetFile(path, path, false, false, await openInPlace(path, mode));
     const t = await createOwnedFile(dirname(path), basename(path), 'tmp', mode);
     return new TargetFile(path, t.path, true, t.locked, t.handle);
   }

@@ -42,7 +42,8 @@ const BATCH_BYTES = 1 << 20;
  *
  * @default options `{ strategy: 'auto', windowBytes: 8 MiB, atomic: false, fsync: false }`
  * @throws {TypeError|RangeError} for bad arguments, naming the option.
- * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` for a forced strategy that cannot work here.
+ * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` for a forced strategy that cannot work here,
+ * or a non-atomic `path` that is a FIFO or socket (one without a reader fails with `ENXIO` at once).
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` when a cache-control syscall fails.
  * @example
  * ```ts

@@ -42,7 +42,12 @@ export interface MemoryEvents {
   oom: number | null;
   /** Processes killed by the OOM killer (v2 `oom_kill`, v1 `memory.oom_control` `oom_kill`). */
   oomKill: number | null;
-  /** Times the group was throttled over `memory.high` (v2 only). */
+  /**
+   * Times tasks were throttled and sent to direct reclaim because this group or one of its
+   * descendants was over its `memory.high` (v2 `high`; hierarchical like every counter here).
+   * Throttling by an ancestor's `memory.high` is counted in the ancestor, see
+   * {@link CgroupMemory.highEvents}.
+   */
   high: number | null;
   /** Times usage was about to go over the limit (v2 `max`, v1 `memory.failcnt`). */
   max: number | null;
@@ -71,6 +76,31 @@ export interface CgroupMemory {
    * limit at or above `hostMemory`, which cannot bind before the host itself runs out.
    */
   limit: number | null;
+  /**
+   * Effective throttle limit (v2 `memory.high`, the lowest of the group and its visible
+   * ancestors), `null` when it is `max` everywhere, absent, at or above `hostMemory`, or on v1
+   * and host figures. Above it the kernel throttles every allocating task and reclaims hard; it
+   * never OOM-kills there. Kubernetes Memory QoS sets it to
+   * `request + 0.9 × (limit − request)`. May be above `limit`, then it never binds.
+   *
+   * v1 has no equivalent: `memory.soft_limit_in_bytes` is no throttle but a reclaim priority
+   * under host-wide memory pressure (a group may sit above it for ever while the host has free
+   * memory), so it is not reported.
+   */
+  high: number | null;
+  /**
+   * Where the kernel starts to hold the group back: the lower of `high` and `limit`, `null`
+   * when neither is set. `MemoryGuard`'s fractions are taken of it.
+   */
+  ceiling: number | null;
+  /**
+   * Throttle events of the effective `high`: the `high` counter of `memory.events` in the group
+   * whose `memory.high` is `high` (an ancestor's when it is set there, since the kernel counts
+   * an event in the group that is over its `memory.high`, not in its descendants). When `high`
+   * is `null`, the group's own `events.high`. `null` without a counter (v1, host, no
+   * `memory.events`). It grows while the service is throttled: watch its increase.
+   */
+  highEvents: number | null;
   /** Host memory used to decide "unlimited". */
   hostMemory: number;
   /** Anonymous memory (heap, stacks, malloc arenas). v1: `total_rss`. */
@@ -91,7 +121,7 @@ export interface CgroupMemory {
   slabReclaimable?: number;
   /** cadvisor's `container_memory_working_set_bytes`: `max(0, usage − inactiveFile)`. */
   workingSet: number;
-  /** `limit − workingSet` floored at 0, `null` when unlimited. */
+  /** `limit − workingSet` floored at 0, `null` when unlimited (the room before the OOM killer). */
   headroom: number | null;
   /** OOM and limit counters, `null` when the files are absent. */
   events: MemoryEvents | null;

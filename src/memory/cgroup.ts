@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CgroupError } from '../errors.js';
+import { readV2Bounds } from './cgroup-bounds.js';
 import {
   type CgroupLocation,
   isMissing,
@@ -64,17 +65,38 @@ function stat(map: FlatKeyed, keys: string[], file: string, required = false): n
   return 0;
 }
 
+/** The bounds a snapshot is finished with; v1 and host figures have no `high`. */
+interface Bounds {
+  limit: number | null;
+  high: number | null;
+  /** Throttle counter of the group that sets `high` when that is an ancestor (see cgroup-bounds). */
+  ancestorHighEvents?: number | null | undefined;
+}
+
 function finish(
-  base: Omit<CgroupMemory, 'workingSet' | 'headroom' | 'timestamp' | 'limit'>,
-  limit: number | null,
+  base: Omit<
+    CgroupMemory,
+    'workingSet' | 'headroom' | 'timestamp' | 'limit' | 'high' | 'ceiling' | 'highEvents'
+  >,
+  bounds: Bounds,
 ): CgroupMemory {
-  const effective = limit !== null && limit >= base.hostMemory ? null : limit;
+  // A bound at or above host memory cannot bind before the host itself runs out.
+  const bound = (v: number | null) => (v !== null && v >= base.hostMemory ? null : v);
+  const limit = bound(bounds.limit);
+  const high = bound(bounds.high);
+  const ceiling = high === null ? limit : limit === null ? high : Math.min(high, limit);
+  const own = base.events?.high ?? null;
+  const highEvents =
+    high !== null && bounds.ancestorHighEvents !== undefined ? bounds.ancestorHighEvents : own;
   const workingSet = Math.max(0, base.usage - base.inactiveFile);
   return {
     ...base,
-    limit: effective,
+    limit,
+    high,
+    ceiling,
+    highEvents,
     workingSet,
-    headroom: effective === null ? null : Math.max(0, effective - workingSet),
+    headroom: limit === null ? null : Math.max(0, limit - workingSet),
     timestamp: Date.now(),
   };
 }
@@ -126,31 +148,16 @@ async function readV1(loc: CgroupLocation, r: Reader, hostMemory: number, root: 
           ? null
           : parsePressure(psiText, path.join(root, 'proc/pressure/memory'), 'host'),
     },
-    limit,
+    // v1's memory.soft_limit_in_bytes is no throttle (see CgroupMemory.high): no high here.
+    { limit, high: null },
   );
-}
-
-// v2 limits nest: a parent's memory.max caps every child, so the effective limit is the lowest
-// memory.max between the group and the mount (the root has no memory.max).
-async function v2Limit(loc: CgroupLocation, r: Reader): Promise<number | null> {
-  let limit: number | null = null;
-  let dir = loc.dir;
-  for (;;) {
-    const file = path.join(dir, 'memory.max');
-    const text = await r.optional(file);
-    const v = text === null ? null : parseLimitFile(text, file, 2);
-    if (v !== null && (limit === null || v < limit)) limit = v;
-    if (dir === loc.mountDir || path.dirname(dir) === dir || !dir.startsWith(loc.mountDir)) break;
-    dir = path.dirname(dir);
-  }
-  return limit;
 }
 
 async function readV2(loc: CgroupLocation, r: Reader, hostMemory: number) {
   const f = (name: string) => path.join(loc.dir, name);
-  const [usageText, limit, statText, eventsText, psiText] = await Promise.all([
+  const [usageText, bounds, statText, eventsText, psiText] = await Promise.all([
     r.required(f('memory.current')),
-    v2Limit(loc, r),
+    readV2Bounds(loc, r.optional),
     r.required(f('memory.stat')),
     r.optional(f('memory.events')),
     r.optional(f('memory.pressure')),
@@ -184,7 +191,7 @@ async function readV2(loc: CgroupLocation, r: Reader, hostMemory: number) {
           },
     pressure: psiText === null ? null : parsePressure(psiText, f('memory.pressure'), 'cgroup'),
   };
-  return finish(base, limit);
+  return finish(base, bounds);
 }
 
 async function readHost(root: string, r: Reader, platform: NodeJS.Platform, hostMemory?: number) {
@@ -213,7 +220,7 @@ async function readHost(root: string, r: Reader, platform: NodeJS.Platform, host
         events: null,
         pressure: null,
       },
-      null,
+      { limit: null, high: null },
     );
   }
   const m = parseMeminfo(text, file);
@@ -239,7 +246,7 @@ async function readHost(root: string, r: Reader, platform: NodeJS.Platform, host
       events: null,
       pressure: psi === null ? null : parsePressure(psi, psiFile, 'host'),
     },
-    null,
+    { limit: null, high: null },
   );
 }
 

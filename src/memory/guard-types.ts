@@ -7,6 +7,7 @@ import type { GuardBlindness } from './blindness.js';
 import type { CgroupMemory, ReadCgroupMemoryOptions } from './cgroup.js';
 import type { PageCacheRegistry } from './page-cache-registry.js';
 import type { ReliefReport } from './relief.js';
+import type { GuardThrottle } from './throttle.js';
 
 /** Anything with a `trim()` that returns the bytes it freed, such as a `BufferPool`. */
 export interface TrimmablePool {
@@ -23,12 +24,17 @@ export interface GuardSample {
   memory: CgroupMemory;
   /** State after this sample. */
   state: GuardState;
-  /** Bytes the fractions were taken of: the cgroup limit, else `options.limit`, else host memory. */
+  /**
+   * Bytes the fractions were taken of: the cgroup's ceiling (the lower of `memory.high` and the
+   * limit, {@link CgroupMemory.ceiling}), else `options.limit`, else host memory.
+   */
   baseBytes: number;
   /** Soft threshold in bytes. */
   softBytes: number;
-  /** Hard threshold in bytes. */
+  /** Hard threshold in bytes (of `baseBytes`, or of the limit with `hardBase: 'limit'`). */
   hardBytes: number;
+  /** `memory.high` throttle events since the previous good sample (0 at the first). */
+  newHighEvents: number;
   /** Hysteresis in bytes: a state is left only this far below its threshold. */
   hysteresisBytes: number;
 }
@@ -56,10 +62,24 @@ export interface GuardUnblind {
 
 /** Options of {@link MemoryGuard}. */
 export interface MemoryGuardOptions {
-  /** Soft threshold on the working set: fraction of the limit (≤ 1) or bytes (> 1). @default 0.8 */
+  /**
+   * Soft threshold on the working set: fraction of the ceiling (≤ 1) or bytes (> 1). The
+   * ceiling is the lower of cgroup v2 `memory.high` and the limit: the kernel throttles above
+   * `memory.high`, so relief has to come before it.
+   * @default 0.8
+   */
   soft?: number;
-  /** Hard threshold: fraction of the limit (≤ 1) or bytes (> 1). @default 0.95 */
+  /** Hard threshold: fraction of the ceiling (≤ 1, see `hardBase`) or bytes (> 1). @default 0.95 */
   hard?: number;
+  /**
+   * What a fractional `hard` is taken of. `'ceiling'`: the lower of `memory.high` and the limit,
+   * like `soft`. Over `memory.high` the kernel does not kill, it throttles every allocation and
+   * holds usage near `memory.high`, so a working set seldom gets near the limit: a hard
+   * threshold there would leave a crawling service in rotation. `'limit'`: of the limit (the
+   * OOM kill), for a worker that would rather run slowly than restart.
+   * @default 'ceiling'
+   */
+  hardBase?: 'ceiling' | 'limit';
   /**
    * How far below a threshold the working set must fall before the state is left, so the guard
    * does not flap: `'hard'` lasts until the working set is below `hard − hysteresis`, `'soft'`
@@ -139,6 +159,10 @@ export interface GuardStats {
   reclaimUnavailable: string | null;
   /** The last sample, `null` before the first. */
   last: GuardSample | null;
+  /** The kernel's `memory.high` throttle counter at the last sample that had one ({@link CgroupMemory.highEvents}). */
+  highEvents: number | null;
+  /** Throttle events the guard saw happen (increases of `highEvents` since it started). */
+  newHighEvents: number;
 }
 
 /** Events of {@link MemoryGuard}. */
@@ -149,6 +173,8 @@ export interface MemoryGuardEvents {
   soft: [ReliefReport];
   /** Each crossing of the hard threshold. */
   hard: [GuardSample];
+  /** A sample whose `memory.high` throttle counter grew: the kernel is holding the service back. */
+  throttled: [GuardThrottle];
   /** Each step down: hard → soft, hard → ok, soft → ok. */
   recovered: [GuardRecovery];
   /** The first failed cgroup read after a good one, or the first read of all failing. */

@@ -21,7 +21,8 @@ import type {
 } from './guard-types.js';
 import { defaultPageCacheRegistry } from './page-cache-registry.js';
 import { type ReliefTools, relieve } from './relief.js';
-import { checkOrder, checkThreshold, resolveThreshold } from './thresholds.js';
+import { checkHardBase, checkOrder, checkThreshold, resolveThreshold } from './thresholds.js';
+import { ThrottleCounter } from './throttle.js';
 
 export type { GuardBlindness } from './blindness.js';
 export type {
@@ -35,6 +36,7 @@ export type {
   TrimmablePool,
 } from './guard-types.js';
 export type { ReliefReport } from './relief.js';
+export type { GuardThrottle } from './throttle.js';
 
 async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) | null> {
   try {
@@ -47,7 +49,9 @@ async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) 
 }
 
 /**
- * Samples the cgroup's working set and acts at two thresholds, with hysteresis.
+ * Samples the cgroup's working set and acts at two thresholds, with hysteresis. Fractions are
+ * of the ceiling ({@link CgroupMemory.ceiling}): the lower of cgroup v2 `memory.high`, where the
+ * kernel starts throttling, and the limit (see `hardBase`).
  *
  * - **soft**: trims `pools`, calls `malloc_trim`, drops the page cache of tracked files
  *   ({@link trackFile}) and, on cgroup v2, writes `memory.reclaim` (quietly off where the file is
@@ -59,6 +63,8 @@ async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) 
  *   ({@link GuardRecovery}) and counts in `stats().recoveries`. A climb back to `hard` after
  *   that is a new crossing: `'hard'` and `onHard` again.
  *
+ * - **throttled**: a sample whose `memory.high` throttle counter grew emits `'throttled'`
+ *   ({@link GuardThrottle}); the first reading is a baseline.
  * - **blind**: a cgroup read that fails (no memory controller, no permission, a file that
  *   vanished, a malformed number: a `CgroupError`) is no sample. The state stays as it was, no
  *   action runs, `stats()` counts `failedSamples` and sets `blind`, `blindSince`, `lastError`,
@@ -95,6 +101,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   #lastRelief = Number.NEGATIVE_INFINITY;
   #dropCacheResolved = false;
   readonly #blindness = new Blindness();
+  readonly #throttle = new ThrottleCounter();
   readonly #stats: ReliefTools['stats'] & { samples: number } = {
     samples: 0,
     softEvents: 0,
@@ -114,6 +121,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     this.#soft = checkThreshold('soft', options.soft ?? 0.8);
     this.#hard = checkThreshold('hard', options.hard ?? 0.95);
     this.#hysteresis = checkThreshold('hysteresis', options.hysteresis ?? 0.05, true);
+    checkHardBase(options.hardBase);
     checkOrder(this.#soft, this.#hard);
     this.#intervalMs = nonNegative('intervalMs', options.intervalMs ?? 1000);
     this.#cooldownMs = nonNegative('cooldownMs', options.cooldownMs ?? 10_000);
@@ -169,6 +177,8 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
       lastError: b.lastError,
       state: this.#state,
       last: this.#last,
+      highEvents: this.#throttle.last,
+      newHighEvents: this.#throttle.total,
     };
   }
 
@@ -223,18 +233,23 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     return readCgroupMemory(this.#options.reader);
   }
 
-  #measure(memory: CgroupMemory): Omit<GuardSample, 'state'> {
-    const baseBytes = memory.limit ?? this.#options.limit ?? memory.hostMemory;
+  #measure(memory: CgroupMemory): Omit<GuardSample, 'state' | 'newHighEvents'> {
+    const fallback = this.#options.limit ?? memory.hostMemory;
+    const baseBytes = memory.ceiling ?? fallback;
+    const hardBase = this.#options.hardBase === 'limit' ? (memory.limit ?? fallback) : baseBytes;
     return {
       memory,
       baseBytes,
       softBytes: resolveThreshold(this.#soft, baseBytes),
-      hardBytes: resolveThreshold(this.#hard, baseBytes),
+      hardBytes: resolveThreshold(this.#hard, hardBase),
       hysteresisBytes: resolveThreshold(this.#hysteresis, baseBytes),
     };
   }
 
-  #next(ws: number, m: Omit<GuardSample, 'state'>): GuardState {
+  #next(
+    ws: number,
+    m: Pick<GuardSample, 'softBytes' | 'hardBytes' | 'hysteresisBytes'>,
+  ): GuardState {
     const { softBytes, hardBytes, hysteresisBytes } = m;
     if (ws >= hardBytes) return 'hard';
     if (this.#state === 'hard' && ws >= hardBytes - hysteresisBytes) return 'hard';
@@ -256,11 +271,21 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     const m = this.#measure(memory);
     const prev = this.#state;
     this.#state = this.#next(memory.workingSet, m);
-    const sample: GuardSample = { ...m, state: this.#state };
+    const newHighEvents = this.#throttle.observe(memory.highEvents);
+    const sample: GuardSample = { ...m, state: this.#state, newHighEvents };
     this.#last = sample;
     this.#stats.samples++;
     if (unblind !== null) this.emit('unblind', { ...unblind, sample });
     this.emit('sample', sample);
+    if (newHighEvents > 0) {
+      const { high, workingSet, highEvents } = memory;
+      this.emit('throttled', {
+        highEvents: highEvents ?? 0,
+        increase: newHighEvents,
+        high,
+        workingSet,
+      });
+    }
     if (rank(this.#state) < rank(prev)) {
       this.#stats.recoveries++;
       // Back to ok: the next climb acts at once instead of waiting out the cooldown.

@@ -7,6 +7,7 @@ export {
   type GuardSample,
   type GuardState,
   type GuardStats,
+  type GuardThrottle,
   type GuardUnblind,
   MemoryGuard,
   type MemoryGuardEvents,

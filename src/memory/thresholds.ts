@@ -31,3 +31,10 @@ export function checkOrder(soft: number, hard: number): void {
     throw new RangeError(`options.soft (${soft}) must be below options.hard (${hard})`);
   }
 }
+
+/** Validate `hardBase`. */
+export function checkHardBase(value: unknown): void {
+  if (value !== undefined && value !== 'ceiling' && value !== 'limit') {
+    throw new RangeError(`options.hardBase must be 'ceiling' or 'limit', got ${String(value)}`);
+  }
+}

@@ -10,6 +10,7 @@
  * @module
  */
 import { createRequire } from 'node:module';
+import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debug, warnOnce } from '../debug.js';
 import { type SystemError, UnsupportedError } from '../errors.js';
@@ -100,9 +101,28 @@ export interface NativeBinding {
 /** The Linux addon with every syscall present. */
 export type LinuxBinding = Required<NativeBinding>;
 
+/**
+ * Where the loaded addon binary came from: `'prebuild'` (a binary shipped in the package under
+ * `prebuilds/`), `'local-build'` (compiled on this machine into `build/` at install or by
+ * `npm rebuild`), or `'none'` (not loaded).
+ */
+export type NativeSource = 'prebuild' | 'local-build' | 'none';
+
+/** The addon binary in use: its {@link NativeSource} and file (`null` when none loaded). */
+export interface NativeOrigin {
+  source: NativeSource;
+  path: string | null;
+}
+
 interface LoadState {
   binding: NativeBinding | null;
   error: Error | null;
+  origin: NativeOrigin;
+}
+
+interface NodeGypBuild {
+  /** The binary node-gyp-build would load: build/Release first, then a matching prebuild. */
+  resolve(dir: string): string;
 }
 
 let state: LoadState | undefined;
@@ -145,20 +165,33 @@ function withSystemErrors(raw: NativeBinding): NativeBinding {
   return b;
 }
 
+const notLoaded: NativeOrigin = { source: 'none', path: null };
+
 function load(): LoadState {
   if (process.env.SLABIO_NATIVE === '0') {
-    return { binding: null, error: new Error('disabled by the environment (SLABIO_NATIVE=0)') };
+    return {
+      binding: null,
+      error: new Error('disabled by the environment (SLABIO_NATIVE=0)'),
+      origin: notLoaded,
+    };
   }
   try {
     const require = createRequire(import.meta.url);
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    const binding = withSystemErrors(nodeGypBuild(packageRoot));
-    debug('native addon loaded from %s', packageRoot);
-    return { binding, error: null };
+    const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
+    // Resolved and loaded in two steps (node-gyp-build does the same inside) so the origin is known.
+    const file = nodeGypBuild.resolve(packageRoot);
+    const binding = withSystemErrors(require(file) as NativeBinding);
+    const inPrebuilds = relative(packageRoot, file).split(sep)[0] === 'prebuilds';
+    debug('native addon loaded from %s', file);
+    return {
+      binding,
+      error: null,
+      origin: { source: inPrebuilds ? 'prebuild' : 'local-build', path: file },
+    };
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
     debug('native addon not loaded: %s', error.message);
-    return { binding: null, error };
+    return { binding: null, error, origin: notLoaded };
   }
 }
 
@@ -171,6 +204,12 @@ export function loadBinding(): NativeBinding | null {
 /** Whether the native addon loaded. Loads it on first call; never throws. */
 export function nativeAvailable(): boolean {
   return loadBinding() !== null;
+}
+
+/** Which addon binary is in use (a shipped prebuild or a local build), loading it on first call. */
+export function nativeOrigin(): NativeOrigin {
+  loadBinding();
+  return state?.origin ?? notLoaded;
 }
 
 /** Why the native addon did not load, or `null` when it did. */

@@ -8,7 +8,13 @@ import { open, stat, statfs, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SystemError } from '../errors.js';
-import { type LinuxBinding, loadBinding, nativeLoadError } from './binding.js';
+import {
+  type LinuxBinding,
+  loadBinding,
+  type NativeOrigin,
+  nativeLoadError,
+  nativeOrigin,
+} from './binding.js';
 import { tempNames } from './owner.js';
 
 /** One capability: whether it works and, when not, why. */
@@ -22,6 +28,11 @@ export interface Capability {
 export interface Capabilities {
   /** The native addon: loaded, or the load error. */
   native: Capability;
+  /**
+   * Which addon binary is in use: `source` is `'prebuild'` (shipped in the package for this
+   * platform), `'local-build'` (compiled here at install) or `'none'`; `path` is its file.
+   */
+  addon: NativeOrigin;
   /** `malloc_trim` / `mallinfo2` (glibc only). */
   mallocTrim: Capability;
   /** `posix_fadvise` on the probed filesystem. */
@@ -156,6 +167,7 @@ export async function capabilities(dir: string = tmpdir()): Promise<Capabilities
   const memoryBacked = fs.type === 'tmpfs' || fs.type === 'ramfs';
   return {
     native: loadError === null ? ok : off(loadError.message.split('\n')[0] ?? 'load failed'),
+    addon: nativeOrigin(),
     mallocTrim:
       b === null ? off('native addon unavailable') : b.glibc ? ok : off('malloc_trim needs glibc'),
     ...p,

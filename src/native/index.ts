@@ -1,4 +1,10 @@
-export { nativeAvailable, nativeLoadError } from './binding.js';
+export {
+  type NativeOrigin,
+  type NativeSource,
+  nativeAvailable,
+  nativeLoadError,
+  nativeOrigin,
+} from './binding.js';
 export { type Capabilities, type Capability, capabilities } from './capabilities.js';
 export { type MallocInfo, mallocInfo, mallocTrim } from './malloc.js';
 export {
