@@ -116,6 +116,7 @@ describe('readCgroupMemory on cgroup v2 (live)', { skip: vmSkip }, () => {
         await assertWorkingSet(t, m, g.dir);
         if ('high' in m) {
           assert.equal((m as { high: unknown }).high, high);
+          t.diagnostic(`measured: high ${high} reported, as memory.high says`);
         } else {
           t.diagnostic(`memory.high (${high}) is not reported by readCgroupMemory yet`);
         }

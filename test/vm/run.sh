@@ -9,7 +9,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache="$repo/.vm-cache"
 run="$cache/run"
-cap=${SLABIO_VM_TIMEOUT:-300}
+cap=${SLABIO_VM_TIMEOUT:-360}
 modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache
   9pnet 9pnet_virtio 9p overlay virtio_blk crc16 crc32c_generic libcrc32c mbcache jbd2 ext4)
 
