@@ -71,12 +71,23 @@ export function parseProcCgroup(text: string): Array<{ controllers: string[]; pa
 // path (a cgroup namespace shows "/" or "/.." paths) is taken as the group itself: inside a
 // container the namespace root *is* the container's cgroup.
 function resolveDir(fsRoot: string, mount: MountEntry, cgPath: string): string {
-  const base = path.join(fsRoot, mount.mountpoint);
-  if (mount.root === '/') return path.join(base, cgPath);
+  const base = mountPath(fsRoot, mount);
+  if (mount.root === '/') return noTrailingSlash(path.join(base, cgPath));
   if (cgPath === mount.root || cgPath.startsWith(`${mount.root}/`)) {
-    return path.join(base, cgPath.slice(mount.root.length));
+    return noTrailingSlash(path.join(base, cgPath.slice(mount.root.length)));
   }
   return base;
+}
+
+// path.join keeps the slash of a "/" cgroup path ("/sys/fs/cgroup/"), and the group must compare
+// equal to its mount: that is how the root group (no memory.current) and a cgroup namespace's top
+// (where the ancestor walk stops) are recognised.
+function noTrailingSlash(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+}
+
+function mountPath(fsRoot: string, mount: MountEntry): string {
+  return noTrailingSlash(path.join(fsRoot, mount.mountpoint));
 }
 
 function rootScore(m: MountEntry, cgPath: string): number {
@@ -131,7 +142,7 @@ export async function locateMemoryCgroup(
         version: 1,
         path: v1Line.path,
         dir: resolveDir(fsRoot, m, v1Line.path),
-        mountDir: path.join(fsRoot, m.mountpoint),
+        mountDir: mountPath(fsRoot, m),
       };
     }
   }
@@ -146,7 +157,7 @@ export async function locateMemoryCgroup(
         );
   if (v2Line === undefined || v2Mount === undefined) return null;
   const dir = resolveDir(fsRoot, v2Mount, v2Line.path);
-  const mountDir = path.join(fsRoot, v2Mount.mountpoint);
+  const mountDir = mountPath(fsRoot, v2Mount);
   try {
     const controllers = await read(path.join(dir, 'cgroup.controllers'), signal);
     if (!controllers.split(/\s+/).includes('memory')) return null;
