@@ -5,6 +5,7 @@
  */
 import type { NoCacheWriteOptions } from '../../fs/index.js';
 import { BufferPool, getDefaultPool } from '../../pool/index.js';
+import { RenderWorkers } from '../../workers/render-workers.js';
 
 /** Error correction level, as `qrcode` names it: share of the symbol that may be damaged. */
 export type QrErrorCorrectionLevel = 'L' | 'M' | 'Q' | 'H' | 'low' | 'medium' | 'quartile' | 'high';
@@ -41,7 +42,7 @@ export interface QrBatchOptions extends QrRenderOptions {
   /**
    * Codes in flight at once: rendered and waiting to be consumed or being written. Rendering is
    * synchronous CPU work, so more than a handful only helps overlap file writes.
-   * @default 8
+   * @default 8; with `workers`, 2 × `chunkSize` × `workers.max`
    */
   concurrency?: number | undefined;
   /**
@@ -53,6 +54,17 @@ export interface QrBatchOptions extends QrRenderOptions {
   write?: QrWriteOptions | undefined;
   /** Abort: the iterator rejects with `signal.reason` and leaves nothing behind. */
   signal?: AbortSignal | undefined;
+  /**
+   * Render on these worker threads instead of the main thread, into blocks of `pool`, which must
+   * then be a pool created with `{ shared: true }`. Same bytes, same order, same leases.
+   */
+  workers?: RenderWorkers | undefined;
+  /**
+   * With `workers`: codes sent to a worker in one message. Larger chunks cost less main-thread
+   * time per code; smaller ones spread a short batch over more threads.
+   * @default 32
+   */
+  chunkSize?: number | undefined;
 }
 
 /** @internal Validated render options. */
@@ -70,6 +82,8 @@ export interface BatchSettings extends RenderSettings {
   outDir: string | undefined;
   write: QrWriteOptions;
   signal: AbortSignal | undefined;
+  workers: RenderWorkers | undefined;
+  chunkSize: number;
 }
 
 const LEVELS: readonly QrErrorCorrectionLevel[] = [
@@ -135,6 +149,22 @@ export function renderSettings(options: QrRenderOptions): RenderSettings {
   };
 }
 
+/**
+ * @internal Check `options.workers` and that the pool can be written by them.
+ * @throws {TypeError} naming the option.
+ */
+export function workersOption(workers: unknown, pool: BufferPool): RenderWorkers {
+  if (!(workers instanceof RenderWorkers)) {
+    throw new TypeError(`options.workers must be a RenderWorkers, got ${String(workers)}`);
+  }
+  if (!pool.shared) {
+    throw new TypeError(
+      'options.pool must be a BufferPool created with { shared: true } when options.workers is set (workers write into its blocks)',
+    );
+  }
+  return workers;
+}
+
 /** @internal Validate batch options; errors name the option and the value. */
 export function batchSettings(options: QrBatchOptions): BatchSettings {
   const render = renderSettings(options);
@@ -151,9 +181,17 @@ export function batchSettings(options: QrBatchOptions): BatchSettings {
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
   }
+  const workers =
+    options.workers === undefined ? undefined : workersOption(options.workers, render.pool);
+  const chunkSize = intIn('options.chunkSize', options.chunkSize, 32, 1, MAX_CONCURRENCY);
+  // With workers, enough codes in flight for two chunks per thread keeps every thread busy.
+  const concurrency =
+    workers === undefined ? 8 : Math.min(MAX_CONCURRENCY, 2 * chunkSize * workers.max);
   return {
     ...render,
-    concurrency: intIn('options.concurrency', options.concurrency, 8, 1, MAX_CONCURRENCY),
+    concurrency: intIn('options.concurrency', options.concurrency, concurrency, 1, MAX_CONCURRENCY),
+    workers,
+    chunkSize,
     outDir,
     write: write ?? {},
     signal,

@@ -1,0 +1,163 @@
+/**
+ * One render worker thread as the main thread sees it. Internal.
+ *
+ * @module
+ */
+import { type ResourceLimits, Worker } from 'node:worker_threads';
+import { WorkerError } from '../errors.js';
+import {
+  fromWire,
+  rebuild,
+  type SizedResult,
+  type WorkerReply,
+  type WriteTarget,
+} from './protocol.js';
+
+interface Request {
+  resolve(reply: WorkerReply): void;
+  reject(err: unknown): void;
+}
+
+/** @internal How to start a worker. */
+export interface HandleOptions {
+  setup: string | undefined;
+  resourceLimits: ResourceLimits | undefined;
+  startTimeoutMs: number;
+}
+
+const ENTRY = new URL('./worker-main.js', import.meta.url);
+
+/**
+ * A worker thread and its requests. It keeps the process alive only while a request is in
+ * flight, so an idle pool never holds up exit. When the thread exits, every request in flight
+ * rejects with a `WorkerError` — after the thread has stopped, so the blocks it was given may be
+ * released then.
+ */
+export class WorkerHandle {
+  readonly #worker: Worker;
+  readonly #requests = new Map<number, Request>();
+  #nextId = 0;
+  #death: WorkerError | undefined;
+  #closing = false;
+  #stopping = false;
+  #lastError: unknown;
+  readonly #exited: Promise<void>;
+  /** Resolves once the worker reported ready; rejects with `WorkerError` `'start'`. */
+  readonly ready: Promise<void>;
+
+  constructor(options: HandleOptions) {
+    this.#worker = new Worker(ENTRY, {
+      workerData: { setup: options.setup },
+      ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+    });
+    this.#worker.unref();
+    let started = false;
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new WorkerError('start', `not ready after ${options.startTimeoutMs} ms`));
+        void this.terminate();
+      }, options.startTimeoutMs).unref();
+      this.#onReady = (error) => {
+        clearTimeout(timer);
+        started = true;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+    });
+    this.ready.catch(() => {});
+    this.#worker.on('message', (reply: WorkerReply) => this.#onMessage(reply));
+    this.#worker.on('error', (err) => {
+      this.#lastError = err;
+    });
+    this.#exited = new Promise<void>((resolve) => {
+      this.#worker.on('exit', (exitCode) => {
+        const cause = this.#lastError;
+        const options = { exitCode, ...(cause === undefined ? {} : { cause }) };
+        const detail = cause instanceof Error ? `: ${cause.message}` : '';
+        this.#death = this.#closing
+          ? new WorkerError('closed', 'the workers were closed', options)
+          : new WorkerError(
+              started ? 'exit' : 'start',
+              `the thread exited with code ${exitCode}${detail}`,
+              options,
+            );
+        if (!started) this.#onReady(this.#death);
+        for (const request of this.#requests.values()) request.reject(this.#death);
+        this.#requests.clear();
+        resolve();
+      });
+    });
+  }
+
+  #onReady: (error: WorkerError | undefined) => void = () => {};
+
+  /** Whether the thread is running (and not being terminated). */
+  get alive(): boolean {
+    return this.#death === undefined && !this.#stopping;
+  }
+
+  /** Run handler `name` of `module` on `inputs`; resolves with one result per input. */
+  async run(module: string, name: string, inputs: unknown[]): Promise<SizedResult[]> {
+    const id = this.#nextId++;
+    const reply = await this.#request(id, () =>
+      this.#worker.postMessage({ type: 'run', id, module, name, inputs }),
+    );
+    if (reply.type !== 'sized') throw new Error(`unexpected reply ${reply.type}`);
+    return reply.results;
+  }
+
+  /**
+   * Fill `targets` with the outputs of run `id` (the id is the run's position: runs are
+   * numbered in order, and a handle serves one at a time). With `done` the rest is dropped.
+   */
+  async write(targets: WriteTarget[], done: boolean): Promise<void> {
+    const id = this.#nextId - 1;
+    const reply = await this.#request(id, () =>
+      this.#worker.postMessage({ type: 'write', id, targets, done }),
+    );
+    if (reply.type === 'written' && reply.error !== undefined) throw fromWire(reply.error);
+  }
+
+  #request(id: number, send: () => void): Promise<WorkerReply> {
+    if (this.#death !== undefined) return Promise.reject(this.#death);
+    return new Promise<WorkerReply>((resolve, reject) => {
+      this.#requests.set(id, { resolve, reject });
+      if (this.#requests.size === 1) this.#worker.ref();
+      send();
+    });
+  }
+
+  #onMessage(reply: WorkerReply): void {
+    if (reply.type === 'ready') {
+      this.#onReady(undefined);
+      return;
+    }
+    if (reply.type === 'start-failed') {
+      this.#onReady(
+        new WorkerError('start', `setup failed: ${reply.error.message}`, {
+          cause: rebuild(reply.error),
+        }),
+      );
+      void this.terminate();
+      return;
+    }
+    const request = this.#requests.get(reply.id);
+    if (request === undefined) return;
+    this.#requests.delete(reply.id);
+    if (this.#requests.size === 0) this.#worker.unref();
+    request.resolve(reply);
+  }
+
+  /** Stop the thread; resolves once it has stopped and every request in flight was rejected. */
+  terminate(closing = false): Promise<void> {
+    if (closing) this.#closing = true;
+    this.#stopping = true;
+    if (this.#death === undefined) void this.#worker.terminate();
+    return this.#exited;
+  }
+
+  /** @internal The thread's id, for stats and tests. */
+  get threadId(): number {
+    return this.#worker.threadId;
+  }
+}
