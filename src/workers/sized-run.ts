@@ -89,8 +89,10 @@ export function runChunk(
     try {
       results = await abortable(handle.run(task.module, task.name, inputs), signal);
     } catch (err) {
-      // Aborted while the worker computes (or it died): stop it, nobody will take its outputs.
-      workers.destroy(handle);
+      // Aborted while the worker computes: stop it, nobody will take its outputs. A thread that
+      // died is destroyed by release; one that was never sent the input goes back as it is.
+      if (signal?.aborted === true) workers.destroy(handle);
+      else workers.release(handle);
       failAll(0, err);
       await after;
       return leased.resolve();

@@ -50,7 +50,7 @@ export class WorkerHandle {
       workerData: { setup: options.setup },
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
-    this.#worker.unref();
+    // Referenced while it starts (someone waits for it) and while a request is in flight.
     let started = false;
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -60,6 +60,7 @@ export class WorkerHandle {
       this.#onReady = (error) => {
         clearTimeout(timer);
         started = true;
+        if (this.#requests.size === 0) this.#worker.unref();
         if (error === undefined) resolve();
         else reject(error);
       };
@@ -121,9 +122,18 @@ export class WorkerHandle {
   #request(id: number, send: () => void): Promise<WorkerReply> {
     if (this.#death !== undefined) return Promise.reject(this.#death);
     return new Promise<WorkerReply>((resolve, reject) => {
+      try {
+        send();
+      } catch (err) {
+        // structured clone refused the input (a function, a symbol): nothing was sent.
+        const reason = err instanceof Error ? err.message : String(err);
+        reject(
+          new TypeError(`the task input cannot be sent to a worker: ${reason}`, { cause: err }),
+        );
+        return;
+      }
       this.#requests.set(id, { resolve, reject });
       if (this.#requests.size === 1) this.#worker.ref();
-      send();
     });
   }
 
@@ -152,7 +162,11 @@ export class WorkerHandle {
   terminate(closing = false): Promise<void> {
     if (closing) this.#closing = true;
     this.#stopping = true;
-    if (this.#death === undefined) void this.#worker.terminate();
+    if (this.#death === undefined) {
+      // Someone waits for the exit: keep the loop alive until it comes.
+      this.#worker.ref();
+      void this.#worker.terminate();
+    }
     return this.#exited;
   }
 

@@ -165,6 +165,8 @@ async function* run<Id>(
   } finally {
     s.signal?.removeEventListener('abort', onAbort);
     if (!controller.signal.aborted) controller.abort(new Error('qrBatch iteration ended'));
+    // Codes still queued for a chunk go out under the aborted signal, so they settle at once.
+    dispatcher?.flush();
     await Promise.all(inFlight.splice(0).map(discard));
     if (!exhausted) await iterator.return?.();
   }

@@ -5,7 +5,8 @@
  */
 import type { NoCacheWriteOptions } from '../../fs/index.js';
 import { BufferPool, getDefaultPool } from '../../pool/index.js';
-import { RenderWorkers } from '../../workers/render-workers.js';
+import { checkWorkers } from '../../workers/check.js';
+import type { RenderWorkers } from '../../workers/render-workers.js';
 
 /** Error correction level, as `qrcode` names it: share of the symbol that may be damaged. */
 export type QrErrorCorrectionLevel = 'L' | 'M' | 'Q' | 'H' | 'low' | 'medium' | 'quartile' | 'high';
@@ -149,22 +150,6 @@ export function renderSettings(options: QrRenderOptions): RenderSettings {
   };
 }
 
-/**
- * @internal Check `options.workers` and that the pool can be written by them.
- * @throws {TypeError} naming the option.
- */
-export function workersOption(workers: unknown, pool: BufferPool): RenderWorkers {
-  if (!(workers instanceof RenderWorkers)) {
-    throw new TypeError(`options.workers must be a RenderWorkers, got ${String(workers)}`);
-  }
-  if (!pool.shared) {
-    throw new TypeError(
-      'options.pool must be a BufferPool created with { shared: true } when options.workers is set (workers write into its blocks)',
-    );
-  }
-  return workers;
-}
-
 /** @internal Validate batch options; errors name the option and the value. */
 export function batchSettings(options: QrBatchOptions): BatchSettings {
   const render = renderSettings(options);
@@ -182,7 +167,7 @@ export function batchSettings(options: QrBatchOptions): BatchSettings {
     throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
   }
   const workers =
-    options.workers === undefined ? undefined : workersOption(options.workers, render.pool);
+    options.workers === undefined ? undefined : checkWorkers(options.workers, render.pool);
   const chunkSize = intIn('options.chunkSize', options.chunkSize, 32, 1, MAX_CONCURRENCY);
   // With workers, enough codes in flight for two chunks per thread keeps every thread busy.
   const concurrency =

@@ -5,14 +5,10 @@
  * @module
  */
 import type { BufferPool, Lease } from '../../pool/index.js';
+import { checkWorkers } from '../../workers/check.js';
 import type { RenderWorkers } from '../../workers/render-workers.js';
 import { runChunk, type TaskRef } from '../../workers/sized-run.js';
-import {
-  type QrRenderOptions,
-  type RenderSettings,
-  renderSettings,
-  workersOption,
-} from './options.js';
+import { type QrRenderOptions, type RenderSettings, renderSettings } from './options.js';
 import type { QrTaskInput } from './worker-task.js';
 
 const TASK: TaskRef = {
@@ -122,7 +118,7 @@ export async function renderQrInWorkers(
     throw new TypeError(`options must be an object, got ${String(options)}`);
   }
   const s = renderSettings(options);
-  workersOption(options.workers, s.pool);
+  checkWorkers(options.workers, s.pool);
   const { signal } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);

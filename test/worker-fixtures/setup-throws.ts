@@ -1,0 +1,2 @@
+/** A worker setup module that fails: every worker start fails. */
+throw new Error('setup refused');
