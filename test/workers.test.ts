@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BufferPool, RenderWorkers, WorkerError } from '../src/index.js';
 import { renderPdf, renderPdfInWorker } from '../src/integrations/pdfkit.js';
@@ -65,6 +68,37 @@ describe('RenderWorkers with qrBatch', () => {
       lease.release();
     }
     noLeaseInUse(pool);
+  });
+
+  it('with outDir, workers write the same files as the main thread and leave no lease in use', async () => {
+    const pool = new BufferPool({ shared: true });
+    await using workers = new RenderWorkers({ max: 2 });
+    const dir = await mkdtemp(join(tmpdir(), 'slabio-workers-test-'));
+    try {
+      let n = 0;
+      for await (const { id, path } of qrBatch(items(20), { workers, pool, outDir: dir })) {
+        const single = renderQr(`https://example.com/t/${id}`);
+        assert.ok(single.buffer.equals(await readFile(path)));
+        single.release();
+        n++;
+      }
+      assert.equal(n, 20);
+      noLeaseInUse(pool);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a shared pool in debug mode poisons released blocks (shared memory cannot be detached)', () => {
+    const pool = new BufferPool({ shared: true, debug: true });
+    const lease = pool.acquire(64);
+    const view = lease.buffer;
+    assert.ok(view.buffer instanceof SharedArrayBuffer);
+    view.fill(1);
+    lease.release();
+    assert.equal(view[0], 0xde);
+    assert.throws(() => lease.buffer, { code: 'ERR_SLABIO_RELEASED' });
+    pool.close();
   });
 
   it('refuses a pool that is not shared, naming the option', async () => {
