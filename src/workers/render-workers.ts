@@ -75,6 +75,8 @@ export class RenderWorkers {
         create: () => this.#create(),
         destroy: async (resource) => {
           if (resource instanceof WorkerHandle) {
+            // An idle thread may still hold outputs waiting for their blocks: stop it after.
+            if (this.#closed === undefined) await resource.settled();
             this.#handles.delete(resource);
             await resource.terminate(this.#closed !== undefined);
           }
@@ -99,7 +101,14 @@ export class RenderWorkers {
     const { setup, resourceLimits, startTimeoutMs } = this.#settings;
     let handle: WorkerHandle;
     try {
-      handle = new WorkerHandle({ setup, resourceLimits, startTimeoutMs });
+      handle = new WorkerHandle({
+        setup,
+        resourceLimits,
+        startTimeoutMs,
+        onDeath: () => {
+          this.#deaths++;
+        },
+      });
     } catch (err) {
       this.#startFailures++;
       return new StartFailure(
@@ -171,13 +180,15 @@ export class RenderWorkers {
   /** @internal Return a borrowed thread; a dead one is destroyed (and replaced on demand). */
   release(handle: WorkerHandle): void {
     if (handle.alive && this.#closed === undefined) void this.#pool.release(handle);
-    else this.destroy(handle);
+    else void this.#pool.destroy(handle).catch(() => {});
   }
 
-  /** @internal Stop a borrowed thread (it died, or its task was abandoned). */
-  destroy(handle: WorkerHandle): void {
-    if (!handle.alive && this.#closed === undefined) this.#deaths++;
-    void this.#pool.destroy(handle).catch(() => {});
+  /**
+   * @internal Stop a borrowed thread whose task was abandoned mid-run (an abort): once the
+   * outputs of earlier runs it holds were written, since other callers wait for those.
+   */
+  retire(handle: WorkerHandle): void {
+    void handle.settled().then(() => this.#pool.destroy(handle).catch(() => {}));
   }
 
   /** The most threads this set runs at once (the `max` option). */

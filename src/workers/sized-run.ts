@@ -85,18 +85,23 @@ export function runChunk(
       await after;
       return leased.resolve();
     }
-    let results: Awaited<ReturnType<WorkerHandle['run']>>;
+    let run: Awaited<ReturnType<WorkerHandle['run']>>;
     try {
-      results = await abortable(handle.run(task.module, task.name, inputs), signal);
+      run = await abortable(handle.run(task.module, task.name, inputs), signal);
     } catch (err) {
       // Aborted while the worker computes: stop it, nobody will take its outputs. A thread that
       // died is destroyed by release; one that was never sent the input goes back as it is.
-      if (signal?.aborted === true) workers.destroy(handle);
+      if (signal?.aborted === true) workers.retire(handle);
       else workers.release(handle);
       failAll(0, err);
       await after;
       return leased.resolve();
     }
+    // The outputs wait in the worker; it may take the next chunk meanwhile instead of idling
+    // while this one's blocks are leased (the main thread may be busy delivering results).
+    const { id, results } = run;
+    handle.hold();
+    workers.release(handle);
     await after;
     let batch: { index: number; lease: Lease }[] = [];
     let dead: unknown;
@@ -108,6 +113,7 @@ export function runChunk(
           lease.release();
           items[index]?.reject(dead);
         }
+        if (done) await handle.write(id, [], true).catch(() => {}); // ends the hold
         return;
       }
       const targets: WriteTarget[] = out.map(({ index, lease }) => {
@@ -120,7 +126,7 @@ export function runChunk(
         };
       });
       try {
-        await handle.write(targets, done);
+        await handle.write(id, targets, done);
         for (const { index, lease } of out) items[index]?.resolve(lease);
       } catch (err) {
         dead = err;
@@ -151,8 +157,6 @@ export function runChunk(
     }
     leased.resolve();
     await flush(true);
-    if (dead === undefined) workers.release(handle);
-    else workers.destroy(handle);
   })().catch((err: unknown) => {
     failAll(0, err);
     leased.resolve();

@@ -23,6 +23,8 @@ export interface HandleOptions {
   setup: string | undefined;
   resourceLimits: ResourceLimits | undefined;
   startTimeoutMs: number;
+  /** Called when a started thread exits without being told to. */
+  onDeath?: () => void;
 }
 
 const ENTRY = new URL('./worker-main.js', import.meta.url);
@@ -37,6 +39,8 @@ export class WorkerHandle {
   readonly #worker: Worker;
   readonly #requests = new Map<number, Request>();
   #nextId = 0;
+  #held = 0;
+  readonly #onSettled: (() => void)[] = [];
   #death: WorkerError | undefined;
   #closing = false;
   #stopping = false;
@@ -50,6 +54,7 @@ export class WorkerHandle {
       workerData: { setup: options.setup },
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
+    const { onDeath } = options;
     // Referenced while it starts (someone waits for it) and while a request is in flight.
     let started = false;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -85,6 +90,8 @@ export class WorkerHandle {
         if (!started) this.#onReady(this.#death);
         for (const request of this.#requests.values()) request.reject(this.#death);
         this.#requests.clear();
+        for (const settle of this.#onSettled.splice(0)) settle();
+        if (started && !this.#stopping) onDeath?.();
         resolve();
       });
     });
@@ -97,26 +104,52 @@ export class WorkerHandle {
     return this.#death === undefined && !this.#stopping;
   }
 
-  /** Run handler `name` of `module` on `inputs`; resolves with one result per input. */
-  async run(module: string, name: string, inputs: unknown[]): Promise<SizedResult[]> {
+  /**
+   * Run handler `name` of `module` on `inputs`; resolves with the run's id and one result per
+   * input. The outputs stay in the worker until a `write` with `done` for that id.
+   */
+  async run(
+    module: string,
+    name: string,
+    inputs: unknown[],
+  ): Promise<{ id: number; results: SizedResult[] }> {
     const id = this.#nextId++;
     const reply = await this.#request(id, () =>
       this.#worker.postMessage({ type: 'run', id, module, name, inputs }),
     );
     if (reply.type !== 'sized') throw new Error(`unexpected reply ${reply.type}`);
-    return reply.results;
+    return { id, results: reply.results };
   }
 
   /**
-   * Fill `targets` with the outputs of run `id` (the id is the run's position: runs are
-   * numbered in order, and a handle serves one at a time). With `done` the rest is dropped.
+   * Count a run whose outputs wait in the worker for their blocks: the thread is not stopped
+   * by eviction or retirement until every such run was written ({@link settled}).
    */
-  async write(targets: WriteTarget[], done: boolean): Promise<void> {
-    const id = this.#nextId - 1;
-    const reply = await this.#request(id, () =>
-      this.#worker.postMessage({ type: 'write', id, targets, done }),
-    );
-    if (reply.type === 'written' && reply.error !== undefined) throw fromWire(reply.error);
+  hold(): void {
+    this.#held++;
+  }
+
+  /** Fill `targets` with outputs of run `id`; with `done` the rest is dropped and the hold ends. */
+  async write(id: number, targets: WriteTarget[], done: boolean): Promise<void> {
+    try {
+      const reply = await this.#request(id, () =>
+        this.#worker.postMessage({ type: 'write', id, targets, done }),
+      );
+      if (reply.type === 'written' && reply.error !== undefined) throw fromWire(reply.error);
+    } finally {
+      if (done) this.#unhold();
+    }
+  }
+
+  #unhold(): void {
+    this.#held--;
+    if (this.#held === 0) for (const resolve of this.#onSettled.splice(0)) resolve();
+  }
+
+  /** Resolves when no held run waits for its blocks any more (or the thread has stopped). */
+  settled(): Promise<void> {
+    if (this.#held === 0 || this.#death !== undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#onSettled.push(resolve));
   }
 
   #request(id: number, send: () => void): Promise<WorkerReply> {
