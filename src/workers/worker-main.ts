@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import {
   type RunMessage,
   type SizedHandler,
@@ -51,6 +51,8 @@ async function run(message: RunMessage): Promise<void> {
     loadError = err;
   }
   for (const input of message.inputs) {
+    // Fill blocks the main thread leased for earlier runs first: their results wait for it.
+    takeWrites();
     try {
       if (fn === undefined) throw loadError;
       const output = await fn(input);
@@ -87,10 +89,45 @@ function write(message: WriteMessage): void {
   post({ type: 'written', id: message.id, error: error === undefined ? undefined : toWire(error) });
 }
 
-port.on('message', (message: RunMessage | WriteMessage) => {
-  if (message.type === 'run') void run(message);
-  else write(message);
-});
+/** Runs that arrived while another was running (taken by `takeWrites`), in order. */
+const queued: RunMessage[] = [];
+let running = false;
+
+async function runAll(first: RunMessage): Promise<void> {
+  running = true;
+  try {
+    let next: RunMessage | undefined = first;
+    while (next !== undefined) {
+      await run(next);
+      next = queued.shift();
+    }
+  } finally {
+    running = false;
+  }
+}
+
+function accept(message: RunMessage | WriteMessage): void {
+  if (message.type === 'write') write(message);
+  else if (running) queued.push(message);
+  else void runAll(message);
+}
+
+/**
+ * Take the messages waiting now, synchronously (receiveMessageOnPort): a write is done at once,
+ * a run queued behind the current one. A chunk's results then wait one code for their blocks
+ * to be filled, not the worker's whole next chunk.
+ */
+function takeWrites(): void {
+  for (;;) {
+    const next = receiveMessageOnPort(port as NonNullable<typeof port>) as
+      | { message: RunMessage | WriteMessage }
+      | undefined;
+    if (next === undefined) return;
+    accept(next.message);
+  }
+}
+
+port.on('message', accept);
 
 const { setup } = workerData as { setup: string | undefined };
 try {
