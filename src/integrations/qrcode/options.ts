@@ -169,9 +169,8 @@ export function batchSettings(options: QrBatchOptions): BatchSettings {
   const workers =
     options.workers === undefined ? undefined : checkWorkers(options.workers, render.pool);
   const chunkSize = intIn('options.chunkSize', options.chunkSize, 16, 1, MAX_CONCURRENCY);
-  // With workers, sixteen chunks in flight per thread: a chunk's blocks are written between the
-  // worker's later chunks, so a short window leaves the threads waiting (measured: 16 × 16 codes
-  // per thread ran 1.3–2.1× the codes/s of 2 × 32 in two rounds).
+  // With workers, sixteen chunks in flight per thread: a chunk's results come back only after
+  // its blocks were leased and filled, so a short window leaves the threads waiting.
   const concurrency =
     workers === undefined ? 8 : Math.min(MAX_CONCURRENCY, 16 * chunkSize * workers.max);
   return {
