@@ -28,6 +28,8 @@ export interface HandleOptions {
 }
 
 const ENTRY = new URL('./worker-main.js', import.meta.url);
+/** How long `terminate` waits for the thread's 'exit' event before settling without it. */
+const TERMINATE_BOUND_MS = 2000;
 
 /**
  * A worker thread and its requests. It keeps the process alive only while a request is in
@@ -76,7 +78,8 @@ export class WorkerHandle {
       this.#lastError = err;
     });
     this.#exited = new Promise<void>((resolve) => {
-      this.#worker.on('exit', (exitCode) => {
+      const onExit = (exitCode: number): void => {
+        if (this.#death !== undefined) return;
         const cause = this.#lastError;
         const options = { exitCode, ...(cause === undefined ? {} : { cause }) };
         const detail = cause instanceof Error ? `: ${cause.message}` : '';
@@ -93,9 +96,14 @@ export class WorkerHandle {
         for (const settle of this.#onSettled.splice(0)) settle();
         if (started && !this.#stopping) onDeath?.();
         resolve();
-      });
+      };
+      this.#worker.on('exit', onExit);
+      this.#forceExit = onExit;
     });
   }
+
+  /** Settles the handle as if the thread had exited (see {@link terminate}). */
+  #forceExit: (exitCode: number) => void = () => {};
 
   #onReady: (error: WorkerError | undefined) => void = () => {};
 
@@ -199,6 +207,11 @@ export class WorkerHandle {
       // Someone waits for the exit: keep the loop alive until it comes.
       this.#worker.ref();
       void this.#worker.terminate();
+      // Under load a terminated thread's 'exit' event was seen not to come (about 1 run in 10 of
+      // the close tests). terminate() has stopped its JavaScript by then, so after a bound the
+      // handle settles as exited: nothing waits for an event that may never be emitted.
+      const timer = setTimeout(() => this.#forceExit(1), TERMINATE_BOUND_MS);
+      void this.#exited.then(() => clearTimeout(timer));
     }
     return this.#exited;
   }
