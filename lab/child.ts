@@ -8,7 +8,7 @@
  * @module
  */
 import { once } from 'node:events';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { ChildMessage, JobSpec, ParentMessage, Variant } from './types.js';
 
 /** What both job modules export. */
@@ -62,9 +62,17 @@ async function main(): Promise<void> {
       send({ type: 'progress', items, gcCount, gcPauseMs });
     }
   };
+  // How long the job keeps the event loop from answering (a liveness probe, a request): sampled
+  // every 10 ms. The histogram drops its first tick, so it ticks once before the job starts.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  await new Promise((resolve) => setTimeout(resolve, 30));
   const t0 = performance.now();
   const total = await job.runJob(spec, onItem);
   const durationMs = performance.now() - t0;
+  // A job that blocked the loop to its end left its last delay pending: let it be recorded.
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  delay.disable();
   // GC entries are delivered asynchronously; let the last ones arrive before reporting.
   await new Promise((r) => setImmediate(r));
   send({
@@ -74,6 +82,8 @@ async function main(): Promise<void> {
     gcCount,
     gcPauseMs,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    loopDelayP99Ms: delay.percentile(99) / 1e6,
+    loopDelayMaxMs: delay.max / 1e6,
   });
   await nextMessage('exit');
   observer.disconnect();

@@ -94,6 +94,8 @@ function row(r: RunResult): string[] {
     mib(r.pageCacheLeftBytes),
     String(r.gcCount),
     `${r.gcPauseMs.toFixed(0)} ms`,
+    r.loopDelayP99Ms === null ? '-' : `${r.loopDelayP99Ms.toFixed(0)} ms`,
+    r.loopDelayMaxMs === null ? '-' : `${r.loopDelayMaxMs.toFixed(0)} ms`,
     r.oomKilled ? '1' : '0',
   ];
 }
@@ -123,6 +125,8 @@ export function formatTable(res: LabResults, markdown = false): string {
     'cache left',
     'GCs',
     'GC pause',
+    'loop delay p99',
+    'loop delay max',
     'OOM kills',
   ];
   const ratioRow = [
@@ -137,6 +141,8 @@ export function formatTable(res: LabResults, markdown = false): string {
     x(ratio(slabio.pageCacheLeftBytes, naive.pageCacheLeftBytes)),
     x(ratio(slabio.gcCount, naive.gcCount)),
     x(ratio(slabio.gcPauseMs, naive.gcPauseMs)),
+    x(ratio(slabio.loopDelayP99Ms ?? 0, naive.loopDelayP99Ms ?? 0)),
+    x(ratio(slabio.loopDelayMaxMs ?? 0, naive.loopDelayMaxMs ?? 0)),
     '',
   ];
   const rows = [head, row(naive), row(slabio), ratioRow];

@@ -248,6 +248,8 @@ function summarize(
       (m, s) => (s.failcnt === null ? m : Math.max(m ?? 0, s.failcnt)),
       null,
     ),
+    loopDelayP99Ms: done === null ? null : Math.round(done.loopDelayP99Ms * 10) / 10,
+    loopDelayMaxMs: done === null ? null : Math.round(done.loopDelayMaxMs * 10) / 10,
     cgroupDir: x.cgroupDir,
     samples: [...samples],
   };

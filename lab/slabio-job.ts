@@ -2,8 +2,8 @@
  * The batch job with slabio: the zip is read entry by entry into pooled leases (`extractZip` with
  * `onEntry`), photos are resized into leases (`transformImage`), thumbnails and PDFs are written
  * and read back without leaving page cache behind (`writeFileNoCache`, `readFileNoCache`,
- * `renderPdf` with `path`), QR codes are rendered into leases (`renderQr`), all from one bounded
- * pool, and the pool and the allocator give their memory back at the end. Same steps, order and
+ * `renderPdfInWorker` on a render worker, the finished PDF written with `writeFileNoCache`), the
+ * label QR codes are rendered in that worker, the results come from one bounded pool, and the pool and the allocator give their memory back at the end. Same steps, order and
  * concurrency as `naive-job.ts`.
  *
  * @module
@@ -16,17 +16,18 @@ import {
   dropCache,
   type Lease,
   mallocTrim,
+  RenderWorkers,
   readFileNoCache,
   writeFileNoCache,
 } from '../src/index.js';
-import { renderPdf } from '../src/integrations/pdfkit.js';
-import { renderQr } from '../src/integrations/qrcode.js';
+import { renderPdfInWorker } from '../src/integrations/pdfkit.js';
 import { configureSharp, transformImage } from '../src/integrations/sharp.js';
 import { extractZip } from '../src/integrations/zip.js';
-import { labelText, layoutLabels, qrText, thumbName } from './job-shared.js';
+import { qrText, thumbName } from './job-shared.js';
 import type { JobSpec } from './types.js';
 
 const MiB = 1024 * 1024;
+const LABEL_BUILD = new URL('./label-build.js', import.meta.url);
 const CLASSES = Array.from({ length: 11 }, (_, i) => 4096 * 2 ** i); // 4 KiB … 4 MiB
 
 /** Lets `limit` holders in at a time; the rest wait in order. */
@@ -131,32 +132,35 @@ export async function runJob(spec: JobSpec, onItem: () => void): Promise<number>
   // extractZip reads the archive with plain reads; the upload is done with, so drop its cache.
   await dropCache(spec.zipPath);
 
-  for (let first = 0; first < count; first += spec.itemsPerPdf) {
-    const pdfPath = path.join(pdfDir, `labels-${String(first / spec.itemsPerPdf + 1)}.pdf`);
-    const labels = Math.min(spec.itemsPerPdf, count - first);
-    await renderPdf(
-      (doc, ctx) => {
-        for (const cell of layoutLabels(labels)) {
-          if (cell.newPage) doc.addPage();
-          const i = first + cell.index;
-          const name = names[i] as string;
-          const qr = renderQr(qrText(name, sums[i] as string), {
-            errorCorrectionLevel: 'M',
-            scale: 4,
-            margin: 4,
-            pool,
-          });
-          doc.image(ctx.own(qr), cell.x, cell.y, { width: cell.size });
-          doc.fontSize(7).text(labelText(name), cell.x, cell.y + cell.size + 2, {
-            width: cell.size,
-          });
-        }
-      },
-      { path: pdfPath, pool, document: { size: 'A4', margin: 0, autoFirstPage: false } },
-    );
-    const pdf = await readFileNoCache(pdfPath, { pool });
-    uploaded.update(pdf.buffer);
-    pdf.release();
+  // The label sheets are drawn on a render worker: the main thread only leases each finished
+  // PDF's block and writes it, so its event loop stays free while pdfkit and qrcode work.
+  const workers = new RenderWorkers({ max: 1 });
+  // Shared slabs, for the PDFs only: the worker writes each finished PDF straight into a block.
+  const pdfPool = new BufferPool({
+    maxBytes: 16 * MiB,
+    sizeClasses: CLASSES,
+    onExhausted: 'wait',
+    shared: true,
+  });
+  try {
+    for (let first = 0; first < count; first += spec.itemsPerPdf) {
+      const pdfPath = path.join(pdfDir, `labels-${String(first / spec.itemsPerPdf + 1)}.pdf`);
+      const labels = Array.from({ length: Math.min(spec.itemsPerPdf, count - first) }, (_, j) => {
+        const name = names[first + j] as string;
+        return { name, qr: qrText(name, sums[first + j] as string) };
+      });
+      const pdf = await renderPdfInWorker(
+        { module: LABEL_BUILD, export: 'drawLabels', data: { labels } },
+        { workers, pool: pdfPool, document: { size: 'A4', margin: 0, autoFirstPage: false } },
+      );
+      await writeFileNoCache(pdfPath, pdf, { atomic: true }); // releases the lease
+      const back = await readFileNoCache(pdfPath, { pool });
+      uploaded.update(back.buffer);
+      back.release();
+    }
+  } finally {
+    await workers.close();
+    pdfPool.close();
   }
   uploaded.digest();
 

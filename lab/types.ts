@@ -93,6 +93,10 @@ export interface RunResult {
   /** Highest failcnt seen (times the limit was hit), `null` without a cgroup. */
   failcnt: number | null;
   /** The cgroup the run was placed in, `null` when unconstrained; removed when the run ends. */
+  /** The job's event-loop delay p99 while it ran (null if it did not finish), ms. */
+  loopDelayP99Ms: number | null;
+  /** Its longest event-loop delay, ms. */
+  loopDelayMaxMs: number | null;
   cgroupDir: string | null;
   samples: Sample[];
 }
@@ -108,6 +112,9 @@ export type ChildMessage =
       gcCount: number;
       gcPauseMs: number;
       maxRssBytes: number;
+      /** The job's event-loop delay, p99 and max, ms. */
+      loopDelayP99Ms: number;
+      loopDelayMaxMs: number;
     }
   | { type: 'error'; message: string };
 

@@ -204,3 +204,28 @@ export class CgroupError extends SlabioError {
     this.file = file;
   }
 }
+
+/**
+ * What went wrong with a render worker thread: `'start'` (it could not start: a `setup` module
+ * threw, or it did not report ready in time), `'exit'` (it exited or died with tasks in flight,
+ * e.g. `process.exit` or `resourceLimits` exceeded), `'task'` (a task threw something slabio does
+ * not know; the worker's error, rebuilt, is the `cause`) or `'closed'` (the workers were closed).
+ * Code `ERR_SLABIO_WORKER`.
+ */
+export class WorkerError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_WORKER';
+  /** Which failure: `'start'`, `'exit'`, `'task'` or `'closed'`. */
+  readonly reason: 'start' | 'exit' | 'task' | 'closed';
+  /** The thread's exit code, for `'exit'` (and `'start'` when it exited while starting). */
+  readonly exitCode: number | undefined;
+
+  constructor(
+    reason: 'start' | 'exit' | 'task' | 'closed',
+    message: string,
+    options?: SlabioErrorOptions & { exitCode?: number | undefined },
+  ) {
+    super('ERR_SLABIO_WORKER', `render worker: ${message}`, options);
+    this.reason = reason;
+    this.exitCode = options?.exitCode;
+  }
+}

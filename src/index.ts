@@ -7,3 +7,4 @@ export * from './native/index.js';
 export * from './pool/index.js';
 export * from './read-all.js';
 export * from './stream/index.js';
+export * from './workers/index.js';

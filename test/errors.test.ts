@@ -63,6 +63,12 @@ const table: Row[] = [
     'ERR_SLABIO_CGROUP',
     { file: '/x/memory.stat' },
   ],
+  [
+    'WorkerError',
+    () => new errors.WorkerError('exit', 'exited with code 3', { exitCode: 3 }),
+    'ERR_SLABIO_WORKER',
+    { reason: 'exit', exitCode: 3 },
+  ],
 ];
 
 describe('error classes', () => {

@@ -7,3 +7,8 @@
 export { PdfBuildContext } from './pdfkit/build-context.js';
 export type { PdfWriteOptions, RenderPdfOptions } from './pdfkit/options.js';
 export { type PdfBuild, type PdfFileResult, renderPdf } from './pdfkit/render.js';
+export {
+  type PdfWorkerBuild,
+  type RenderPdfInWorkerOptions,
+  renderPdfInWorker,
+} from './pdfkit/worker-render.js';

@@ -19,3 +19,4 @@ export type {
   QrWriteOptions,
 } from './qrcode/options.js';
 export { renderQr } from './qrcode/render.js';
+export { type QrWorkerRenderOptions, renderQrInWorkers } from './qrcode/worker-render.js';

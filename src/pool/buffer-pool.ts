@@ -98,6 +98,11 @@ export class BufferPool implements LeaseOwner {
     return this.#options.debug;
   }
 
+  /** Whether slabs are `SharedArrayBuffer`s (the `shared` option), as `RenderWorkers` needs. */
+  get shared(): boolean {
+    return this.#options.shared;
+  }
+
   /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#closed;
@@ -286,7 +291,7 @@ export class BufferPool implements LeaseOwner {
       const blocks = this.#budget.grant(cls);
       if (blocks === 0) return null;
       cls.misses++;
-      block = cls.grow(blocks, Buffer.allocUnsafeSlow(blocks * cls.size).buffer);
+      block = cls.grow(blocks, this.#memory(blocks * cls.size));
       this.#budget.reserve(blocks * cls.size);
       debug(
         'pool %s: reserved a %d-byte slab for class %d',
@@ -311,6 +316,13 @@ export class BufferPool implements LeaseOwner {
     return lease;
   }
 
+  /** Fresh memory for a slab or an oversize buffer: shared with worker threads when `shared`. */
+  #memory(bytes: number): ArrayBuffer | SharedArrayBuffer {
+    return this.#options.shared
+      ? new SharedArrayBuffer(bytes)
+      : Buffer.allocUnsafeSlow(bytes).buffer;
+  }
+
   #oversize(size: number): Lease | null {
     if (!this.#budget.fits(size)) return null;
     this.#budget.reserve(size);
@@ -318,7 +330,7 @@ export class BufferPool implements LeaseOwner {
     this.#counters.oversizeBytes += size;
     if (channels.poolOversize.hasSubscribers) channels.poolOversize.publish({ pool: this, size });
     const tracked = this.#leaks.sample();
-    const lease = new Lease(this, null, Buffer.allocUnsafeSlow(size), size, size, tracked);
+    const lease = new Lease(this, null, Buffer.from(this.#memory(size)), size, size, tracked);
     if (tracked) this.#leaks.track(lease, null, size, size);
     return lease;
   }
@@ -333,7 +345,7 @@ export class BufferPool implements LeaseOwner {
       this.#counters.fallbacks++;
       const capacity = this.classFor(size) ?? size;
       debug('pool %s: budget spent, %d bytes allocated outside it', name, size);
-      return new Lease(this, null, Buffer.allocUnsafeSlow(size), capacity, 0, false);
+      return new Lease(this, null, Buffer.from(this.#memory(size)), capacity, 0, false);
     }
     this.#counters.rejections++;
     throw new PoolExhaustedError(size, maxBytes, this.#counters.reservedBytes);

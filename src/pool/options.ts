@@ -82,6 +82,14 @@ export interface BufferPoolOptions {
    * @default 128
    */
   leakSampleRate?: number;
+  /**
+   * Carve slabs (and oversize buffers) from `SharedArrayBuffer`s, so a `RenderWorkers` thread can
+   * render straight into a leased block without a copy. Leases behave the same; only
+   * `lease.buffer.buffer` is a `SharedArrayBuffer`. In debug mode released blocks are poisoned
+   * but views kept from before are not detached (shared memory cannot be detached).
+   * @default false
+   */
+  shared?: boolean;
   /** A name used in warnings, debug output and diagnostics-channel messages. @default 'slabio' */
   name?: string;
 }
@@ -97,6 +105,7 @@ export interface ResolvedPoolOptions {
   spareRatio: number;
   debug: boolean;
   leakSampleRate: number;
+  shared: boolean;
   name: string;
 }
 
@@ -169,6 +178,9 @@ export function resolvePoolOptions(options: BufferPoolOptions = {}): ResolvedPoo
   if (options.debug !== undefined && typeof options.debug !== 'boolean') {
     throw new TypeError(`options.debug must be a boolean, got ${typeof options.debug}`);
   }
+  if (options.shared !== undefined && typeof options.shared !== 'boolean') {
+    throw new TypeError(`options.shared must be a boolean, got ${typeof options.shared}`);
+  }
   const name = options.name ?? 'slabio';
   if (typeof name !== 'string')
     throw new TypeError(`options.name must be a string, got ${typeof name}`);
@@ -182,6 +194,7 @@ export function resolvePoolOptions(options: BufferPoolOptions = {}): ResolvedPoo
     spareRatio,
     debug: options.debug ?? debugFromEnv(),
     leakSampleRate,
+    shared: options.shared ?? false,
     name,
   };
 }

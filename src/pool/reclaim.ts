@@ -28,6 +28,6 @@ function trimSoon(): void {
 const collected = new FinalizationRegistry<undefined>(trimSoon);
 
 /** Call `malloc_trim(0)` (when the native addon is loaded) after `memory` has been collected. */
-export function returnToOsWhenCollected(memory: ArrayBuffer): void {
+export function returnToOsWhenCollected(memory: ArrayBuffer | SharedArrayBuffer): void {
   collected.register(memory, undefined);
 }

@@ -10,7 +10,7 @@ export interface Slab {
   /** Creation order within the class: lower is older. */
   readonly seq: number;
   /** The backing memory. In debug mode it is replaced on every release (the old one is detached). */
-  ab: ArrayBuffer;
+  ab: ArrayBuffer | SharedArrayBuffer;
   readonly bytes: number;
   readonly total: number;
   /** Free blocks of this slab, used as a stack so recently used (cache-warm) blocks go out first. */
@@ -78,7 +78,7 @@ export class SizeClass {
   }
 
   /** Reserve a slab of `blocks` blocks (the caller checked the budget) and take one block from it. */
-  grow(blocks: number, ab: ArrayBuffer): Block {
+  grow(blocks: number, ab: ArrayBuffer | SharedArrayBuffer): Block {
     const slab: Slab = {
       owner: this,
       seq: this.#nextSeq++,
@@ -173,5 +173,7 @@ const POISON = 0xde;
 /** Debug mode: overwrite the block and move its memory to a new ArrayBuffer, detaching old views. */
 export function poisonAndDetach(slab: Slab): void {
   new Uint8Array(slab.ab).fill(POISON);
+  // Shared memory cannot be detached: poisoning is all debug mode can do for it.
+  if (slab.ab instanceof SharedArrayBuffer) return;
   slab.ab = structuredClone(slab.ab, { transfer: [slab.ab] });
 }

@@ -3,12 +3,14 @@
  *
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileNoCache } from '../../fs/index.js';
 import type { Lease } from '../../pool/index.js';
 import { type BatchSettings, batchSettings, type QrBatchOptions } from './options.js';
 import { renderQrAsync } from './render.js';
+import { QrDispatcher } from './worker-render.js';
 
 /** One code to render. */
 export interface QrBatchItem<Id = string> {
@@ -124,10 +126,16 @@ async function* run<Id>(
   // One internal controller stops the in-flight tasks both on the user's abort and when the
   // consumer stops early, so their acquireAsync waits and file writes end promptly.
   const controller = new AbortController();
+  // Every chunk on a worker and every wait for memory listens to it: up to `concurrency` at once.
+  setMaxListeners(2 * s.concurrency + 10, controller.signal);
   const onAbort = (): void => controller.abort(s.signal?.reason);
   s.signal?.addEventListener('abort', onAbort, { once: true });
   if (s.signal?.aborted) onAbort();
   const inFlight: Task<Id>[] = [];
+  const dispatcher =
+    s.workers === undefined
+      ? undefined
+      : new QrDispatcher(s.workers, s, s.chunkSize, controller.signal);
   const seen = new Set<string>();
   let turn: Promise<void> = Promise.resolve();
   let index = 0;
@@ -146,6 +154,9 @@ async function* run<Id>(
         if (step.done === true) exhausted = true;
         else inFlight.push(start(step.value, index++));
       }
+      // A chunk not yet full waits to fill up, unless the head is in it (queued items are the
+      // newest in flight): sending one code per freed slot would cost a message per code.
+      if (dispatcher !== undefined && dispatcher.queued >= inFlight.length) dispatcher.flush();
       const head = inFlight.shift();
       if (head === undefined) return;
       const result = await head.promise;
@@ -154,26 +165,35 @@ async function* run<Id>(
   } finally {
     s.signal?.removeEventListener('abort', onAbort);
     if (!controller.signal.aborted) controller.abort(new Error('qrBatch iteration ended'));
+    // Codes still queued for a chunk go out under the aborted signal, so they settle at once.
+    dispatcher?.flush();
     await Promise.all(inFlight.splice(0).map(discard));
     if (!exhausted) await iterator.return?.();
   }
 
+  /** Check an item; with `outDir`, its file's path (unique within the batch). */
+  function prepare(raw: unknown, i: number): { item: QrBatchItem<Id>; path: string | undefined } {
+    const item = itemOf<Id>(raw, i);
+    let path: string | undefined;
+    if (s.outDir !== undefined) {
+      const name = fileName(item.id, i, s.format);
+      if (seen.has(name)) {
+        throw new RangeError(`items[${i}].id ${JSON.stringify(String(item.id))} is a duplicate`);
+      }
+      seen.add(name);
+      path = join(s.outDir, name);
+    }
+    return { item, path };
+  }
+
   function start(raw: unknown, i: number): Task<Id> {
+    if (dispatcher !== undefined) return startInWorker(dispatcher, raw, i);
     // Codes are rendered, and so lease their memory, one after another in input order. A code
     // then never waits for memory that a later code holds (results wait to be yielded in order),
     // so a batch on a budget smaller than `concurrency` codes goes on instead of waiting for
     // itself; rendering is synchronous CPU work, so this costs no overlap (file writes still do).
     const rendered = turn.then(async () => {
-      const item = itemOf<Id>(raw, i);
-      let path: string | undefined;
-      if (s.outDir !== undefined) {
-        const name = fileName(item.id, i, s.format);
-        if (seen.has(name)) {
-          throw new RangeError(`items[${i}].id ${JSON.stringify(String(item.id))} is a duplicate`);
-        }
-        seen.add(name);
-        path = join(s.outDir, name);
-      }
+      const { item, path } = prepare(raw, i);
       controller.signal.throwIfAborted();
       const lease = await renderQrAsync(item.text, s, controller.signal, `items[${i}].text`);
       return { item, path, lease };
@@ -184,6 +204,21 @@ async function* run<Id>(
     );
     // Failures are reported when the task reaches the head of the queue; until then this keeps
     // Node from calling them unhandled.
+    promise.catch(() => {});
+    return { promise };
+  }
+
+  function startInWorker(d: QrDispatcher, raw: unknown, i: number): Task<Id> {
+    // Codes are queued in input order and their blocks leased chunk by chunk in that order
+    // (see runChunk), which keeps the progress guarantee of the main-thread path.
+    const rendered = (async () => {
+      const { item, path } = prepare(raw, i);
+      const lease = await d.add(item.text, `items[${i}].text`);
+      return { item, path, lease };
+    })();
+    const promise = rendered.then(({ item, path, lease }) =>
+      deliver(item, lease, s, controller.signal, path),
+    );
     promise.catch(() => {});
     return { promise };
   }

@@ -5,6 +5,8 @@
  */
 import type { NoCacheWriteOptions } from '../../fs/index.js';
 import { BufferPool, getDefaultPool } from '../../pool/index.js';
+import { checkWorkers } from '../../workers/check.js';
+import type { RenderWorkers } from '../../workers/render-workers.js';
 
 /** Error correction level, as `qrcode` names it: share of the symbol that may be damaged. */
 export type QrErrorCorrectionLevel = 'L' | 'M' | 'Q' | 'H' | 'low' | 'medium' | 'quartile' | 'high';
@@ -41,7 +43,7 @@ export interface QrBatchOptions extends QrRenderOptions {
   /**
    * Codes in flight at once: rendered and waiting to be consumed or being written. Rendering is
    * synchronous CPU work, so more than a handful only helps overlap file writes.
-   * @default 8
+   * @default 8; with `workers`, 16 × `chunkSize` × `workers.max` (at most 1024)
    */
   concurrency?: number | undefined;
   /**
@@ -53,6 +55,17 @@ export interface QrBatchOptions extends QrRenderOptions {
   write?: QrWriteOptions | undefined;
   /** Abort: the iterator rejects with `signal.reason` and leaves nothing behind. */
   signal?: AbortSignal | undefined;
+  /**
+   * Render on these worker threads instead of the main thread, into blocks of `pool`, which must
+   * then be a pool created with `{ shared: true }`. Same bytes, same order, same leases.
+   */
+  workers?: RenderWorkers | undefined;
+  /**
+   * With `workers`: codes sent to a worker in one message. Larger chunks cost less main-thread
+   * time per code; smaller ones spread a short batch over more threads.
+   * @default 16
+   */
+  chunkSize?: number | undefined;
 }
 
 /** @internal Validated render options. */
@@ -70,6 +83,8 @@ export interface BatchSettings extends RenderSettings {
   outDir: string | undefined;
   write: QrWriteOptions;
   signal: AbortSignal | undefined;
+  workers: RenderWorkers | undefined;
+  chunkSize: number;
 }
 
 const LEVELS: readonly QrErrorCorrectionLevel[] = [
@@ -151,9 +166,18 @@ export function batchSettings(options: QrBatchOptions): BatchSettings {
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
   }
+  const workers =
+    options.workers === undefined ? undefined : checkWorkers(options.workers, render.pool);
+  const chunkSize = intIn('options.chunkSize', options.chunkSize, 16, 1, MAX_CONCURRENCY);
+  // With workers, sixteen chunks in flight per thread: a chunk's results come back only after
+  // its blocks were leased and filled, so a short window leaves the threads waiting.
+  const concurrency =
+    workers === undefined ? 8 : Math.min(MAX_CONCURRENCY, 16 * chunkSize * workers.max);
   return {
     ...render,
-    concurrency: intIn('options.concurrency', options.concurrency, 8, 1, MAX_CONCURRENCY),
+    concurrency: intIn('options.concurrency', options.concurrency, concurrency, 1, MAX_CONCURRENCY),
+    workers,
+    chunkSize,
     outDir,
     write: write ?? {},
     signal,

@@ -1,0 +1,2 @@
+export type { RenderWorkersOptions } from './options.js';
+export { RenderWorkers, type RenderWorkersStats } from './render-workers.js';

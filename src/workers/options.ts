@@ -1,0 +1,95 @@
+/**
+ * Options of `RenderWorkers` and their validation.
+ *
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
+
+/** Options of {@link RenderWorkers}. */
+export interface RenderWorkersOptions {
+  /**
+   * Most worker threads at once. Each costs its own V8 heap (about 10 MiB of working set
+   * measured here, see the README); more than the cores you can spare only adds memory.
+   * @default os.availableParallelism()
+   */
+  max?: number | undefined;
+  /** Threads kept running even when idle. @default 0 */
+  min?: number | undefined;
+  /** A thread idle this long is stopped (while more than `min` run). `0` keeps them. @default 30000 */
+  idleTimeoutMs?: number | undefined;
+  /**
+   * Give up waiting for a free thread after this long with `ERR_SLABIO_TIMEOUT`.
+   * @default 30000
+   */
+  acquireTimeoutMs?: number | undefined;
+  /** A thread that has not imported `setup` and reported ready by then has failed to start. @default 10000 */
+  startTimeoutMs?: number | undefined;
+  /** Passed to each `Worker`: a thread that exceeds them dies, and its tasks fail with `'exit'`. */
+  resourceLimits?: ResourceLimits | undefined;
+  /**
+   * A module (path or `file:` URL) each thread imports before it reports ready: register fonts,
+   * warm caches. When it throws, the thread has failed to start.
+   */
+  setup?: string | URL | undefined;
+}
+
+/** @internal Validated options. */
+export interface WorkersSettings {
+  max: number;
+  min: number;
+  idleTimeoutMs: number;
+  acquireTimeoutMs: number;
+  startTimeoutMs: number;
+  resourceLimits: ResourceLimits | undefined;
+  setup: string | undefined;
+}
+
+function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') {
+    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
+  }
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`options.${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** @internal A module specifier as `import()` in a worker takes it: a URL string. */
+export function moduleUrl(name: string, value: unknown): string {
+  if (value instanceof URL) return value.href;
+  if (typeof value !== 'string' || value === '') {
+    throw new TypeError(`${name} must be a module path or URL, got ${String(value)}`);
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value)) return value;
+  if (!value.startsWith('/') && !/^[a-z]:[\\/]/i.test(value) && !value.startsWith('\\\\')) {
+    throw new TypeError(`${name} must be an absolute path or a URL, got ${JSON.stringify(value)}`);
+  }
+  return new URL(`file://${value.startsWith('/') ? '' : '/'}${value.replaceAll('\\', '/')}`).href;
+}
+
+/** @internal Validate options; errors name the option and the value. */
+export function workersSettings(options: RenderWorkersOptions): WorkersSettings {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`options must be an object, got ${String(options)}`);
+  }
+  const max = int('max', options.max, availableParallelism(), 1, 256);
+  const min = int('min', options.min, 0, 0, max);
+  const { resourceLimits, setup } = options;
+  if (
+    resourceLimits !== undefined &&
+    (resourceLimits === null || typeof resourceLimits !== 'object')
+  ) {
+    throw new TypeError(`options.resourceLimits must be an object, got ${String(resourceLimits)}`);
+  }
+  return {
+    max,
+    min,
+    idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs, 30_000, 0, 2 ** 31 - 1),
+    acquireTimeoutMs: int('acquireTimeoutMs', options.acquireTimeoutMs, 30_000, 1, 2 ** 31 - 1),
+    startTimeoutMs: int('startTimeoutMs', options.startTimeoutMs, 10_000, 1, 2 ** 31 - 1),
+    resourceLimits,
+    setup: setup === undefined ? undefined : moduleUrl('options.setup', setup),
+  };
+}
