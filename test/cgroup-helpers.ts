@@ -39,6 +39,23 @@ const V1 = '/sys/fs/cgroup/memory';
 const V2 = '/sys/fs/cgroup';
 
 /**
+ * Remove a cgroup directory we made. rmdir is refused (EBUSY) for a moment after the last task
+ * exits: retry every 20 ms, at most `tries` times; a directory already gone is fine.
+ */
+export async function removeCgroupDir(dir: string, tries: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if (i >= tries) throw err;
+      await sleep(20);
+    }
+  }
+}
+
+/**
  * Create `slabio-test-<pid>-<suffix>` with a memory limit, or return the reason it cannot be done
  * here (not Linux, not root, no writable memory controller).
  */
@@ -70,19 +87,7 @@ export async function createTestCgroup(
   } catch (err) {
     return `cannot create a cgroup at ${dir}: ${(err as Error).message}`;
   }
-  const remove = async () => {
-    // rmdir is refused (EBUSY) for a moment after the last task exits; retry briefly.
-    for (let i = 0; ; i++) {
-      try {
-        await rmdir(dir);
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        if (i >= 50) throw err;
-        await sleep(20);
-      }
-    }
-  };
+  const remove = () => removeCgroupDir(dir, 50);
   try {
     await writeFile(
       path.join(dir, version === 1 ? 'memory.limit_in_bytes' : 'memory.max'),

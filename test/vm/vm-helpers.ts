@@ -3,10 +3,10 @@
 // anonymous memory and page cache charged to a group. Not a test file.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, open, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { removeCgroupDir } from '../cgroup-helpers.js';
 
 /** `false` inside the VM, else the reason the check skips (for node:test's `skip`). */
 export const vmSkip: string | false =
@@ -79,20 +79,6 @@ export interface VmGroup {
   remove(): Promise<void>;
 }
 
-async function rmdirRetry(dir: string): Promise<void> {
-  // rmdir is refused (EBUSY) for a moment after the last task exits.
-  for (let i = 0; ; i++) {
-    try {
-      await rmdir(dir);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      if (i >= 100) throw err;
-      await sleep(20);
-    }
-  }
-}
-
 /** Create `<parent>/slabio-test-<pid>-<suffix>` with `memory.max` (or `max` when omitted). */
 export async function makeGroup(suffix: string, limit?: number, parent = CGROUP_ROOT) {
   const name = parent === CGROUP_ROOT ? `slabio-test-${process.pid}-${suffix}` : suffix;
@@ -110,13 +96,13 @@ export async function makeGroup(suffix: string, limit?: number, parent = CGROUP_
     },
     async remove() {
       for (const c of children.splice(0)) await c.remove();
-      await rmdirRetry(dir);
+      await removeCgroupDir(dir, 100);
     },
   };
   try {
     if (limit !== undefined) await writeFile(path.join(dir, 'memory.max'), String(limit));
   } catch (err) {
-    await rmdirRetry(dir);
+    await removeCgroupDir(dir, 100);
     throw err;
   }
   return group;
