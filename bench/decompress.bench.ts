@@ -24,7 +24,7 @@ import { Bench } from 'tinybench';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { BufferPool, gunzip, residency } from '../src/index.js';
-import { extractZip } from '../src/integrations/zip.js';
+import { extractZip } from '../src/integrations/zip/index.js';
 import {
   columnTable,
   environment,

@@ -21,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import PDFDocument from 'pdfkit';
 import { residency } from '../src/index.js';
-import { type PdfBuild, renderPdf } from '../src/integrations/pdfkit.js';
-import { renderQr } from '../src/integrations/qrcode.js';
+import { type PdfBuild, renderPdf } from '../src/integrations/pdfkit/index.js';
+import { renderQr } from '../src/integrations/qrcode/index.js';
 import {
   columnTable,
   gcColumns,

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import qrcode from 'qrcode';
 import { residency } from '../src/index.js';
-import { qrBatch, renderQr } from '../src/integrations/qrcode.js';
+import { qrBatch, renderQr } from '../src/integrations/qrcode/index.js';
 import {
   columnTable,
   gcColumns,

@@ -15,7 +15,7 @@ import {
   DEFAULT_INPUT_FORMATS,
   type ImageOptions,
   transformImage,
-} from '../src/integrations/sharp.js';
+} from '../src/integrations/sharp/index.js';
 import { environment, table, wantsJson } from './harness.js';
 
 /** Without `width`/`height` (size `null`), librsvg measures the drawing to size the image. */

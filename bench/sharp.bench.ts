@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
 import { dropCache, readAll, residency } from '../src/index.js';
-import { configureSharp, decodeRaw, transformImage } from '../src/integrations/sharp.js';
+import { configureSharp, decodeRaw, transformImage } from '../src/integrations/sharp/index.js';
 import {
   columnTable,
   gcColumns,

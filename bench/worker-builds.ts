@@ -2,8 +2,8 @@
  * The report PDF of the workers benchmark as a module export, so `renderPdfInWorker` can run it
  * in a worker and `renderPdf` on the main thread: `pages` A4 pages of 20 QR codes and a paragraph.
  */
-import type { PdfBuildContext } from '../src/integrations/pdfkit.js';
-import { renderQr } from '../src/integrations/qrcode.js';
+import type { PdfBuildContext } from '../src/integrations/pdfkit/index.js';
+import { renderQr } from '../src/integrations/qrcode/index.js';
 
 const paragraph = 'Batch report line with some numbers 0123456789 and words. '.repeat(12);
 

@@ -18,8 +18,8 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import qrcode from 'qrcode';
 import { BufferPool, RenderWorkers } from '../src/index.js';
-import { renderPdf, renderPdfInWorker } from '../src/integrations/pdfkit.js';
-import { qrBatch, renderQr } from '../src/integrations/qrcode.js';
+import { renderPdf, renderPdfInWorker } from '../src/integrations/pdfkit/index.js';
+import { qrBatch, renderQr } from '../src/integrations/qrcode/index.js';
 import { interleave, mib, positiveInteger, printResults, runChild, table } from './harness.js';
 import { report } from './worker-builds.js';
 

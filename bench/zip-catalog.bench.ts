@@ -19,7 +19,7 @@ import { Readable } from 'node:stream';
 import { Bench } from 'tinybench';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
-import { extractZip } from '../src/integrations/zip.js';
+import { extractZip } from '../src/integrations/zip/index.js';
 import { environment, median, table, wantsJson, withTempDir } from './harness.js';
 
 const KiB = 1024;
@@ -31,7 +31,7 @@ const other: Extract | null =
   against === undefined
     ? null
     : (
-        (await import(join(resolve(against), 'dist/src/integrations/zip.js'))) as {
+        (await import(join(resolve(against), 'dist/src/integrations/zip/index.js'))) as {
           extractZip: Extract;
         }
       ).extractZip;

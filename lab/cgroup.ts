@@ -9,7 +9,7 @@ import { readFileSync, rmdirSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { locateMemoryCgroup } from '../src/memory/index.js';
+import { locateMemoryCgroup } from '../src/linux/index.js';
 import {
   type CgroupFs,
   lineageInGroup,

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { PdfBuildContext } from '../src/integrations/pdfkit.js';
-import { renderQr } from '../src/integrations/qrcode.js';
+import type { PdfBuildContext } from '../src/integrations/pdfkit/index.js';
+import { renderQr } from '../src/integrations/qrcode/index.js';
 import { labelText, layoutLabels } from './job-shared.js';
 
 /** What one sheet needs: each label's file name and QR payload, in order. */

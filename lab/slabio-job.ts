@@ -15,14 +15,14 @@ import {
   BufferPool,
   dropCache,
   type Lease,
-  mallocTrim,
   RenderWorkers,
   readFileNoCache,
   writeFileNoCache,
 } from '../src/index.js';
-import { renderPdfInWorker } from '../src/integrations/pdfkit.js';
-import { configureSharp, transformImage } from '../src/integrations/sharp.js';
-import { extractZip } from '../src/integrations/zip.js';
+import { renderPdfInWorker } from '../src/integrations/pdfkit/index.js';
+import { configureSharp, transformImage } from '../src/integrations/sharp/index.js';
+import { extractZip } from '../src/integrations/zip/index.js';
+import { mallocTrim } from '../src/linux/index.js';
 import { qrText, thumbName } from './job-shared.js';
 import type { JobSpec } from './types.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { nativeAvailable } from '../src/native/index.js';
+import { nativeAvailable } from '../src/linux/index.js';
 import { MiB, tempDir } from './fs-helpers.js';
 
 const ROOT = '/sys/fs/cgroup/memory';

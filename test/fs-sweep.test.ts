@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import {
   createNoCacheWriteStream,
-  nativeAvailable,
   type SweepResult,
   sweepStale,
   writeFileNoCache,
 } from '../src/index.js';
-import { extractZip } from '../src/integrations/zip.js';
+import { extractZip } from '../src/integrations/zip/index.js';
+import { nativeAvailable } from '../src/linux/index.js';
 import { tempDir } from './fs-helpers.js';
 import {
   gone,

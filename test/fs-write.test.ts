@@ -13,8 +13,8 @@ import {
   residency,
   writeFileNoCache,
 } from '../src/fs/index.js';
+import { nativeAvailable } from '../src/linux/index.js';
 import { loadBinding } from '../src/native/binding.js';
-import { nativeAvailable } from '../src/native/index.js';
 import { BufferPool, type Lease } from '../src/pool/index.js';
 import { chunk, MiB, sha256, tempDir } from './fs-helpers.js';
 
@@ -331,8 +331,10 @@ test('readFileNoCache reads exactly the file into a lease and leaves it uncached
 test('without the addon: files are written normally, capabilities says why, one SLABIO_NO_NATIVE warning', async (t) => {
   const dir = await tempDir(t);
   const index = fileURLToPath(new URL('../src/index.js', import.meta.url));
+  const linux = fileURLToPath(new URL('../src/linux/index.js', import.meta.url));
   const script = `
     const m = await import(${JSON.stringify(index)});
+    const { mallocTrim } = await import(${JSON.stringify(linux)});
     const warnings = [];
     process.on('warning', (w) => warnings.push(w.code));
     const p = ${JSON.stringify(join(dir, 'n.bin'))};
@@ -342,7 +344,7 @@ test('without the addon: files are written normally, capabilities says why, one 
     let forced = null;
     await m.writeFileNoCache(p, Buffer.alloc(1), { strategy: 'windowed' }).catch((e) => { forced = e.code; });
     await new Promise((r) => setImmediate(r));
-    console.log(JSON.stringify({ strategy: r1.strategy, warnings, native: caps.native, forced, trim: m.mallocTrim() }));
+    console.log(JSON.stringify({ strategy: r1.strategy, warnings, native: caps.native, forced, trim: mallocTrim() }));
   `;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     env: { ...process.env, SLABIO_NATIVE: '0' },

@@ -11,10 +11,11 @@ import {
   UnsupportedError,
 } from '../src/errors.js';
 import { dropCache, readFileNoCache, residency, writeFileNoCache } from '../src/fs/index.js';
+import { capabilities } from '../src/index.js';
+import { nativeAvailable } from '../src/linux/index.js';
 import { type LinuxBinding, loadBinding } from '../src/native/binding.js';
-import { capabilities, nativeAvailable } from '../src/native/index.js';
 import { BufferPool } from '../src/pool/index.js';
-import { readFilePooled } from '../src/read-all.js';
+import { readFilePooled } from '../src/read-all/index.js';
 import { chunk, MiB, sha256, shmAvailable, tempDir } from './fs-helpers.js';
 
 const native = nativeAvailable();

@@ -5,13 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { it } from 'node:test';
+import { nativeAvailable } from '../src/linux/index.js';
 import {
   MemoryGuard,
   PageCacheRegistry,
   type ReliefReport,
   readCgroupMemory,
 } from '../src/memory/index.js';
-import { nativeAvailable } from '../src/native/index.js';
 import { createTestCgroup, reap, spawnInCgroup } from './cgroup-helpers.js';
 
 const MiB = 1024 * 1024;

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { it } from 'node:test';
-import { nativeAvailable } from '../src/native/index.js';
+import { nativeAvailable } from '../src/linux/index.js';
 import { createTestCgroup, reap, spawnInCgroup } from './cgroup-helpers.js';
 
 const MiB = 1024 * 1024;

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { nativeAvailable } from '../src/linux/index.js';
 import { type GuardSample, MemoryGuard, type ReliefReport } from '../src/memory/index.js';
-import { nativeAvailable } from '../src/native/index.js';
 import { collect, createTestCgroup, reap, spawnInCgroup } from './cgroup-helpers.js';
 
 const MiB = 1024 * 1024;

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LabResults } from '../lab/report.js';
 import type { RunResult } from '../lab/types.js';
-import { locateMemoryCgroup } from '../src/memory/index.js';
+import { locateMemoryCgroup } from '../src/linux/index.js';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../lab/main.js', import.meta.url));

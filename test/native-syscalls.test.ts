@@ -8,8 +8,8 @@ import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SystemError } from '../src/errors.js';
 import { dropCache } from '../src/fs/index.js';
+import { fadvise, nativeAvailable, preadv2, pwritev2, syncFileRange } from '../src/linux/index.js';
 import { type LinuxBinding, loadBinding } from '../src/native/binding.js';
-import { fadvise, nativeAvailable, preadv2, pwritev2, syncFileRange } from '../src/native/index.js';
 import { errnoName, toSystemError } from '../src/native/system-error.js';
 
 const skip = process.platform !== 'linux' || !nativeAvailable() ? 'native addon not loaded' : false;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { mallocInfo, mallocTrim, nativeAvailable, nativeLoadError } from '../src/native/index.js';
+import { mallocInfo, mallocTrim, nativeAvailable, nativeLoadError } from '../src/linux/index.js';
 
 const onLinux = process.platform === 'linux';
 const disabled = process.env.SLABIO_NATIVE === '0';
@@ -73,7 +73,7 @@ test('mallocTrim() hands freed arena memory back to the OS', {
 });
 
 test('without the addon: no throw, mallocTrim false, mallocInfo null, reason recorded', () => {
-  const here = fileURLToPath(new URL('../src/native/index.js', import.meta.url));
+  const here = fileURLToPath(new URL('../src/linux/index.js', import.meta.url));
   const script = `
     const m = await import(${JSON.stringify(here)});
     console.log(JSON.stringify({ a: m.nativeAvailable(), t: m.mallocTrim(), i: m.mallocInfo(), e: m.nativeLoadError()?.message }));

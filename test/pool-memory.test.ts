@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BufferPool, nativeAvailable } from '../src/index.js';
+import { BufferPool } from '../src/index.js';
+import { nativeAvailable } from '../src/linux/index.js';
 
 const MiB = 1024 * 1024;
 

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildZip } from './zip-helpers.js';
 
 const ROOT_URL = new URL('../src/index.js', import.meta.url).href;
-const ZIP_URL = new URL('../src/integrations/zip.js', import.meta.url).href;
+const ZIP_URL = new URL('../src/integrations/zip/index.js', import.meta.url).href;
 
 /** What the child is doing when it stalls. */
 export type WriterMode = 'writeFile' | 'stream' | 'spool' | 'staging';

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BufferPool, RenderWorkers, WorkerError } from '../src/index.js';
-import { renderPdf, renderPdfInWorker } from '../src/integrations/pdfkit.js';
-import { qrBatch, renderQr, renderQrInWorkers } from '../src/integrations/qrcode.js';
+import { renderPdf, renderPdfInWorker } from '../src/integrations/pdfkit/index.js';
+import { qrBatch, renderQr, renderQrInWorkers } from '../src/integrations/qrcode/index.js';
 import { decodePng, readPng } from './qrcode-helpers.js';
 
 const fixture = (name: string): URL => new URL(`./worker-fixtures/${name}.js`, import.meta.url);

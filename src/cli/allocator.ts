@@ -4,7 +4,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { type MallocInfo, mallocInfo } from '../native/index.js';
+import { type MallocInfo, mallocInfo } from '../native/malloc.js';
 
 /** What `slabio inspect` reports about the memory allocator. */
 export interface AllocatorReport {

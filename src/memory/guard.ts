@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { debug } from '../debug.js';
-import { mallocTrim as nativeMallocTrim } from '../native/index.js';
+import { mallocTrim as nativeMallocTrim } from '../native/malloc.js';
 import { Blindness } from './blindness.js';
 import { type CgroupMemory, readCgroupMemory } from './cgroup.js';
 import type {

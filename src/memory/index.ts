@@ -1,5 +1,4 @@
 export * from './cgroup.js';
-export { type CgroupLocation, locateMemoryCgroup, type ReadTextFile } from './cgroup-locate.js';
 export { type DrainOptions, type DrainResult, drainAndExit, trackConnections } from './drain.js';
 export {
   type GuardBlindness,

@@ -6,6 +6,7 @@
 import { channels, debug } from '../debug.js';
 import { ClosedError, PoolExhaustedError } from '../errors.js';
 import { Budget } from './budget.js';
+import { classIndexFor } from './class-list.js';
 import { type LeakRecord, LeakTracker } from './leak-tracker.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import {
@@ -16,7 +17,6 @@ import {
   resolvePoolOptions,
 } from './options.js';
 import { type Block, poisonAndDetach, SizeClass } from './size-class.js';
-import { classIndexFor } from './size-classes.js';
 import { collectStats, type PoolCounters, type PoolStats } from './stats.js';
 import { type AcquireOptions, type Holder, WaitQueue } from './wait-queue.js';
 

@@ -1,6 +1,6 @@
 export { type AcquireOptions, BufferPool } from './buffer-pool.js';
+export { defaultSizeClasses } from './class-list.js';
 export { getDefaultPool } from './default-pool.js';
 export { Lease } from './lease.js';
 export { type BufferPoolOptions, defaultMaxBytes, type ExhaustedPolicy } from './options.js';
-export { defaultSizeClasses } from './size-classes.js';
 export type { PoolClassStats, PoolStats } from './stats.js';

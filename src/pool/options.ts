@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { debugFromEnv } from '../debug.js';
-import { defaultSizeClasses, validateSizeClasses } from './size-classes.js';
+import { defaultSizeClasses, validateSizeClasses } from './class-list.js';
 import type { AcquireOptions } from './wait-queue.js';
 
 /** What a pool does when its byte budget is spent. */

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { mallocTrim } from '../native/index.js';
+import { mallocTrim } from '../native/malloc.js';
 
 let scheduled = false;
 

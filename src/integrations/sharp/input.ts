@@ -8,7 +8,7 @@ import { LimitExceededError } from '../../errors.js';
 import { readFileNoCache } from '../../fs/index.js';
 import { Lease } from '../../pool/index.js';
 import { type Holder, nextTicket } from '../../pool/wait-queue.js';
-import { type ReadAllSource, readAll } from '../../read-all.js';
+import { type ReadAllSource, readAll } from '../../read-all/index.js';
 import type { ImageSettings } from './options.js';
 
 /**

@@ -10,7 +10,7 @@ import { debug } from '../../debug.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import { createOwnedDir, type OwnedDir } from '../../fs/owned-temp.js';
 import { Lease } from '../../pool/index.js';
-import { readAll } from '../../read-all.js';
+import { readAll } from '../../read-all/index.js';
 import { type PlannedEntry, readCatalog } from './catalog.js';
 import { checkDestination, commit, removeCreated } from './destination.js';
 import { asBadInput, entryBytes } from './entry-bytes.js';

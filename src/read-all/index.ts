@@ -6,26 +6,26 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { debug } from './debug.js';
-import type { Lease } from './pool/index.js';
-import { BlockWriter } from './read-all/block-writer.js';
-import type { ChunkList } from './read-all/chunk-list.js';
-import { drainFile, isFileHandle, openFile } from './read-all/from-file.js';
+import { debug } from '../debug.js';
+import type { Lease } from '../pool/index.js';
+import { BlockWriter } from './block-writer.js';
+import type { ChunkList } from './chunk-list.js';
+import { drainFile, isFileHandle, openFile } from './from-file.js';
 import {
   abandonIterable,
   abandonWebStream,
   drainIterable,
   drainWebStream,
-} from './read-all/from-iterable.js';
-import { declaredLength, drainStream, stopStream } from './read-all/from-stream.js';
+} from './from-iterable.js';
+import { declaredLength, drainStream, stopStream } from './from-stream.js';
 import {
   type ReadAllOptions,
   type ResolvedReadAllOptions,
   resolveReadAllOptions,
-} from './read-all/options.js';
+} from './options.js';
 
-export { ChunkList } from './read-all/chunk-list.js';
-export type { ReadAllOptions } from './read-all/options.js';
+export { ChunkList } from './chunk-list.js';
+export type { ReadAllOptions } from './options.js';
 
 /**
  * What `readAll` reads: a Node `Readable` (an `http.IncomingMessage`, a socket, `fs.ReadStream`,

@@ -10,13 +10,13 @@ export {
   type QrFileResult,
   type QrLeaseResult,
   qrBatch,
-} from './qrcode/batch.js';
+} from './batch.js';
 export type {
   QrBatchOptions,
   QrErrorCorrectionLevel,
   QrFormat,
   QrRenderOptions,
   QrWriteOptions,
-} from './qrcode/options.js';
-export { renderQr } from './qrcode/render.js';
-export { type QrWorkerRenderOptions, renderQrInWorkers } from './qrcode/worker-render.js';
+} from './options.js';
+export { renderQr } from './render.js';
+export { type QrWorkerRenderOptions, renderQrInWorkers } from './worker-render.js';

@@ -6,7 +6,10 @@
  */
 import { pipeline, type Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { DecompressStream } from './decompress/decompress-stream.js';
+import { Lease } from '../pool/index.js';
+import { FileReadable } from '../read-all/file-readable.js';
+import { readAll } from '../read-all/index.js';
+import { DecompressStream } from './decompress-stream.js';
 import {
   type CompressionFormat,
   checkFormat,
@@ -14,12 +17,9 @@ import {
   type DecompressOptions,
   resolveLimits,
   resolvePool,
-} from './decompress/options.js';
-import { Lease } from './pool/index.js';
-import { FileReadable } from './read-all/file-readable.js';
-import { readAll } from './read-all.js';
+} from './options.js';
 
-export { createDecompressStream, DecompressStream } from './decompress/decompress-stream.js';
+export { createDecompressStream, DecompressStream } from './decompress-stream.js';
 export {
   type CompressionFormat,
   DEFAULT_MAX_OUTPUT_BYTES,
@@ -29,7 +29,7 @@ export {
   type DecompressOptions,
   type DecompressStreamOptions,
   RATIO_GRACE_BYTES,
-} from './decompress/options.js';
+} from './options.js';
 
 /**
  * What the decompression helpers read: the compressed bytes themselves (a `Buffer`/`Uint8Array`

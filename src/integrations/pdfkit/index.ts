@@ -4,11 +4,11 @@
  *
  * @module
  */
-export { PdfBuildContext } from './pdfkit/build-context.js';
-export type { PdfWriteOptions, RenderPdfOptions } from './pdfkit/options.js';
-export { type PdfBuild, type PdfFileResult, renderPdf } from './pdfkit/render.js';
+export { PdfBuildContext } from './build-context.js';
+export type { PdfWriteOptions, RenderPdfOptions } from './options.js';
+export { type PdfBuild, type PdfFileResult, renderPdf } from './render.js';
 export {
   type PdfWorkerBuild,
   type RenderPdfInWorkerOptions,
   renderPdfInWorker,
-} from './pdfkit/worker-render.js';
+} from './worker-render.js';
