@@ -56,6 +56,19 @@ export class Budget {
     }
   }
 
+  /** Count an oversize buffer of `bytes` as reserved and in use (the caller checked they fit). */
+  reserveOversize(bytes: number): void {
+    this.reserve(bytes);
+    this.#counters.oversize++;
+    this.#counters.oversizeBytes += bytes;
+  }
+
+  /** An oversize buffer of `bytes` came back (or was collected): its bytes may be reserved again. */
+  releaseOversize(bytes: number): void {
+    this.#counters.reservedBytes -= bytes;
+    this.#counters.oversizeBytes -= bytes;
+  }
+
   /** Drop an idle slab: its memory goes back to the OS once V8 has collected it. */
   drop(slab: Slab): number {
     slab.owner.drop(slab);

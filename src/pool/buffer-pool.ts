@@ -252,8 +252,7 @@ export class BufferPool implements LeaseOwner {
   releaseLease(lease: Lease, block: Block | null, budgetBytes: number, tracked: boolean): void {
     if (tracked) this.#leaks.untrack(lease);
     if (block === null) {
-      this.#counters.reservedBytes -= budgetBytes;
-      this.#counters.oversizeBytes -= budgetBytes;
+      this.#budget.releaseOversize(budgetBytes);
     } else {
       const slab = block.slab;
       if (this.#options.debug) poisonAndDetach(slab);
@@ -325,9 +324,7 @@ export class BufferPool implements LeaseOwner {
 
   #oversize(size: number): Lease | null {
     if (!this.#budget.fits(size)) return null;
-    this.#budget.reserve(size);
-    this.#counters.oversize++;
-    this.#counters.oversizeBytes += size;
+    this.#budget.reserveOversize(size);
     if (channels.poolOversize.hasSubscribers) channels.poolOversize.publish({ pool: this, size });
     const tracked = this.#leaks.sample();
     const lease = new Lease(this, null, Buffer.from(this.#memory(size)), size, size, tracked);
@@ -361,8 +358,7 @@ export class BufferPool implements LeaseOwner {
     );
     if (record.block === null) {
       // The oversize buffer is no longer the pool's to account for; the user's views keep it alive.
-      this.#counters.reservedBytes -= record.budgetBytes;
-      this.#counters.oversizeBytes -= record.budgetBytes;
+      this.#budget.releaseOversize(record.budgetBytes);
     } else {
       // Never reuse the block: a view of it may still be referenced without its lease.
       record.block.slab.owner.leak(record.block, ++this.#clock);
