@@ -7,7 +7,7 @@
  *
  * Defaults: 200 codes, 100 per PDF (2 PDFs of 5 pages), written to a temporary directory under
  * os.tmpdir() that is removed at the end. With `--out DIR` the files are kept there (the
- * directory must exist). `--count 2000` is the issue's full batch: 20 PDFs, 100 pages.
+ * directory must exist). `--count 2000` is a full-size batch: 20 PDFs, 100 pages.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

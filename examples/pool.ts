@@ -1,5 +1,5 @@
 /**
- * Quick start: the field report's size classes, leases with `using`, waiting under a budget,
+ * Quick start: size classes of 100, 200 and 300 KiB, leases with `using`, waiting under a budget,
  * stats, and trim. Run: `npm run build && node dist/examples/pool.js`.
  */
 import { BufferPool, PoolExhaustedError } from 'slabio';

@@ -4,7 +4,7 @@
  * `naiveZip: 'buffer'`, what multer's memory storage, adm-zip and JSZip amount to) — entries
  * collected with `Buffer.concat`, sharp's `toBuffer()`, thumbnails written with `fs.writeFile` and
  * read back with `fs.readFile`, a `qrcode.toBuffer` per label as it is laid out, and pdfkit piped
- * into `fs.createWriteStream`. Nothing here is wrong; it is the code in the field report. Same
+ * into `fs.createWriteStream`. Nothing here is wrong; it is how such services are commonly written. Same
  * steps, order and concurrency as `slabio-job.ts`.
  *
  * @module

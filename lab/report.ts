@@ -26,7 +26,7 @@ export interface FindLimitResult {
   }>;
 }
 
-/** How the measured numbers compare with what issue 7 asks for. */
+/** How the measured numbers compare with the lab's targets (see lab/README.md). */
 export interface Targets {
   /** slabio's peak working set ≤ 1/3 of naive's. */
   peakAtMostThird: boolean;
@@ -55,7 +55,7 @@ export interface LabResults {
 
 const ratio = (a: number, b: number): number => (b > 0 ? a / b : 0);
 
-/** Ratios slabio ÷ naive and the issue's targets. */
+/** Ratios slabio ÷ naive and the lab's targets. */
 export function compare(
   naive: RunResult,
   slabio: RunResult,

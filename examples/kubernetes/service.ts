@@ -114,7 +114,7 @@ new Gauge({
 const tempFile = (ext: string): string =>
   path.join(os.tmpdir(), `slabio-example-${randomUUID()}.${ext}`);
 
-// /work stands for the field report's jobs: write a generated file, read it back, answer.
+// /work stands for a typical job: write a generated file, read it back, answer.
 async function work(res: http.ServerResponse): Promise<void> {
   using lease = pool.acquire(256 * 1024);
   lease.buffer.fill(42);
