@@ -15,8 +15,8 @@ import {
 } from '../src/memory/index.js';
 import { registerSlabioMetrics } from '../src/prom.js';
 import { fixture, overlay } from './cgroup-helpers.js';
+import { MiB } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const ROOT = fixture('v2-high');
 const POD = `${ROOT}/sys/fs/cgroup/kubepods.slice/pod-q`;
 const CTR = `${POD}/ctr`;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
+import { cp, readFile, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +13,8 @@ import {
   type ReliefReport,
 } from '../src/memory/index.js';
 import { BufferPool } from '../src/pool/index.js';
+import { MiB, tempDir } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const ROOT = fileURLToPath(new URL('../../test/fixtures/cgroup/v2', import.meta.url));
 const CTR = fileURLToPath(
   new URL('../../test/fixtures/cgroup/v2/sys/fs/cgroup/kubepods.slice/pod-a/ctr', import.meta.url),
@@ -263,8 +262,7 @@ describe('MemoryGuard soft actions', () => {
   });
 
   it('writes memory.reclaim on v2 and turns it off quietly, once, when it cannot', async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-guard-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDir(t);
     await cp(CTR, dir, { recursive: true });
 
     // A writable memory.reclaim (a plain file in a temp copy of the group).

@@ -6,8 +6,8 @@ import { Registry } from 'prom-client';
 import { MemoryGuard } from '../src/memory/index.js';
 import { BufferPool } from '../src/pool/index.js';
 import { registerSlabioMetrics } from '../src/prom.js';
+import { MiB } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const ROOT = fileURLToPath(new URL('../../test/fixtures/cgroup/v2', import.meta.url));
 const CTR = `${ROOT}/sys/fs/cgroup/kubepods.slice/pod-a/ctr`;
 

@@ -18,9 +18,8 @@ import {
   readAll,
   TimeoutError,
 } from '../src/index.js';
+import { KiB, MiB } from './helpers.js';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
 /** One buffer every source slices its chunks from: reads copy, so sharing it is safe. */
 const BYTES = Buffer.alloc(4 * MiB, 0xab);
 
