@@ -12,6 +12,7 @@ import {
   type MemoryGuardOptions,
 } from '../src/memory/index.js';
 import { fixture } from './cgroup-helpers.js';
+import { manualGuard } from './guard-helpers.js';
 import { MiB, tempDir } from './helpers.js';
 
 const ROOT = fixture('v2'); // limit 256 MiB: soft 0.5 = 128 MiB, hard 0.8 ≈ 205 MiB
@@ -28,15 +29,10 @@ function guarded(options: MemoryGuardOptions = {}) {
   let reads = 0;
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   const trims = { n: 0 };
-  const guard = new MemoryGuard({
+  const guard = manualGuard({
     soft: 0.5,
     hard: 0.8,
     hysteresis: 0.1,
-    intervalMs: 0,
-    cooldownMs: 0,
-    reclaim: false,
-    mallocTrim: false,
-    dropCache: false,
     pools: [{ trim: () => ++trims.n }],
     reader: {
       root: ROOT,

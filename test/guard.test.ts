@@ -13,6 +13,7 @@ import {
   type ReliefReport,
 } from '../src/memory/index.js';
 import { BufferPool } from '../src/pool/index.js';
+import { manualGuard } from './guard-helpers.js';
 import { MiB, tempDir } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../test/fixtures/cgroup/v2', import.meta.url));
@@ -24,16 +25,11 @@ const INACTIVE = 40 * MiB; // inactive_file in the fixture's memory.stat
 /** A guard over the v2 fixture whose working set the test sets (in MiB) before each sample. */
 function scripted(options: MemoryGuardOptions = {}, { noLimit = false } = {}) {
   const box = { wsMiB: 0 };
-  const guard = new MemoryGuard({
+  const guard = manualGuard({
     soft: 0.5,
     hard: 0.8,
     hysteresis: 0.1,
     ...(noLimit ? {} : { limit: 100 * MiB }),
-    intervalMs: 0,
-    cooldownMs: 0,
-    reclaim: false,
-    mallocTrim: false,
-    dropCache: false,
     reader: {
       cgroupDir: CTR,
       root: ROOT,
@@ -267,15 +263,12 @@ describe('MemoryGuard soft actions', () => {
 
     // A writable memory.reclaim (a plain file in a temp copy of the group).
     const usage = { ws: 60 };
-    const g2 = new MemoryGuard({
+    const g2 = manualGuard({
       soft: 0.5,
       hard: 0.8,
       hysteresis: 0.1,
       limit: 100 * MiB,
-      intervalMs: 0,
-      cooldownMs: 0,
-      mallocTrim: false,
-      dropCache: false,
+      reclaim: true,
       reader: {
         cgroupDir: dir,
         readFile: async (f) =>

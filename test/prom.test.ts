@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { MemoryGuard } from '../src/memory/index.js';
 import { BufferPool } from '../src/pool/index.js';
 import { registerSlabioMetrics } from '../src/prom.js';
+import { manualGuard } from './guard-helpers.js';
 import { MiB } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../test/fixtures/cgroup/v2', import.meta.url));
@@ -26,14 +27,9 @@ describe('slabio/prom', () => {
     pool.acquire(100).release();
     pool.acquire(100_000).release(); // above the largest class: oversize
     const ws = { MiB: 152 };
-    const guard = new MemoryGuard({
+    const guard = manualGuard({
       soft: 0.5,
       hard: 0.9,
-      intervalMs: 0,
-      cooldownMs: 0,
-      reclaim: false,
-      mallocTrim: false,
-      dropCache: false,
       reader: {
         root: ROOT,
         readFile: async (f) =>

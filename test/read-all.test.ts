@@ -18,7 +18,7 @@ import {
   readFilePooled,
   UseAfterReleaseError,
 } from '../src/index.js';
-import { KiB, MiB, seededBytes, tempFile, tick } from './helpers.js';
+import { KiB, MiB, seededBytes, tempFile, tick, within } from './helpers.js';
 import {
   assertNoLeases,
   failingReadable,
@@ -489,7 +489,7 @@ describe('readAll failures', () => {
     const pool = newPool();
     const stream = stalledReadable(chunks.slice(0, 3));
     const read = readAll(stream, { pool });
-    setTimeout(() => stream.destroy(), 5);
+    stream.once('stall', () => stream.destroy());
     await assert.rejects(read, { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     assertNoLeases(pool);
   });
@@ -525,7 +525,7 @@ describe('readAll failures', () => {
     for (const lengthHint of [undefined, data.length]) {
       const controller = new AbortController();
       const stream = stalledReadable(chunks.slice(0, 4));
-      stream.once('data', () => setTimeout(() => controller.abort(), 5));
+      stream.once('stall', () => controller.abort());
       const options = {
         pool,
         signal: controller.signal,
@@ -537,18 +537,23 @@ describe('readAll failures', () => {
 
       const c2 = new AbortController();
       let finalized = false;
+      let onFinalized = (): void => {};
+      const whenFinalized = new Promise<void>((resolve) => {
+        onFinalized = resolve;
+      });
       async function* slow(): AsyncGenerator<Buffer> {
         try {
           yield Buffer.alloc(100);
           c2.abort();
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          await new Promise((resolve) => setTimeout(resolve, 20)); // a source slower than the abort
           yield Buffer.alloc(100);
         } finally {
           finalized = true;
+          onFinalized();
         }
       }
       await assert.rejects(readAll(slow(), { pool, signal: c2.signal }), { name: 'AbortError' });
-      await new Promise((resolve) => setTimeout(resolve, 40));
+      await within(whenFinalized, 5000); // readAll's return() waits for the pending step
       assert.equal(finalized, true);
       assertNoLeases(pool);
     }

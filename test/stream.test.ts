@@ -156,7 +156,7 @@ describe('pump', () => {
     const stalled = stalledReadable(split(data, [64 * KiB]).slice(0, 3));
     const sink2 = new SlowSink();
     const during = pump(stalled, sink2, { pool, signal: controller.signal });
-    setTimeout(() => controller.abort(reason), 20);
+    stalled.once('stall', () => controller.abort(reason));
     await assert.rejects(during, reason);
     assert.equal(stalled.destroyed, true);
     assert.equal(sink2.destroyed, true);
