@@ -73,13 +73,8 @@ export function checkObject(name: string, value: unknown): asserts value is obje
 }
 
 /**
- * An optional object option: `undefined` passes, anything else must be an object.
- *
- * @throws {TypeError} naming `name` and the value.
- * @example
- * ```ts
- * const write = objectOption('options.write', options.write) ?? {};
- * ```
+ * An optional object: `undefined` passes, else {@link checkObject}.
+ * @example `const write = objectOption('options.write', options.write) ?? {};`
  */
 export function objectOption<T>(name: string, value: T): T {
   if (value !== undefined) checkObject(name, value);
@@ -167,13 +162,8 @@ export function checkInteger(name: string, value: unknown, range: NumberRange = 
 }
 
 /**
- * An optional integer option: `fallback` when `value` is `undefined`, else {@link checkInteger}.
- *
- * @throws {TypeError|RangeError} as {@link checkInteger}.
- * @example
- * ```ts
- * const maxBytes = intOption('options.maxBytes', options.maxBytes, 64 << 20, { infinity: true });
- * ```
+ * An optional integer: `fallback` for `undefined`, else {@link checkInteger}.
+ * @example `intOption('options.maxBytes', options.maxBytes, 64 << 20, { infinity: true })`
  */
 export function intOption(
   name: string,
@@ -215,13 +205,8 @@ export function checkNumber(name: string, value: unknown, range: NumberRange = {
 }
 
 /**
- * An optional number option: `fallback` when `value` is `undefined`, else {@link checkNumber}.
- *
- * @throws {TypeError|RangeError} as {@link checkNumber}.
- * @example
- * ```ts
- * const maxRatio = numberOption('options.maxRatio', options.maxRatio, 100, { min: 1, infinity: true });
- * ```
+ * An optional number: `fallback` for `undefined`, else {@link checkNumber}.
+ * @example `numberOption('options.maxRatio', options.maxRatio, 100, { min: 1, infinity: true })`
  */
 export function numberOption(
   name: string,
@@ -270,13 +255,8 @@ export function checkFunction(name: string, value: unknown): void {
 }
 
 /**
- * An optional function option: `undefined` passes, anything else must be a function.
- *
- * @throws {TypeError} naming `name` and the value.
- * @example
- * ```ts
- * const onEntry = functionOption('options.onEntry', options.onEntry);
- * ```
+ * An optional function: `undefined` passes, else {@link checkFunction}.
+ * @example `functionOption('options.onEntry', options.onEntry)`
  */
 export function functionOption<T>(name: string, value: T): T {
   if (value !== undefined) checkFunction(name, value);
@@ -314,13 +294,8 @@ export function checkString(name: string, value: unknown, empty = false): assert
 }
 
 /**
- * An optional string option: `fallback` when `value` is `undefined`, else {@link checkString}.
- *
- * @throws {TypeError} naming `name` and the value.
- * @example
- * ```ts
- * const outDir = stringOption('options.outDir', options.outDir);
- * ```
+ * An optional string: `fallback` for `undefined`, else {@link checkString}.
+ * @example `stringOption('options.outDir', options.outDir)`
  */
 export function stringOption<F extends string | undefined = undefined>(
   name: string,

@@ -27,9 +27,9 @@ import type {
   MemoryGuardEvents,
   MemoryGuardOptions,
 } from './guard-types.js';
-import { type ReliefTools, relieve } from './relief.js';
+import { type ReliefTools, reliefCounters, relieve } from './relief.js';
 import { ThrottleCounter } from './throttle.js';
-import { GuardWake } from './wake.js';
+import { GuardWake, wakeReading } from './wake.js';
 
 /**
  * Samples the cgroup's working set and acts at two thresholds, with hysteresis. Fractions are
@@ -89,19 +89,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   #relieving = false;
   readonly #blindness = new Blindness();
   readonly #throttle = new ThrottleCounter();
-  readonly #stats: ReliefTools['stats'] & { samples: number; wakeups: number } = {
-    samples: 0,
-    wakeups: 0,
-    softEvents: 0,
-    hardEvents: 0,
-    recoveries: 0,
-    trimmedBytes: 0,
-    mallocTrims: 0,
-    pageCacheDrops: 0,
-    pageCacheDropErrors: 0,
-    reclaimWrites: 0,
-    reclaimUnavailable: null,
-  };
+  readonly #stats = { samples: 0, wakeups: 0, ...reliefCounters() };
   #last: GuardSample | null = null;
 
   constructor(options: MemoryGuardOptions = {}) {
@@ -248,15 +236,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
       // Hard is where every millisecond counts (at 400 MiB/s the last 5% of 256 MiB last 32 ms):
       // act on the thread's reading of usage and inactive file now, without the several async
       // reads of a full sample, then confirm with one.
-      const memory: CgroupMemory = {
-        ...last,
-        usage,
-        inactiveFile: usage - workingSet,
-        workingSet,
-        headroom: last.limit === null ? null : Math.max(0, last.limit - workingSet),
-        timestamp: Date.now(),
-      };
-      const fast = this.#apply(memory, null);
+      const fast = this.#apply(wakeReading(last, usage, workingSet), null);
       const confirm = () => {
         if (!this.#closed) this.sample().catch((err: unknown) => this.#report(err));
       };
