@@ -8,7 +8,8 @@ import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-
 import { debug } from './debug.js';
 import type { CgroupMemory, ReadCgroupMemoryOptions } from './memory/cgroup.js';
 import { readCgroupMemory } from './memory/cgroup.js';
-import type { GuardStats } from './memory/guard.js';
+import type { GuardStats } from './memory/guard-types.js';
+import { checkObject, numberOption } from './validate.js';
 
 /** The part of a `BufferPool` the metrics read. */
 export interface PoolStatsSource {
@@ -91,12 +92,10 @@ const STATE = { ok: 0, soft: 1, hard: 2 } as const;
  * ```
  */
 export function registerSlabioMetrics(options: SlabioMetricsOptions = {}): SlabioMetrics {
+  checkObject('options', options);
   const registry = options.registry ?? globalRegistry;
   const p = options.prefix ?? 'slabio_';
-  const cacheMs = options.cacheMs ?? 500;
-  if (!Number.isFinite(cacheMs) || cacheMs < 0) {
-    throw new RangeError(`options.cacheMs must be a non-negative number, got ${cacheMs}`);
-  }
+  const cacheMs = numberOption('options.cacheMs', options.cacheMs, 500);
   const registers = [registry];
   const names: string[] = [];
   let cached: { at: number; value: Promise<CgroupMemory> } | null = null;

@@ -222,7 +222,7 @@ describe('readCgroupMemory arguments and aborts', () => {
   it('rejects a non-positive hostMemory with a RangeError naming it', async () => {
     await assert.rejects(
       readCgroupMemory({ hostMemory: 0 }),
-      /RangeError: hostMemory must be .* got 0/,
+      /RangeError: options\.hostMemory must be .* got 0/,
     );
   });
 });

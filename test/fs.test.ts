@@ -124,7 +124,7 @@ test('bad arguments name the option', async () => {
   );
   await assert.rejects(
     writeFileNoCache('x', Buffer.alloc(1), { strategy: 'fast' as 'auto' }),
-    (e: unknown) => e instanceof TypeError && /strategy.*fast/.test(e.message),
+    (e: unknown) => e instanceof RangeError && /strategy.*'fast'/.test(e.message),
   );
   await assert.rejects(residency(-1), RangeError);
 });

@@ -227,7 +227,7 @@ describe('renderPdf options', () => {
     [
       'maxBytes type',
       { maxBytes: '10' },
-      /options\.maxBytes must be a number, got string/,
+      /options\.maxBytes must be a non-negative integer or Infinity, got '10'/,
       TypeError,
     ],
     [
@@ -242,7 +242,7 @@ describe('renderPdf options', () => {
     [
       'atomic',
       { path: 'x.pdf', atomic: 'yes' },
-      /options\.atomic must be a boolean, got yes/,
+      /options\.atomic must be a boolean, got 'yes'/,
       TypeError,
     ],
     ['atomic without path', { atomic: true }, /need options\.path/, TypeError],
@@ -266,7 +266,7 @@ describe('renderPdf options', () => {
   it('build that is not a function rejects with TypeError', async () => {
     await assert.rejects(
       renderPdf('draw' as unknown as PdfBuild),
-      /build must be a function, got string/,
+      /build must be a function, got 'draw'/,
     );
   });
 });

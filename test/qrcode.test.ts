@@ -141,7 +141,12 @@ describe('renderQr: SVG', () => {
 
 describe('renderQr: bad arguments', () => {
   const table: [string, () => unknown, ErrorConstructor, RegExp][] = [
-    ['text not a string', () => renderQr(42 as unknown as string), TypeError, /text.*number/],
+    [
+      'text not a string',
+      () => renderQr(42 as unknown as string),
+      TypeError,
+      /text must be a string, got 42/,
+    ],
     ['scale 0', () => renderQr('x', { scale: 0 }), RangeError, /options\.scale.*got 0/],
     ['scale 1.5', () => renderQr('x', { scale: 1.5 }), RangeError, /options\.scale.*1\.5/],
     ['scale 65', () => renderQr('x', { scale: 65 }), RangeError, /options\.scale.*65/],
@@ -150,13 +155,13 @@ describe('renderQr: bad arguments', () => {
     [
       'level "X"',
       () => renderQr('x', { errorCorrectionLevel: 'X' as 'L' }),
-      TypeError,
+      RangeError,
       /options\.errorCorrectionLevel.*X/,
     ],
     [
       'format gif',
       () => renderQr('x', { format: 'gif' as 'png' }),
-      TypeError,
+      RangeError,
       /options\.format.*gif/,
     ],
     ['pool {}', () => renderQr('x', { pool: {} as BufferPool }), TypeError, /options\.pool/],

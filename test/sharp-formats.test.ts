@@ -197,7 +197,7 @@ describe('option validation', () => {
     const bad: [ImageOptions, RegExp, ErrorConstructor][] = [
       [{ inputFormats: 'svg' as never }, /options\.inputFormats must be an array/, TypeError],
       [{ inputFormats: ['bmp' as never] }, /options\.inputFormats: unknown format bmp/, TypeError],
-      [{ timeoutSeconds: '1' as never }, /options\.timeoutSeconds must be a number/, TypeError],
+      [{ timeoutSeconds: '1' as never }, /options\.timeoutSeconds must be .* got '1'/, TypeError],
       [{ timeoutSeconds: 1.5 }, /options\.timeoutSeconds .* got 1\.5/, RangeError],
       [{ timeoutSeconds: -1 }, /options\.timeoutSeconds .* got -1/, RangeError],
       [{ timeoutSeconds: 3601 }, /options\.timeoutSeconds .* got 3601/, RangeError],

@@ -170,7 +170,7 @@ async function run(
 export function decompress(input: DecompressInput, options: DecompressAnyOptions): Promise<Lease> {
   try {
     if (!isObject(options)) throw new TypeError('options.format is required');
-    return run(checkFormat(options.format), input, options);
+    return run(checkFormat(options.format, 'options.format'), input, options);
   } catch (err) {
     return Promise.reject(err);
   }

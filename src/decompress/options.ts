@@ -3,8 +3,15 @@
  *
  * @module
  */
-import { BufferPool, getDefaultPool } from '../pool/index.js';
-import { limitOption, ratioOption } from '../validate.js';
+import type { BufferPool } from '../pool/index.js';
+import {
+  checkObject,
+  checkSignal,
+  intOption,
+  numberOption,
+  oneOf,
+  poolOption,
+} from '../validate.js';
 
 /**
  * A compressed format Node's zlib reads: `'gzip'` (RFC 1952, concatenated members included),
@@ -73,20 +80,9 @@ export interface ResolvedLimits {
   signal: AbortSignal | undefined;
 }
 
-function checkObject(options: unknown): asserts options is Record<string, unknown> {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `options must be an object, got ${options === null ? 'null' : typeof options}`,
-    );
-  }
-}
-
-/** Validate the format. @throws {TypeError} naming the value. */
-export function checkFormat(format: unknown): CompressionFormat {
-  if (!FORMATS.includes(format as CompressionFormat)) {
-    throw new TypeError(`format must be one of ${FORMATS.join(', ')}, got ${String(format)}`);
-  }
-  return format as CompressionFormat;
+/** Validate the format. @throws {TypeError|RangeError} naming the value. */
+export function checkFormat(format: unknown, name = 'format'): CompressionFormat {
+  return oneOf(name, format, FORMATS);
 }
 
 /**
@@ -94,23 +90,25 @@ export function checkFormat(format: unknown): CompressionFormat {
  * @throws {TypeError|RangeError} naming the option and the bad value.
  */
 export function resolveLimits(options: DecompressLimits = {}): ResolvedLimits {
-  checkObject(options);
-  const { signal } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
-  }
+  checkObject('options', options);
   return {
-    maxOutputBytes: limitOption('maxOutputBytes', options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES),
-    maxRatio: ratioOption('maxRatio', options.maxRatio, DEFAULT_MAX_RATIO),
-    signal,
+    maxOutputBytes: intOption(
+      'options.maxOutputBytes',
+      options.maxOutputBytes,
+      DEFAULT_MAX_OUTPUT_BYTES,
+      {
+        infinity: true,
+      },
+    ),
+    maxRatio: numberOption('options.maxRatio', options.maxRatio, DEFAULT_MAX_RATIO, {
+      min: 1,
+      infinity: true,
+    }),
+    signal: checkSignal(options.signal),
   };
 }
 
 /** Validate the pool option. @throws {TypeError} for anything but a BufferPool. */
 export function resolvePool(options: DecompressOptions): BufferPool {
-  const { pool } = options;
-  if (pool !== undefined && !(pool instanceof BufferPool)) {
-    throw new TypeError('options.pool must be a BufferPool');
-  }
-  return pool ?? getDefaultPool();
+  return poolOption(options.pool);
 }

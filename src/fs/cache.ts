@@ -9,8 +9,8 @@ import { promisify } from 'node:util';
 import { SystemError } from '../errors.js';
 import { requireLinuxBinding } from '../native/binding.js';
 import { toSystemError } from '../native/syscalls.js';
-import { checkNonNegativeInt, checkSignal } from '../native/validate.js';
 import { closeFd, openPath } from '../read-all/fd-calls.js';
+import { checkFd, checkObject, checkSignal, oneOf } from '../validate.js';
 
 /** How much of a file is in the page cache. */
 export interface Residency {
@@ -40,11 +40,11 @@ export interface ResidencyOptions {
 }
 
 const fstatAsync = promisify(fstat);
+const METHODS = ['auto', 'cachestat', 'mincore'] as const;
 
 async function withFd<T>(pathOrFd: string | number, fn: (fd: number) => Promise<T>): Promise<T> {
   if (typeof pathOrFd === 'number') {
-    checkNonNegativeInt('fd', pathOrFd);
-    return fn(pathOrFd);
+    return fn(checkFd(pathOrFd));
   }
   if (typeof pathOrFd !== 'string' || pathOrFd === '') {
     throw new TypeError(`pathOrFd must be a path or a file descriptor, got ${String(pathOrFd)}`);
@@ -76,11 +76,9 @@ export async function residency(
   pathOrFd: string | number,
   options: ResidencyOptions = {},
 ): Promise<Residency> {
-  const method = options.method ?? 'auto';
-  if (!['auto', 'cachestat', 'mincore'].includes(method)) {
-    throw new TypeError(`options.method must be 'auto', 'cachestat' or 'mincore', got ${method}`);
-  }
-  checkSignal(options.signal);
+  checkObject('options', options);
+  const method = oneOf('options.method', options.method, METHODS, 'auto');
+  checkSignal(options.signal)?.throwIfAborted();
   const b = requireLinuxBinding('residency');
   return withFd(pathOrFd, async (fd) => {
     try {
@@ -126,7 +124,8 @@ export async function dropCache(
   pathOrFd: string | number,
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
-  checkSignal(options.signal);
+  checkObject('options', options);
+  checkSignal(options.signal)?.throwIfAborted();
   const b = requireLinuxBinding('dropCache');
   const c = b.constants;
   // The binding rejects with SystemErrors already.

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { UnsupportedError } from '../errors.js';
 import { type LinuxBinding, linuxBindingOrWarn } from '../native/binding.js';
 import { capabilities } from '../native/capabilities.js';
-import { checkNonNegativeInt, checkSignal } from '../native/validate.js';
+import { checkInteger, checkObject, checkSignal, intOption, oneOf } from '../validate.js';
 
 /**
  * How a writer keeps its page cache bounded.
@@ -67,32 +67,24 @@ export function writeSettings(path: unknown, options: NoCacheWriteOptions): Writ
   if (typeof path !== 'string' || path === '') {
     throw new TypeError(`path must be a non-empty string, got ${String(path)}`);
   }
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`options must be an object, got ${String(options)}`);
-  }
-  const strategy = options.strategy ?? 'auto';
-  if (!STRATEGIES.includes(strategy)) {
-    throw new TypeError(
-      `options.strategy must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`,
-    );
-  }
-  const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
-  checkNonNegativeInt('options.windowBytes', windowBytes);
+  checkObject('options', options);
+  const strategy = oneOf('options.strategy', options.strategy, STRATEGIES, 'auto');
+  const windowBytes = intOption('options.windowBytes', options.windowBytes, DEFAULT_WINDOW_BYTES);
   if (windowBytes < MIN_WINDOW_BYTES || windowBytes % 4096 !== 0) {
     throw new RangeError(
       `options.windowBytes must be a multiple of 4096 and at least ${MIN_WINDOW_BYTES}, got ${windowBytes}`,
     );
   }
-  const mode = options.mode ?? 0o666;
-  checkNonNegativeInt('options.mode', mode);
-  checkSignal(options.signal);
+  const mode = options.mode === undefined ? 0o666 : checkInteger('options.mode', options.mode);
+  const signal = checkSignal(options.signal);
+  signal?.throwIfAborted();
   return {
     strategy,
     windowBytes,
     atomic: options.atomic === true,
     fsync: options.fsync === true,
     mode,
-    signal: options.signal,
+    signal,
   };
 }
 

@@ -4,10 +4,10 @@
  * @module
  */
 import { linuxBindingOrWarn, requireLinuxBinding } from '../native/binding.js';
-import { checkNonNegativeInt, checkSignal } from '../native/validate.js';
-import { type BufferPool, getDefaultPool, type Lease } from '../pool/index.js';
+import type { BufferPool, Lease } from '../pool/index.js';
 import { BlockWriter } from '../read-all/block-writer.js';
 import { drainFile, openFile } from '../read-all/from-file.js';
+import { checkObject, checkSignal, intOption, oneOf, poolOption } from '../validate.js';
 import { CacheDroppingFile } from './cache-dropping-file.js';
 import { DEFAULT_WINDOW_BYTES } from './options.js';
 
@@ -30,6 +30,8 @@ export interface ReadFileNoCacheOptions {
   /** Aborting releases the lease and rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
+
+const READ_STRATEGIES = ['auto', 'dontcache', 'fadvise', 'none'] as const;
 
 /**
  * Read the whole file at `path` into one lease from the pool, so reading an input (even twice) does
@@ -66,18 +68,17 @@ export async function readFileNoCache(
   if (typeof path !== 'string' || path === '') {
     throw new TypeError(`path must be a non-empty string, got ${String(path)}`);
   }
-  const { maxBytes = Number.POSITIVE_INFINITY, signal, strategy = 'auto' } = options;
-  if (maxBytes !== Number.POSITIVE_INFINITY) checkNonNegativeInt('options.maxBytes', maxBytes);
-  const chunk = options.chunkBytes ?? DEFAULT_WINDOW_BYTES;
-  checkNonNegativeInt('options.chunkBytes', chunk);
-  if (chunk < 4096) throw new RangeError(`options.chunkBytes must be at least 4096, got ${chunk}`);
-  if (!['auto', 'dontcache', 'fadvise', 'none'].includes(strategy)) {
-    throw new TypeError(
-      `options.strategy must be 'auto', 'dontcache', 'fadvise' or 'none', got ${String(strategy)}`,
-    );
-  }
-  checkSignal(signal);
-  const pool = options.pool ?? getDefaultPool();
+  checkObject('options', options);
+  const maxBytes = intOption('options.maxBytes', options.maxBytes, Number.POSITIVE_INFINITY, {
+    infinity: true,
+  });
+  const chunk = intOption('options.chunkBytes', options.chunkBytes, DEFAULT_WINDOW_BYTES, {
+    min: 4096,
+  });
+  const strategy = oneOf('options.strategy', options.strategy, READ_STRATEGIES, 'auto');
+  const signal = checkSignal(options.signal);
+  signal?.throwIfAborted();
+  const pool = poolOption(options.pool);
   // A forced strategy fails as the writers' do; only 'auto' falls back to plain reads.
   const b =
     strategy === 'none'

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { channels, debug } from '../debug.js';
 import { loadBinding } from '../native/binding.js';
 import { parseTempName, type TempKind } from '../native/owner.js';
-import { checkSignal } from '../native/validate.js';
+import { booleanOption, checkObject, checkSignal, numberOption } from '../validate.js';
 import { judge, type SweepKeepReason, type SweepRemoveReason } from './sweep-judge.js';
 
 export type { SweepKeepReason, SweepRemoveReason } from './sweep-judge.js';
@@ -208,23 +208,17 @@ export async function sweepStale(dir: string, options: SweepOptions = {}): Promi
   if (typeof dir !== 'string' || dir === '') {
     throw new TypeError(`dir must be a non-empty string, got ${String(dir)}`);
   }
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`options must be an object, got ${String(options)}`);
-  }
-  const maxAgeMs = options.maxAgeMs ?? DEFAULT_SWEEP_MAX_AGE_MS;
-  if (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs < 0) {
-    throw new RangeError(
-      `options.maxAgeMs must be a number of milliseconds >= 0 (or Infinity), got ${String(maxAgeMs)}`,
-    );
-  }
-  if (options.dryRun !== undefined && typeof options.dryRun !== 'boolean') {
-    throw new TypeError(`options.dryRun must be a boolean, got ${String(options.dryRun)}`);
-  }
-  checkSignal(options.signal);
+  checkObject('options', options);
+  const maxAgeMs = numberOption('options.maxAgeMs', options.maxAgeMs, DEFAULT_SWEEP_MAX_AGE_MS, {
+    infinity: true,
+  });
+  const dryRun = booleanOption('options.dryRun', options.dryRun, false);
+  const signal = checkSignal(options.signal);
+  signal?.throwIfAborted();
   const { scanned, complete, ...result } = await sweepDir(dir, {
     maxAgeMs,
-    dryRun: options.dryRun === true,
-    signal: options.signal,
+    dryRun,
+    signal,
     maxEntries: Number.POSITIVE_INFINITY,
   });
   channels.fsSweep.publish({ ...result, scanned, complete, automatic: false });

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CgroupError } from '../errors.js';
+import { checkNumber, checkObject, checkSignal } from '../validate.js';
 import { readV2Bounds } from './cgroup-bounds.js';
 import {
   type CgroupLocation,
@@ -24,7 +25,6 @@ import {
   parseMeminfo,
   parsePressure,
 } from './cgroup-parse.js';
-
 import type { CgroupMemory, ReadCgroupMemoryOptions } from './cgroup-types.js';
 
 export type { Pressure, PressureLine } from './cgroup-parse.js';
@@ -295,12 +295,11 @@ async function locateDir(dir: string, r: Reader): Promise<CgroupLocation> {
 export async function readCgroupMemory(
   options: ReadCgroupMemoryOptions = {},
 ): Promise<CgroupMemory> {
+  checkObject('options', options);
   const { root = '/', readFile: read = defaultRead, signal, platform = process.platform } = options;
-  signal?.throwIfAborted();
-  if (options.hostMemory !== undefined && !(options.hostMemory > 0)) {
-    throw new RangeError(
-      `hostMemory must be a positive number of bytes, got ${options.hostMemory}`,
-    );
+  checkSignal(signal)?.throwIfAborted();
+  if (options.hostMemory !== undefined) {
+    checkNumber('options.hostMemory', options.hostMemory, { min: 0, above: true, infinity: true });
   }
   const r = makeReader(read, signal);
   if (options.cgroupDir === undefined && platform !== 'linux') {

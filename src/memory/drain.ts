@@ -8,6 +8,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debug } from '../debug.js';
+import {
+  checkObject,
+  checkSignal,
+  functionOption,
+  intOption,
+  numberOption,
+  objectOption,
+} from '../validate.js';
 
 /** Options of {@link drainAndExit}. */
 export interface DrainOptions {
@@ -87,7 +95,8 @@ function connections(server: Server): Promise<number> {
  * `deadlineMs`, cut what is left (upgraded sockets included, see {@link trackConnections}), and
  * call `exit(exitCode)`. The drain always ends: a socket it cannot cut is left open.
  *
- * @throws {RangeError} for a negative or non-finite `deadlineMs`/`graceMs` or a non-integer `exitCode`.
+ * @throws {RangeError} for a negative or non-finite `deadlineMs`/`graceMs` or a non-integer
+ * `exitCode` (`TypeError` for an option of the wrong type).
  * @example
  * ```ts
  * const guard = new MemoryGuard({ onHard: () => void drainAndExit(server, { readiness: gate, exitCode: 75 }) });
@@ -97,14 +106,17 @@ export async function drainAndExit(
   server: Server,
   options: DrainOptions = {},
 ): Promise<DrainResult> {
-  const deadlineMs = check('deadlineMs', options.deadlineMs ?? 10_000);
-  const graceMs = check('graceMs', options.graceMs ?? 0);
-  const exitCode = options.exitCode ?? 0;
-  if (!Number.isInteger(exitCode))
-    throw new RangeError(`options.exitCode must be an integer, got ${exitCode}`);
-  const { signal } = options;
+  checkObject('options', options);
+  const deadlineMs = numberOption('options.deadlineMs', options.deadlineMs, 10_000);
+  const graceMs = numberOption('options.graceMs', options.graceMs, 0);
+  const exitCode = intOption('options.exitCode', options.exitCode, 0, {
+    min: Number.MIN_SAFE_INTEGER,
+  });
+  const readiness = objectOption('options.readiness', options.readiness);
+  const exit = options.exit === false ? false : functionOption('options.exit', options.exit);
+  const signal = checkSignal(options.signal);
   trackConnections(server);
-  options.readiness?.fail('draining');
+  readiness?.fail('draining');
   debug('drain: readiness failed, closing in %d ms', graceMs);
   if (graceMs > 0 && signal?.aborted !== true) {
     await sleep(graceMs, undefined, { signal }).catch(() => undefined);
@@ -144,13 +156,6 @@ export async function drainAndExit(
     stop.abort();
   }
   server.removeListener('request', onRequest);
-  if (options.exit !== false) (options.exit ?? process.exit)(exitCode);
+  if (exit !== false) (exit ?? process.exit)(exitCode);
   return { connectionsAtClose, completed, exitCode };
-}
-
-function check(name: string, v: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new RangeError(`options.${name} must be a non-negative number, got ${String(v)}`);
-  }
-  return v;
 }

@@ -8,9 +8,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { debug } from '../debug.js';
-import { mallocTrim as nativeMallocTrim } from '../native/malloc.js';
 import { Blindness } from './blindness.js';
 import { type CgroupMemory, readCgroupMemory } from './cgroup.js';
+import {
+  defaultDropCache,
+  type GuardLevels,
+  type GuardSettings,
+  isStepDown,
+  levelsOf,
+  nextState,
+  resolveGuardOptions,
+} from './guard-options.js';
 import type {
   GuardRecovery,
   GuardSample,
@@ -19,36 +27,9 @@ import type {
   MemoryGuardEvents,
   MemoryGuardOptions,
 } from './guard-types.js';
-import { defaultPageCacheRegistry } from './page-cache-registry.js';
-import { type ReliefTools, relieve } from './relief.js';
-import { checkHardBase, checkOrder, checkThreshold, resolveThreshold } from './thresholds.js';
+import { type ReliefTools, reliefCounters, relieve } from './relief.js';
 import { ThrottleCounter } from './throttle.js';
-import { GuardWake } from './wake.js';
-
-export type { GuardBlindness } from './blindness.js';
-export type {
-  GuardRecovery,
-  GuardSample,
-  GuardState,
-  GuardStats,
-  GuardUnblind,
-  MemoryGuardEvents,
-  MemoryGuardOptions,
-  TrimmablePool,
-} from './guard-types.js';
-export type { ReliefReport } from './relief.js';
-export type { GuardThrottle } from './throttle.js';
-export type { GuardWakeMode } from './wake.js';
-
-async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) | null> {
-  try {
-    const fs = await import('../fs/index.js');
-    return (file: string) => fs.dropCache(file);
-  } catch (err) {
-    debug('memory guard: no dropCache available: %s', (err as Error).message);
-    return null;
-  }
-}
+import { GuardWake, wakeReading } from './wake.js';
 
 /**
  * Samples the cgroup's working set and acts at two thresholds, with hysteresis. Fractions are
@@ -94,12 +75,7 @@ async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) 
  * ```
  */
 export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
-  readonly #soft: number;
-  readonly #hard: number;
-  readonly #hysteresis: number;
-  readonly #intervalMs: number;
-  readonly #cooldownMs: number;
-  readonly #options: MemoryGuardOptions;
+  readonly #settings: GuardSettings;
   readonly #tools: ReliefTools;
   #state: GuardState = 'ok';
   #timer: NodeJS.Timeout | null = null;
@@ -108,57 +84,26 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   #lastRelief = Number.NEGATIVE_INFINITY;
   #dropCacheResolved = false;
   #wake: GuardWake | null = null;
-  #levels: { softBytes: number; hardBytes: number } | null = null;
+  #levels: GuardLevels | null = null;
   #memory: CgroupMemory | null = null;
   #relieving = false;
   readonly #blindness = new Blindness();
   readonly #throttle = new ThrottleCounter();
-  readonly #stats: ReliefTools['stats'] & { samples: number; wakeups: number } = {
-    samples: 0,
-    wakeups: 0,
-    softEvents: 0,
-    hardEvents: 0,
-    recoveries: 0,
-    trimmedBytes: 0,
-    mallocTrims: 0,
-    pageCacheDrops: 0,
-    pageCacheDropErrors: 0,
-    reclaimWrites: 0,
-    reclaimUnavailable: null,
-  };
+  readonly #stats = { samples: 0, wakeups: 0, ...reliefCounters() };
   #last: GuardSample | null = null;
 
   constructor(options: MemoryGuardOptions = {}) {
     super();
-    this.#soft = checkThreshold('soft', options.soft ?? 0.8);
-    this.#hard = checkThreshold('hard', options.hard ?? 0.95);
-    this.#hysteresis = checkThreshold('hysteresis', options.hysteresis ?? 0.05, true);
-    checkHardBase(options.hardBase);
-    checkOrder(this.#soft, this.#hard);
-    this.#intervalMs = nonNegative('intervalMs', options.intervalMs ?? 1000);
-    this.#cooldownMs = nonNegative('cooldownMs', options.cooldownMs ?? 10_000);
-    if (options.limit !== undefined && !(options.limit > 0)) {
-      throw new RangeError(
-        `options.limit must be a positive number of bytes, got ${options.limit}`,
-      );
-    }
-    this.#options = options;
-    this.#tools = {
-      pools: options.pools ?? [],
-      registry: options.registry ?? defaultPageCacheRegistry,
-      dropCache: options.dropCache === false ? null : (options.dropCache ?? null),
-      mallocTrim: options.mallocTrim === false ? null : (options.mallocTrim ?? nativeMallocTrim),
-      reclaim: options.reclaim ?? true,
-      stats: this.#stats,
-    };
-    // The default dropCache is looked up on first use only when the caller did not choose.
-    this.#dropCacheResolved = options.dropCache !== undefined;
-    if (options.signal?.aborted) this.#closed = true;
-    else options.signal?.addEventListener('abort', () => this.close(), { once: true });
-    if (!this.#closed && this.#intervalMs > 0) {
+    const s = resolveGuardOptions(options);
+    this.#settings = s;
+    this.#tools = { ...s.tools, dropCache: s.tools.dropCache ?? null, stats: this.#stats };
+    this.#dropCacheResolved = s.tools.dropCache !== undefined;
+    if (s.signal?.aborted) this.#closed = true;
+    else s.signal?.addEventListener('abort', () => this.close(), { once: true });
+    if (!this.#closed && s.intervalMs > 0) {
       this.#schedule();
       // An injected readFile means the figures are not the kernel's files: nothing to watch.
-      if (options.wake !== false && options.reader?.readFile === undefined) void this.#startWake();
+      if (s.wake && s.reader?.readFile === undefined) void this.#startWake();
     }
   }
 
@@ -235,8 +180,8 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
         .finally(() => {
           if (!this.#closed) this.#schedule();
         });
-    }, this.#intervalMs);
-    if (this.#options.unref ?? true) this.#timer.unref();
+    }, this.#settings.intervalMs);
+    if (this.#settings.unref) this.#timer.unref();
   }
 
   // Failures of samples nobody awaits: the timer's and the wake-up's.
@@ -263,7 +208,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     if (this.#closed) return;
     this.#memory ??= memory;
     this.#wake = GuardWake.open(memory, (usage, ws, errno) => this.#woken(usage, ws, errno));
-    this.#levels ??= this.#measure(memory);
+    this.#levels ??= levelsOf(this.#settings, memory);
     this.#arm();
   }
 
@@ -291,15 +236,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
       // Hard is where every millisecond counts (at 400 MiB/s the last 5% of 256 MiB last 32 ms):
       // act on the thread's reading of usage and inactive file now, without the several async
       // reads of a full sample, then confirm with one.
-      const memory: CgroupMemory = {
-        ...last,
-        usage,
-        inactiveFile: usage - workingSet,
-        workingSet,
-        headroom: last.limit === null ? null : Math.max(0, last.limit - workingSet),
-        timestamp: Date.now(),
-      };
-      const fast = this.#apply(memory, null);
+      const fast = this.#apply(wakeReading(last, usage, workingSet), null);
       const confirm = () => {
         if (!this.#closed) this.sample().catch((err: unknown) => this.#report(err));
       };
@@ -327,32 +264,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
   }
 
   async #read(): Promise<CgroupMemory> {
-    return readCgroupMemory(this.#options.reader);
-  }
-
-  #measure(memory: CgroupMemory): Omit<GuardSample, 'state' | 'newHighEvents'> {
-    const fallback = this.#options.limit ?? memory.hostMemory;
-    const baseBytes = memory.ceiling ?? fallback;
-    const hardBase = this.#options.hardBase === 'limit' ? (memory.limit ?? fallback) : baseBytes;
-    return {
-      memory,
-      baseBytes,
-      softBytes: resolveThreshold(this.#soft, baseBytes),
-      hardBytes: resolveThreshold(this.#hard, hardBase),
-      hysteresisBytes: resolveThreshold(this.#hysteresis, baseBytes),
-    };
-  }
-
-  #next(
-    ws: number,
-    m: Pick<GuardSample, 'softBytes' | 'hardBytes' | 'hysteresisBytes'>,
-  ): GuardState {
-    const { softBytes, hardBytes, hysteresisBytes } = m;
-    if (ws >= hardBytes) return 'hard';
-    if (this.#state === 'hard' && ws >= hardBytes - hysteresisBytes) return 'hard';
-    if (ws >= softBytes) return 'soft';
-    if (this.#state !== 'ok' && ws >= softBytes - hysteresisBytes) return 'soft';
-    return 'ok';
+    return readCgroupMemory(this.#settings.reader);
   }
 
   async #sample(): Promise<GuardSample> {
@@ -372,10 +284,10 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     unblind: ReturnType<Blindness['succeed']>,
   ): Promise<GuardSample> {
     this.#memory = memory;
-    const m = this.#measure(memory);
+    const m = levelsOf(this.#settings, memory);
     this.#levels = m;
     const prev = this.#state;
-    this.#state = this.#next(memory.workingSet, m);
+    this.#state = nextState(prev, memory.workingSet, m);
     const newHighEvents = this.#throttle.observe(memory.highEvents);
     const sample: GuardSample = { ...m, state: this.#state, newHighEvents };
     this.#last = sample;
@@ -391,7 +303,7 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
         workingSet,
       });
     }
-    if (rank(this.#state) < rank(prev)) {
+    if (isStepDown(prev, this.#state)) {
       this.#stats.recoveries++;
       // Back to ok: the next climb acts at once instead of waiting out the cooldown.
       if (this.#state === 'ok') this.#lastRelief = Number.NEGATIVE_INFINITY;
@@ -406,11 +318,11 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     if (this.#state === 'hard' && prev !== 'hard') {
       this.#stats.hardEvents++;
       this.emit('hard', sample);
-      this.#options.onHard?.(sample);
+      this.#settings.onHard?.(sample);
     }
     // Act only while at/above soft (not in the hysteresis band), at most once per cooldown.
     const now = performance.now();
-    if (memory.workingSet >= m.softBytes && now - this.#lastRelief >= this.#cooldownMs) {
+    if (memory.workingSet >= m.softBytes && now - this.#lastRelief >= this.#settings.cooldownMs) {
       this.#lastRelief = now;
       this.#relieving = true;
       try {
@@ -430,19 +342,6 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     const report = await relieve(sample, this.#tools, () => this.#read());
     this.#stats.softEvents++;
     this.emit('soft', report);
-    this.#options.onSoft?.(report);
+    this.#settings.onSoft?.(report);
   }
-}
-
-const RANKS: Record<GuardState, number> = { ok: 0, soft: 1, hard: 2 };
-
-function rank(state: GuardState): number {
-  return RANKS[state];
-}
-
-function nonNegative(name: string, v: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new RangeError(`options.${name} must be a non-negative number, got ${String(v)}`);
-  }
-  return v;
 }

@@ -1,20 +1,17 @@
+export type { GuardBlindness } from './blindness.js';
 export * from './cgroup.js';
 export { type DrainOptions, type DrainResult, drainAndExit, trackConnections } from './drain.js';
-export {
-  type GuardBlindness,
-  type GuardRecovery,
-  type GuardSample,
-  type GuardState,
-  type GuardStats,
-  type GuardThrottle,
-  type GuardUnblind,
-  type GuardWakeMode,
-  MemoryGuard,
-  type MemoryGuardEvents,
-  type MemoryGuardOptions,
-  type ReliefReport,
-  type TrimmablePool,
-} from './guard.js';
+export { MemoryGuard } from './guard.js';
+export type {
+  GuardRecovery,
+  GuardSample,
+  GuardState,
+  GuardStats,
+  GuardUnblind,
+  MemoryGuardEvents,
+  MemoryGuardOptions,
+  TrimmablePool,
+} from './guard-types.js';
 export {
   defaultPageCacheRegistry,
   PageCacheRegistry,
@@ -22,3 +19,6 @@ export {
   trackFile,
 } from './page-cache-registry.js';
 export { type ReadinessCheck, ReadinessGate, type ReadinessGateOptions } from './readiness.js';
+export type { ReliefReport } from './relief.js';
+export type { GuardThrottle } from './throttle.js';
+export type { GuardWakeMode } from './wake.js';

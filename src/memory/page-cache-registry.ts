@@ -5,6 +5,7 @@
  * @module
  */
 import path from 'node:path';
+import { checkObject, intOption } from '../validate.js';
 
 /** Options of {@link PageCacheRegistry}. */
 export interface PageCacheRegistryOptions {
@@ -32,11 +33,8 @@ export class PageCacheRegistry {
 
   /** @throws {RangeError} when `maxEntries` is not a positive integer. */
   constructor(options: PageCacheRegistryOptions = {}) {
-    const max = options.maxEntries ?? 1024;
-    if (!Number.isInteger(max) || max < 1) {
-      throw new RangeError(`options.maxEntries must be a positive integer, got ${max}`);
-    }
-    this.#max = max;
+    checkObject('options', options);
+    this.#max = intOption('options.maxEntries', options.maxEntries, 1024, { min: 1 });
   }
 
   /** Remember `file` (resolved to an absolute path) as recently written or read. */

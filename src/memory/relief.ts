@@ -52,6 +52,21 @@ export interface ReliefTools {
   >;
 }
 
+/** The counters of {@link ReliefTools.stats}, all at zero. */
+export function reliefCounters(): ReliefTools['stats'] {
+  return {
+    softEvents: 0,
+    hardEvents: 0,
+    recoveries: 0,
+    trimmedBytes: 0,
+    mallocTrims: 0,
+    pageCacheDrops: 0,
+    pageCacheDropErrors: 0,
+    reclaimWrites: 0,
+    reclaimUnavailable: null,
+  };
+}
+
 // Errnos meaning "this container may not write memory.reclaim": read-only /sys (the default in
 // Docker/Kubernetes), no permission, or a kernel before 5.19 without the file.
 const RECLAIM_OFF = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOENT', 'EINVAL']);

@@ -26,6 +26,21 @@ export const WAKE_PERIOD_MS = 5;
 /** Called with the usage and working set the thread saw; `errno` ≠ 0 when it stopped on a read error. */
 export type WakeListener = (usage: number, workingSet: number, errno: number) => void;
 
+/**
+ * `last` brought up to date with what the thread just read: its usage and working set (so its
+ * inactive file pages and headroom); the rest is as `last` had it.
+ */
+export function wakeReading(last: CgroupMemory, usage: number, workingSet: number): CgroupMemory {
+  return {
+    ...last,
+    usage,
+    inactiveFile: usage - workingSet,
+    workingSet,
+    headroom: last.limit === null ? null : Math.max(0, last.limit - workingSet),
+    timestamp: Date.now(),
+  };
+}
+
 /** One native watcher on one cgroup directory. */
 export class GuardWake {
   readonly #raw: RawCgroupWatcher;

@@ -15,7 +15,6 @@ import { fileURLToPath } from 'node:url';
 import { debug, warnOnce } from '../debug.js';
 import { type SystemError, UnsupportedError } from '../errors.js';
 import { toSystemError } from './system-error.js';
-import { checkFd } from './validate.js';
 
 /** Counters from `cachestat(2)`, converted from pages to bytes. */
 export interface RawCachestat {
@@ -162,14 +161,14 @@ let state: LoadState | undefined;
 const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * `call` with the fd check in front and its rejection converted to a {@link SystemError}. Argument
- * errors stay synchronous throws, as the addon's own are.
+ * `call` with its rejection converted to a {@link SystemError}. Arguments are checked by the
+ * public entry points (src/validate.ts), and the addon itself refuses an fd outside
+ * 0..0x7fffffff with a synchronous RangeError, so nothing here checks them again.
  */
 function guarded<A extends unknown[], R>(
   call: (fd: number, ...rest: A) => Promise<R>,
 ): (fd: number, ...rest: A) => Promise<R> {
   return (fd, ...rest) => {
-    checkFd(fd);
     return call(fd, ...rest).catch((err: unknown) => {
       throw toSystemError(err);
     });

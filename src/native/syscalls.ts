@@ -5,8 +5,9 @@
  *
  * @module
  */
+
+import { checkFd, checkInteger, checkObject, checkSignal, oneOf } from '../validate.js';
 import { type LinuxBinding, requireLinuxBinding } from './binding.js';
-import { checkFd, checkNonNegativeInt, checkSignal } from './validate.js';
 
 // src/fs imports toSystemError from here; the binding already converts every rejection, and
 // toSystemError returns a SystemError unchanged, so those calls are harmless until they go.
@@ -29,6 +30,7 @@ const ADVICE: Record<FadviseAdvice, keyof LinuxBinding['constants']> = {
   dontneed: 'POSIX_FADV_DONTNEED',
   noreuse: 'POSIX_FADV_NOREUSE',
 };
+const ADVICE_NAMES = Object.keys(ADVICE) as FadviseAdvice[];
 
 /** Options common to the syscall wrappers. */
 export interface SyscallOptions {
@@ -38,8 +40,14 @@ export interface SyscallOptions {
 
 function checkRange(fd: number, offset: number, length: number): void {
   checkFd(fd);
-  checkNonNegativeInt('offset', offset);
-  checkNonNegativeInt('length', length);
+  checkInteger('offset', offset);
+  checkInteger('length', length);
+}
+
+/** Rejects with `signal.reason` once aborted: a started syscall cannot be stopped. */
+function checkAbort(options: SyscallOptions): void {
+  checkObject('options', options);
+  checkSignal(options.signal)?.throwIfAborted();
 }
 
 /**
@@ -66,17 +74,9 @@ export async function fadvise(
   options: SyscallOptions = {},
 ): Promise<void> {
   checkRange(fd, offset, length);
-  if (typeof advice !== 'string') {
-    throw new TypeError(`advice must be a string, got ${typeof advice}`);
-  }
-  // Own keys only: a plain lookup would accept 'toString' or 'constructor' through the prototype.
-  if (!Object.hasOwn(ADVICE, advice)) {
-    throw new RangeError(
-      `advice must be one of ${Object.keys(ADVICE).join(', ')}, got '${advice}'`,
-    );
-  }
-  const name = ADVICE[advice];
-  checkSignal(options.signal);
+  // Checked against the names first: a plain lookup would find 'toString' on the prototype.
+  const name = ADVICE[oneOf('advice', advice, ADVICE_NAMES)];
+  checkAbort(options);
   const b = requireLinuxBinding('fadvise');
   await b.fadvise(fd, offset, length, b.constants[name]);
 }
@@ -114,7 +114,7 @@ export async function syncFileRange(
   options: SyscallOptions = {},
 ): Promise<void> {
   checkRange(fd, offset, length);
-  checkSignal(options.signal);
+  checkAbort(options);
   const b = requireLinuxBinding('syncFileRange');
   const c = b.constants;
   const bits =
@@ -164,9 +164,9 @@ export async function pwritev2(
   options: VectorIoOptions = {},
 ): Promise<number> {
   checkFd(fd);
-  checkNonNegativeInt('position', position);
+  checkInteger('position', position);
   checkBuffers(buffers);
-  checkSignal(options.signal);
+  checkAbort(options);
   const b = requireLinuxBinding('pwritev2');
   const flags = options.dontcache === true ? b.constants.RWF_DONTCACHE : 0;
   return b.pwritev2(fd, [...buffers], position, flags);
@@ -191,9 +191,9 @@ export async function preadv2(
   options: VectorIoOptions = {},
 ): Promise<number> {
   checkFd(fd);
-  checkNonNegativeInt('position', position);
+  checkInteger('position', position);
   checkBuffers(buffers);
-  checkSignal(options.signal);
+  checkAbort(options);
   const b = requireLinuxBinding('preadv2');
   const flags = options.dontcache === true ? b.constants.RWF_DONTCACHE : 0;
   return b.preadv2(fd, [...buffers], position, flags);

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkInteger, shown } from '../validate.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -36,18 +37,13 @@ export function defaultSizeClasses(): number[] {
 export function validateSizeClasses(sizeClasses: unknown): number[] {
   if (!Array.isArray(sizeClasses)) {
     throw new TypeError(
-      `options.sizeClasses must be an array of byte sizes, got ${typeof sizeClasses}`,
+      `options.sizeClasses must be an array of byte sizes, got ${shown(sizeClasses)}`,
     );
   }
   if (sizeClasses.length === 0) throw new RangeError('options.sizeClasses must not be empty');
   let previous = 0;
-  sizeClasses.forEach((size: unknown, i) => {
-    if (typeof size !== 'number') {
-      throw new TypeError(`options.sizeClasses[${i}] must be a number, got ${typeof size}`);
-    }
-    if (!Number.isSafeInteger(size) || size <= 0) {
-      throw new RangeError(`options.sizeClasses[${i}] must be a positive integer, got ${size}`);
-    }
+  sizeClasses.forEach((value: unknown, i) => {
+    const size = checkInteger(`options.sizeClasses[${i}]`, value, { min: 1 });
     if (size <= previous) {
       throw new RangeError(
         `options.sizeClasses must be strictly ascending: [${i}] = ${size} follows ${previous}`,

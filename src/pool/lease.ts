@@ -4,6 +4,7 @@
  * @module
  */
 import { DoubleReleaseError, UseAfterReleaseError } from '../errors.js';
+import { checkInteger } from '../validate.js';
 import type { Block } from './size-class.js';
 
 /** @internal What a lease reports back to on release. */
@@ -86,14 +87,13 @@ export class Lease {
   /**
    * Shrink `buffer` to its first `length` bytes (the block stays the same). Used when fewer bytes
    * arrived than were reserved.
-   * @throws {RangeError} when `length` is not an integer between 0 and the current length.
+   * @throws {RangeError} when `length` is not an integer between 0 and the current length
+   * (`TypeError` when it is not a number).
    * @throws {UseAfterReleaseError} `ERR_SLABIO_RELEASED` after `release()`.
    */
   truncate(length: number): void {
     const buffer = this.buffer;
-    if (!Number.isInteger(length) || length < 0 || length > buffer.length) {
-      throw new RangeError(`length must be an integer from 0 to ${buffer.length}, got ${length}`);
-    }
+    checkInteger('length', length, { max: buffer.length });
     this.#buffer = buffer.subarray(0, length);
   }
 

@@ -5,11 +5,26 @@
  */
 import os from 'node:os';
 import { debugFromEnv } from '../debug.js';
+import {
+  booleanOption,
+  checkInteger,
+  checkObject,
+  checkSignal,
+  intOption,
+  numberOption,
+  oneOf,
+  stringOption,
+} from '../validate.js';
 import { defaultSizeClasses, validateSizeClasses } from './class-list.js';
 import type { AcquireOptions } from './wait-queue.js';
 
 /** What a pool does when its byte budget is spent. */
 export type ExhaustedPolicy = 'wait' | 'allocate' | 'throw';
+
+const EXHAUSTED: readonly ExhaustedPolicy[] = ['wait', 'allocate', 'throw'];
+const POSITIVE = { min: 1 } as const;
+/** The longest timer Node can set (about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** Options for `new BufferPool(options)`. Every option is optional. */
 export interface BufferPoolOptions {
@@ -122,25 +137,9 @@ export function defaultMaxBytes(): number {
   return Math.floor(limit / 4);
 }
 
-function positiveInteger(name: string, value: unknown, allowZero = false): number {
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
-  }
-  if (!Number.isSafeInteger(value) || value < 0 || (value === 0 && !allowZero)) {
-    throw new RangeError(
-      `options.${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${value}`,
-    );
-  }
-  return value;
-}
-
 /** Apply defaults and validate; throws `TypeError`/`RangeError` naming the option and value. */
 export function resolvePoolOptions(options: BufferPoolOptions = {}): ResolvedPoolOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `options must be an object, got ${options === null ? 'null' : typeof options}`,
-    );
-  }
+  checkObject('options', options);
   const sizeClasses =
     options.sizeClasses === undefined
       ? defaultSizeClasses()
@@ -149,110 +148,39 @@ export function resolvePoolOptions(options: BufferPoolOptions = {}): ResolvedPoo
   const maxBytes =
     options.maxBytes === undefined
       ? Math.max(defaultMaxBytes(), largest)
-      : positiveInteger('maxBytes', options.maxBytes);
+      : checkInteger('options.maxBytes', options.maxBytes, POSITIVE);
   if (maxBytes < largest) {
     throw new RangeError(
       `options.maxBytes (${maxBytes}) must be at least the largest size class (${largest})`,
     );
   }
-  const slabBytes =
-    options.slabBytes === undefined ? 1024 * 1024 : positiveInteger('slabBytes', options.slabBytes);
-  const onExhausted = options.onExhausted ?? 'wait';
-  if (onExhausted !== 'wait' && onExhausted !== 'allocate' && onExhausted !== 'throw') {
-    throw new RangeError(
-      `options.onExhausted must be 'wait', 'allocate' or 'throw', got ${String(onExhausted)}`,
-    );
-  }
-  const waitTimeoutMs =
-    options.waitTimeoutMs === undefined ? 30_000 : waitTimeout(options.waitTimeoutMs);
-  const idleTrimMs =
-    options.idleTrimMs === undefined
-      ? 30_000
-      : positiveInteger('idleTrimMs', options.idleTrimMs, true);
-  const spareRatio =
-    options.spareRatio === undefined ? 0.125 : ratio('spareRatio', options.spareRatio);
-  const leakSampleRate =
-    options.leakSampleRate === undefined
-      ? 128
-      : positiveInteger('leakSampleRate', options.leakSampleRate, true);
-  if (options.debug !== undefined && typeof options.debug !== 'boolean') {
-    throw new TypeError(`options.debug must be a boolean, got ${typeof options.debug}`);
-  }
-  if (options.shared !== undefined && typeof options.shared !== 'boolean') {
-    throw new TypeError(`options.shared must be a boolean, got ${typeof options.shared}`);
-  }
-  const name = options.name ?? 'slabio';
-  if (typeof name !== 'string')
-    throw new TypeError(`options.name must be a string, got ${typeof name}`);
   return {
     sizeClasses,
     maxBytes,
-    slabBytes,
-    onExhausted,
-    waitTimeoutMs,
-    idleTrimMs,
-    spareRatio,
-    debug: options.debug ?? debugFromEnv(),
-    leakSampleRate,
-    shared: options.shared ?? false,
-    name,
+    slabBytes: intOption('options.slabBytes', options.slabBytes, 1024 * 1024, POSITIVE),
+    onExhausted: oneOf('options.onExhausted', options.onExhausted, EXHAUSTED, 'wait'),
+    waitTimeoutMs: intOption('options.waitTimeoutMs', options.waitTimeoutMs, 30_000, {
+      max: MAX_TIMEOUT_MS,
+      infinity: true,
+    }),
+    idleTrimMs: intOption('options.idleTrimMs', options.idleTrimMs, 30_000),
+    spareRatio: numberOption('options.spareRatio', options.spareRatio, 0.125, { infinity: true }),
+    debug: booleanOption('options.debug', options.debug, debugFromEnv()),
+    leakSampleRate: intOption('options.leakSampleRate', options.leakSampleRate, 128),
+    shared: booleanOption('options.shared', options.shared, false),
+    name: stringOption('options.name', options.name, 'slabio', true),
   };
 }
 
 /** Validate a requested size: a non-negative safe integer. */
 export function checkSize(size: unknown): asserts size is number {
-  if (typeof size !== 'number') throw new TypeError(`size must be a number, got ${typeof size}`);
-  if (!Number.isSafeInteger(size) || size < 0) {
-    throw new RangeError(`size must be a non-negative integer, got ${size}`);
-  }
-}
-
-/** The longest timer Node can set (about 24.8 days). */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
-/** A fraction ≥ 0, or Infinity. */
-function ratio(name: string, value: unknown): number {
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
-  }
-  if (!(value >= 0)) throw new RangeError(`options.${name} must be a number >= 0, got ${value}`);
-  return value;
-}
-
-/** `waitTimeoutMs`: a timer Node can set, or Infinity. */
-function waitTimeout(value: unknown): number {
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.waitTimeoutMs must be a number, got ${typeof value}`);
-  }
-  if (value === Number.POSITIVE_INFINITY) return value;
-  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_TIMEOUT_MS) {
-    throw new RangeError(
-      `options.waitTimeoutMs must be an integer from 0 to ${MAX_TIMEOUT_MS} or Infinity, got ${value}`,
-    );
-  }
-  return value;
+  checkInteger('size', size);
 }
 
 /** Validate `acquireAsync` options. */
 export function checkAcquireOptions(options: AcquireOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `options must be an object, got ${options === null ? 'null' : typeof options}`,
-    );
-  }
-  const { signal, timeoutMs } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError('options.signal must be an AbortSignal');
-  }
-  if (timeoutMs !== undefined) {
-    if (typeof timeoutMs !== 'number') {
-      throw new TypeError(`options.timeoutMs must be a number, got ${typeof timeoutMs}`);
-    }
-    // setTimeout fires at once (with a TimeoutOverflowWarning) past 2^31 - 1 ms.
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMEOUT_MS) {
-      throw new RangeError(
-        `options.timeoutMs must be a number from 0 to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`,
-      );
-    }
-  }
+  checkObject('options', options);
+  checkSignal(options.signal);
+  // setTimeout fires at once (with a TimeoutOverflowWarning) past 2^31 - 1 ms.
+  numberOption('options.timeoutMs', options.timeoutMs, 0, { max: MAX_TIMEOUT_MS });
 }

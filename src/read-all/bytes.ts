@@ -42,14 +42,6 @@ export function copyBytes(
   else target.set(from === 0 && to === source.length ? source : source.subarray(from, to), at);
 }
 
-/** Check an optional `signal` option. @throws {TypeError} when it is not an AbortSignal. */
-export function checkSignal(signal: unknown, name = 'options.signal'): AbortSignal | undefined {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`${name} must be an AbortSignal, got ${typeof signal}`);
-  }
-  return signal;
-}
-
 // The abort race moved to src/abort.ts so src/fs can share it without importing sideways;
 // re-exported here for the read-all and stream modules that already import it from this file.
 export { abortRace, raced } from '../abort.js';

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { BufferPool, getDefaultPool } from '../pool/index.js';
-import { checkSignal } from './bytes.js';
+import type { BufferPool } from '../pool/index.js';
+import { checkInteger, checkObject, checkSignal, intOption, poolOption } from '../validate.js';
 
 /** Options of `readAll`, `readAllChunks` and `readFilePooled`. Every option is optional. */
 export interface ReadAllOptions {
@@ -37,38 +37,18 @@ export interface ResolvedReadAllOptions {
   signal: AbortSignal | undefined;
 }
 
-function byteCount(name: string, value: unknown): number {
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
-  }
-  if (!(Number.isSafeInteger(value) && value >= 0) && value !== Number.POSITIVE_INFINITY) {
-    throw new RangeError(`options.${name} must be a non-negative integer, got ${value}`);
-  }
-  return value;
-}
-
 /**
  * Apply defaults and validate.
  * @throws {TypeError|RangeError} naming the option and the bad value.
  */
 export function resolveReadAllOptions(options: ReadAllOptions = {}): ResolvedReadAllOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `options must be an object, got ${options === null ? 'null' : typeof options}`,
-    );
-  }
+  checkObject('options', options);
   const { pool, maxBytes, lengthHint, signal } = options;
-  if (pool !== undefined && !(pool instanceof BufferPool)) {
-    throw new TypeError('options.pool must be a BufferPool');
-  }
-  const hint = lengthHint === undefined ? undefined : byteCount('lengthHint', lengthHint);
-  if (hint === Number.POSITIVE_INFINITY) {
-    throw new RangeError('options.lengthHint must be a non-negative integer, got Infinity');
-  }
   return {
-    pool: pool ?? getDefaultPool(),
-    maxBytes: maxBytes === undefined ? Number.POSITIVE_INFINITY : byteCount('maxBytes', maxBytes),
-    lengthHint: hint,
+    pool: poolOption(pool),
+    maxBytes: intOption('options.maxBytes', maxBytes, Number.POSITIVE_INFINITY, { infinity: true }),
+    lengthHint:
+      lengthHint === undefined ? undefined : checkInteger('options.lengthHint', lengthHint),
     signal: checkSignal(signal),
   };
 }

@@ -8,14 +8,9 @@ import { finished, type Readable, type Writable } from 'node:stream';
 import type { BufferPool } from '../pool/index.js';
 import { raced } from '../read-all/bytes.js';
 import { isFileHandle, type OpenedFile, openFile } from '../read-all/from-file.js';
+import { checkObject, checkSignal, intOption, poolOption } from '../validate.js';
 import { BlockRing } from './block-ring.js';
-import {
-  checkOptions,
-  checkSignal,
-  DEFAULT_BLOCK_SIZE,
-  poolOption,
-  positiveInt,
-} from './options.js';
+import { DEFAULT_BLOCK_SIZE } from './options.js';
 import { ReadableReader } from './readable-reader.js';
 
 /** Options of {@link pump}. Every option is optional. */
@@ -188,11 +183,13 @@ export async function pump(
   destination: Writable,
   options: PumpOptions = {},
 ): Promise<number> {
-  checkOptions(options);
+  checkObject('options', options);
   const pool = poolOption(options.pool);
   const signal = checkSignal(options.signal);
-  const blockSize = positiveInt('blockSize', options.blockSize, DEFAULT_BLOCK_SIZE);
-  const count = positiveInt('blocks', options.blocks, 4);
+  const blockSize = intOption('options.blockSize', options.blockSize, DEFAULT_BLOCK_SIZE, {
+    min: 1,
+  });
+  const count = intOption('options.blocks', options.blocks, 4, { min: 1 });
   const end = options.end ?? true;
   const fromFile = typeof source === 'string' || source instanceof URL || isFileHandle(source);
   if (!fromFile && !isReadable(source)) {

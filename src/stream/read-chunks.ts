@@ -6,13 +6,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { BufferPool, Lease } from '../pool/index.js';
 import { isFileHandle, openFile } from '../read-all/from-file.js';
-import {
-  checkOptions,
-  checkSignal,
-  DEFAULT_BLOCK_SIZE,
-  poolOption,
-  positiveInt,
-} from './options.js';
+import { checkObject, checkSignal, intOption, poolOption } from '../validate.js';
+import { DEFAULT_BLOCK_SIZE } from './options.js';
 
 /** Options of {@link readChunks}. Every option is optional. */
 export interface ReadChunksOptions {
@@ -72,12 +67,14 @@ export function readChunks(
   source: string | URL | FileHandle,
   options: ReadChunksOptions = {},
 ): AsyncGenerator<Buffer, void, undefined> {
-  checkOptions(options);
+  checkObject('options', options);
   if (typeof source !== 'string' && !(source instanceof URL) && !isFileHandle(source)) {
     throw new TypeError(`source must be a path, URL or FileHandle, got ${typeof source}`);
   }
   const pool = poolOption(options.pool);
   const signal = checkSignal(options.signal);
-  const blockSize = positiveInt('blockSize', options.blockSize, DEFAULT_BLOCK_SIZE);
+  const blockSize = intOption('options.blockSize', options.blockSize, DEFAULT_BLOCK_SIZE, {
+    min: 1,
+  });
   return chunksOf(source, pool, blockSize, signal);
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { BufferPool } from '../pool/index.js';
+import { shown } from '../validate.js';
 import { RenderWorkers } from './render-workers.js';
 
 /**
@@ -12,7 +13,7 @@ import { RenderWorkers } from './render-workers.js';
  */
 export function checkWorkers(workers: unknown, pool: BufferPool): RenderWorkers {
   if (!(workers instanceof RenderWorkers)) {
-    throw new TypeError(`options.workers must be a RenderWorkers, got ${String(workers)}`);
+    throw new TypeError(`options.workers must be a RenderWorkers, got ${shown(workers)}`);
   }
   if (!pool.shared) {
     throw new TypeError(

@@ -5,6 +5,10 @@
  */
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
+import { checkObject, intOption, objectOption, shown } from '../validate.js';
+
+/** Timer bounds: setTimeout fires at once (with a warning) past 2^31 - 1 ms. */
+const TIMER = { max: 2 ** 31 - 1 } as const;
 
 /** Options of {@link RenderWorkers}. */
 export interface RenderWorkersOptions {
@@ -45,51 +49,37 @@ export interface WorkersSettings {
   setup: string | undefined;
 }
 
-function int(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
-  }
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`options.${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-  return value;
-}
-
 /** @internal A module specifier as `import()` in a worker takes it: a URL string. */
 export function moduleUrl(name: string, value: unknown): string {
   if (value instanceof URL) return value.href;
   if (typeof value !== 'string' || value === '') {
-    throw new TypeError(`${name} must be a module path or URL, got ${String(value)}`);
+    throw new TypeError(`${name} must be a module path or URL, got ${shown(value)}`);
   }
   if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value)) return value;
   if (!value.startsWith('/') && !/^[a-z]:[\\/]/i.test(value) && !value.startsWith('\\\\')) {
-    throw new TypeError(`${name} must be an absolute path or a URL, got ${JSON.stringify(value)}`);
+    throw new TypeError(`${name} must be an absolute path or a URL, got ${shown(value)}`);
   }
   return new URL(`file://${value.startsWith('/') ? '' : '/'}${value.replaceAll('\\', '/')}`).href;
 }
 
 /** @internal Validate options; errors name the option and the value. */
 export function workersSettings(options: RenderWorkersOptions): WorkersSettings {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`options must be an object, got ${String(options)}`);
-  }
-  const max = int('max', options.max, availableParallelism(), 1, 256);
-  const min = int('min', options.min, 0, 0, max);
-  const { resourceLimits, setup } = options;
-  if (
-    resourceLimits !== undefined &&
-    (resourceLimits === null || typeof resourceLimits !== 'object')
-  ) {
-    throw new TypeError(`options.resourceLimits must be an object, got ${String(resourceLimits)}`);
-  }
+  checkObject('options', options);
+  const max = intOption('options.max', options.max, availableParallelism(), { min: 1, max: 256 });
+  const { setup } = options;
   return {
     max,
-    min,
-    idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs, 30_000, 0, 2 ** 31 - 1),
-    acquireTimeoutMs: int('acquireTimeoutMs', options.acquireTimeoutMs, 30_000, 1, 2 ** 31 - 1),
-    startTimeoutMs: int('startTimeoutMs', options.startTimeoutMs, 10_000, 1, 2 ** 31 - 1),
-    resourceLimits,
+    min: intOption('options.min', options.min, 0, { max }),
+    idleTimeoutMs: intOption('options.idleTimeoutMs', options.idleTimeoutMs, 30_000, TIMER),
+    acquireTimeoutMs: intOption('options.acquireTimeoutMs', options.acquireTimeoutMs, 30_000, {
+      ...TIMER,
+      min: 1,
+    }),
+    startTimeoutMs: intOption('options.startTimeoutMs', options.startTimeoutMs, 10_000, {
+      ...TIMER,
+      min: 1,
+    }),
+    resourceLimits: objectOption('options.resourceLimits', options.resourceLimits),
     setup: setup === undefined ? undefined : moduleUrl('options.setup', setup),
   };
 }

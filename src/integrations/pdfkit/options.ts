@@ -4,8 +4,16 @@
  * @module
  */
 import type { NoCacheWriteOptions } from '../../fs/index.js';
-import { BufferPool, getDefaultPool } from '../../pool/index.js';
-import { limitOption } from '../../validate.js';
+import type { BufferPool } from '../../pool/index.js';
+import {
+  booleanOption,
+  checkObject,
+  checkSignal,
+  intOption,
+  objectOption,
+  poolOption,
+  stringOption,
+} from '../../validate.js';
 
 /** What `renderPdf` passes on to `writeFileNoCache` with `path` (`atomic` and `signal` are its own options). */
 export type PdfWriteOptions = Omit<NoCacheWriteOptions, 'signal' | 'atomic'>;
@@ -58,51 +66,36 @@ export interface PdfSettings {
   write: PdfWriteOptions;
 }
 
-function optionalObject(name: string, value: unknown): void {
-  if (value !== undefined && (value === null || typeof value !== 'object')) {
-    throw new TypeError(`${name} must be an object, got ${String(value)}`);
-  }
-}
-
 /**
  * @internal Apply defaults and validate.
  * @throws {TypeError|RangeError} naming the option and the bad value.
  */
 export function pdfSettings(options: RenderPdfOptions): PdfSettings {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`options must be an object, got ${String(options)}`);
-  }
-  const { pool, maxBytes, signal, document, path, atomic, write } = options;
-  if (pool !== undefined && !(pool instanceof BufferPool)) {
-    throw new TypeError(`options.pool must be a BufferPool, got ${String(pool)}`);
-  }
-  limitOption('maxBytes', maxBytes, Number.POSITIVE_INFINITY);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
-  }
-  optionalObject('options.document', document);
-  if (path !== undefined && (typeof path !== 'string' || path === '')) {
-    throw new TypeError(`options.path must be a non-empty string, got ${String(path)}`);
-  }
-  if (atomic !== undefined && typeof atomic !== 'boolean') {
-    throw new TypeError(`options.atomic must be a boolean, got ${String(atomic)}`);
-  }
-  optionalObject('options.write', write);
+  checkObject('options', options);
+  const pool = poolOption(options.pool);
+  const maxBytes = intOption('options.maxBytes', options.maxBytes, Number.POSITIVE_INFINITY, {
+    infinity: true,
+  });
+  const signal = checkSignal(options.signal);
+  const document = objectOption('options.document', options.document);
+  const path = stringOption('options.path', options.path);
+  const atomic = booleanOption('options.atomic', options.atomic, true);
+  const write = objectOption('options.write', options.write);
   if (write !== undefined && ('signal' in write || 'atomic' in write)) {
     throw new TypeError(
       'options.write.signal and options.write.atomic are not accepted: pass options.signal and options.atomic',
     );
   }
-  if (path === undefined && (atomic !== undefined || write !== undefined)) {
+  if (path === undefined && (options.atomic !== undefined || write !== undefined)) {
     throw new TypeError('options.atomic and options.write need options.path');
   }
   return {
-    pool: pool ?? getDefaultPool(),
-    maxBytes: maxBytes ?? Infinity,
+    pool,
+    maxBytes,
     signal,
     document: document ?? {},
     path,
-    atomic: atomic ?? true,
+    atomic,
     write: write ?? {},
   };
 }

@@ -9,6 +9,7 @@ import { writeFileNoCache } from '../../fs/index.js';
 import type { Lease } from '../../pool/index.js';
 import { BlockWriter } from '../../read-all/block-writer.js';
 import { drainStream } from '../../read-all/from-stream.js';
+import { checkFunction } from '../../validate.js';
 import { PdfBuildContext } from './build-context.js';
 import { type PdfSettings, pdfSettings, type RenderPdfOptions } from './options.js';
 import { RenderDocument } from './render-document.js';
@@ -177,9 +178,7 @@ export async function renderPdf(
   build: PdfBuild,
   options: RenderPdfOptions = {},
 ): Promise<Lease | PdfFileResult> {
-  if (typeof build !== 'function') {
-    throw new TypeError(`build must be a function, got ${typeof build}`);
-  }
+  checkFunction('build', build);
   const s = pdfSettings(options);
   s.signal?.throwIfAborted();
   const { path } = s;

@@ -4,6 +4,7 @@
  * @module
  */
 import type { BufferPool, Lease } from '../../pool/index.js';
+import { checkObject, stringOption } from '../../validate.js';
 import { checkWorkers } from '../../workers/check.js';
 import { moduleUrl } from '../../workers/options.js';
 import type { RenderWorkers } from '../../workers/render-workers.js';
@@ -66,17 +67,10 @@ export async function renderPdfInWorker(
   build: PdfWorkerBuild,
   options: RenderPdfInWorkerOptions,
 ): Promise<Lease> {
-  if (build === null || typeof build !== 'object') {
-    throw new TypeError(`build must be an object { module, export, data }, got ${String(build)}`);
-  }
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`options must be an object, got ${String(options)}`);
-  }
+  checkObject('build', build);
+  checkObject('options', options);
   const module = moduleUrl('build.module', build.module);
-  const name = build.export ?? 'default';
-  if (typeof name !== 'string' || name === '') {
-    throw new TypeError(`build.export must be a non-empty string, got ${String(name)}`);
-  }
+  const name = stringOption('build.export', build.export, 'default');
   const { workers, ...rest } = options;
   const s = pdfSettings(rest);
   checkWorkers(workers, s.pool);

@@ -4,7 +4,16 @@
  * @module
  */
 import type { NoCacheWriteOptions } from '../../fs/index.js';
-import { BufferPool, getDefaultPool } from '../../pool/index.js';
+import type { BufferPool } from '../../pool/index.js';
+import {
+  checkObject,
+  checkSignal,
+  intOption,
+  objectOption,
+  oneOf,
+  poolOption,
+  stringOption,
+} from '../../validate.js';
 import { checkWorkers } from '../../workers/check.js';
 import type { RenderWorkers } from '../../workers/render-workers.js';
 
@@ -104,42 +113,14 @@ const MAX_SCALE = 64;
 const MAX_MARGIN = 64;
 const MAX_CONCURRENCY = 1024;
 
-function intIn(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number')
-    throw new TypeError(`${name} must be a number, got ${typeof value}`);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(
-  name: string,
-  value: unknown,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) {
-    throw new TypeError(`${name} must be one of ${allowed.join(', ')}, got ${String(value)}`);
-  }
-  return value as T;
-}
-
 /** @internal Validate render options; errors name the option and the value. */
 export function renderSettings(options: QrRenderOptions): RenderSettings {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`options must be an object, got ${String(options)}`);
-  }
-  const pool = options.pool ?? getDefaultPool();
-  if (!(pool instanceof BufferPool)) {
-    throw new TypeError(`options.pool must be a BufferPool, got ${String(pool)}`);
-  }
+  checkObject('options', options);
+  const pool = poolOption(options.pool);
   return {
     format: oneOf('options.format', options.format, FORMATS, 'png'),
-    scale: intIn('options.scale', options.scale, 4, 1, MAX_SCALE),
-    margin: intIn('options.margin', options.margin, 4, 0, MAX_MARGIN),
+    scale: intOption('options.scale', options.scale, 4, { min: 1, max: MAX_SCALE }),
+    margin: intOption('options.margin', options.margin, 4, { max: MAX_MARGIN }),
     errorCorrectionLevel: oneOf(
       'options.errorCorrectionLevel',
       options.errorCorrectionLevel,
@@ -153,29 +134,28 @@ export function renderSettings(options: QrRenderOptions): RenderSettings {
 /** @internal Validate batch options; errors name the option and the value. */
 export function batchSettings(options: QrBatchOptions): BatchSettings {
   const render = renderSettings(options);
-  const { outDir, write, signal } = options;
-  if (outDir !== undefined && (typeof outDir !== 'string' || outDir === '')) {
-    throw new TypeError(`options.outDir must be a non-empty string, got ${String(outDir)}`);
-  }
-  if (write !== undefined && (write === null || typeof write !== 'object')) {
-    throw new TypeError(`options.write must be an object, got ${String(write)}`);
-  }
+  const outDir = stringOption('options.outDir', options.outDir);
+  const write = objectOption('options.write', options.write);
   if (write !== undefined && 'signal' in write) {
     throw new TypeError('options.write.signal is not accepted: pass options.signal');
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
-  }
+  const signal = checkSignal(options.signal);
   const workers =
     options.workers === undefined ? undefined : checkWorkers(options.workers, render.pool);
-  const chunkSize = intIn('options.chunkSize', options.chunkSize, 16, 1, MAX_CONCURRENCY);
+  const chunkSize = intOption('options.chunkSize', options.chunkSize, 16, {
+    min: 1,
+    max: MAX_CONCURRENCY,
+  });
   // With workers, sixteen chunks in flight per thread: a chunk's results come back only after
   // its blocks were leased and filled, so a short window leaves the threads waiting.
   const concurrency =
     workers === undefined ? 8 : Math.min(MAX_CONCURRENCY, 16 * chunkSize * workers.max);
   return {
     ...render,
-    concurrency: intIn('options.concurrency', options.concurrency, concurrency, 1, MAX_CONCURRENCY),
+    concurrency: intOption('options.concurrency', options.concurrency, concurrency, {
+      min: 1,
+      max: MAX_CONCURRENCY,
+    }),
     workers,
     chunkSize,
     outDir,

@@ -6,6 +6,7 @@
 import qrcode from 'qrcode';
 import { BadInputError } from '../../errors.js';
 import type { Lease } from '../../pool/index.js';
+import { checkString } from '../../validate.js';
 import { type QrRenderOptions, type RenderSettings, renderSettings } from './options.js';
 import { encodePng, encodePngAsync, type ModuleMatrix } from './png.js';
 import { svgDocument } from './svg.js';
@@ -17,7 +18,7 @@ import { svgDocument } from './svg.js';
  * for the level); the qrcode error is the `cause`.
  */
 export function createMatrix(text: unknown, settings: RenderSettings, name = 'text'): ModuleMatrix {
-  if (typeof text !== 'string') throw new TypeError(`${name} must be a string, got ${typeof text}`);
+  checkString(name, text, true);
   try {
     return qrcode.create(text, { errorCorrectionLevel: settings.errorCorrectionLevel }).modules;
   } catch (err) {

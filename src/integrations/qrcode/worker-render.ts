@@ -5,6 +5,7 @@
  * @module
  */
 import type { BufferPool, Lease } from '../../pool/index.js';
+import { checkSignal, checkString } from '../../validate.js';
 import { checkWorkers } from '../../workers/check.js';
 import type { RenderWorkers } from '../../workers/render-workers.js';
 import { runChunk, type TaskRef } from '../../workers/sized-run.js';
@@ -17,7 +18,7 @@ const TASK: TaskRef = {
 };
 
 function taskInput(text: unknown, s: RenderSettings, name: string): QrTaskInput {
-  if (typeof text !== 'string') throw new TypeError(`${name} must be a string, got ${typeof text}`);
+  checkString(name, text, true);
   return {
     text,
     format: s.format,
@@ -114,15 +115,9 @@ export async function renderQrInWorkers(
   text: string,
   options: QrWorkerRenderOptions,
 ): Promise<Lease> {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`options must be an object, got ${String(options)}`);
-  }
   const s = renderSettings(options);
   checkWorkers(options.workers, s.pool);
-  const { signal } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
-  }
+  const signal = checkSignal(options.signal);
   signal?.throwIfAborted();
   const input = taskInput(text, s, 'text');
   const chunk = runChunk(options.workers, s.pool, TASK, [input], signal, Promise.resolve());

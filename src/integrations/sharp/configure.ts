@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { debug, warnOnce } from '../../debug.js';
+import { booleanOption, checkObject, intOption } from '../../validate.js';
 
 /** Bounds of libvips' operation cache, as `sharp.cache()` takes them. */
 export interface SharpCacheLimits {
@@ -90,27 +91,15 @@ function detectAllocator(): Pick<SharpConfigReport, 'libc' | 'preloadedAllocator
   return { libc, preloadedAllocator };
 }
 
-function nonNegativeInt(name: string, value: unknown): number {
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
-  }
-  if (!(Number.isSafeInteger(value) && value >= 0)) {
-    throw new RangeError(`options.${name} must be a non-negative integer, got ${value}`);
-  }
-  return value;
-}
-
 function cacheSetting(value: unknown): false | SharpCacheLimits {
   if (value === undefined || value === false) return false;
-  if (typeof value !== 'object' || value === null) {
-    throw new TypeError(`options.cache must be false or an object of limits, got ${typeof value}`);
-  }
+  checkObject('options.cache', value);
   const v = value as Partial<SharpCacheLimits>;
   // sharp's defaults for limits left out: 50 MB, 20 files, 100 operations.
   return {
-    memory: nonNegativeInt('cache.memory', v.memory ?? 50),
-    files: nonNegativeInt('cache.files', v.files ?? 20),
-    items: nonNegativeInt('cache.items', v.items ?? 100),
+    memory: intOption('options.cache.memory', v.memory, 50),
+    files: intOption('options.cache.files', v.files, 20),
+    items: intOption('options.cache.items', v.items, 100),
   };
 }
 
@@ -137,17 +126,10 @@ function cacheSetting(value: unknown): false | SharpCacheLimits {
  * ```
  */
 export function configureSharp(options: ConfigureSharpOptions = {}): SharpConfigReport {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `options must be an object, got ${options === null ? 'null' : typeof options}`,
-    );
-  }
+  checkObject('options', options);
   const cache = cacheSetting(options.cache);
-  const concurrency = nonNegativeInt('concurrency', options.concurrency ?? 1);
-  const warn = options.warnMallocArena ?? true;
-  if (typeof warn !== 'boolean') {
-    throw new TypeError(`options.warnMallocArena must be a boolean, got ${typeof warn}`);
-  }
+  const concurrency = intOption('options.concurrency', options.concurrency, 1);
+  const warn = booleanOption('options.warnMallocArena', options.warnMallocArena, true);
 
   const previousConcurrency = sharp.concurrency();
   const stats = sharp.cache(cache);

@@ -6,6 +6,7 @@
 import type { Metadata } from 'sharp';
 import { BadInputError, LimitExceededError } from '../../errors.js';
 import type { Lease } from '../../pool/index.js';
+import { functionOption } from '../../validate.js';
 import { type ImageInput, openInput } from './input.js';
 import { type ImageOptions, type ImageSettings, resolveImageOptions } from './options.js';
 import {
@@ -97,10 +98,7 @@ function rawBytesFromHeader(meta: Metadata, s: ImageSettings): number {
  */
 export async function decodeRaw(input: ImageInput, options?: DecodeRawOptions): Promise<RawImage> {
   const s = resolveImageOptions(options);
-  const build = options?.build;
-  if (build !== undefined && typeof build !== 'function') {
-    throw new TypeError(`options.build must be a function, got ${typeof build}`);
-  }
+  const build = functionOption('options.build', options?.build);
   s.signal?.throwIfAborted();
   const held = await openInput(input, s);
   let reserved: Lease | undefined;

@@ -4,8 +4,8 @@
  * @module
  */
 import type { SharpOptions } from 'sharp';
-import { BufferPool, getDefaultPool } from '../../pool/index.js';
-import { limitOption } from '../../validate.js';
+import type { BufferPool } from '../../pool/index.js';
+import { checkObject, checkSignal, intOption, objectOption, poolOption } from '../../validate.js';
 import { type ImageInputFormat, inputFormatsOption } from './formats.js';
 
 /**
@@ -114,31 +114,14 @@ export interface ImageSettings {
   signal: AbortSignal | undefined;
 }
 
+/** `limitInputPixels` in sharp's spelling: `false` and `Infinity` are no limit, `0`. */
 function pixelLimit(value: unknown): number {
-  if (value === undefined) return DEFAULT_LIMIT_INPUT_PIXELS;
   if (value === false) return 0;
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.limitInputPixels must be a number or false, got ${typeof value}`);
-  }
-  if (value === Number.POSITIVE_INFINITY) return 0;
-  if (!(Number.isSafeInteger(value) && value > 0)) {
-    throw new RangeError(`options.limitInputPixels must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
-function timeoutOption(value: unknown): number {
-  if (value === undefined) return 0;
-  if (typeof value !== 'number') {
-    throw new TypeError(`options.timeoutSeconds must be a number, got ${typeof value}`);
-  }
-  // sharp's own range: whole seconds, at most an hour.
-  if (!(Number.isInteger(value) && value >= 0 && value <= 3600)) {
-    throw new RangeError(
-      `options.timeoutSeconds must be a whole number of seconds from 0 to 3600, got ${value}`,
-    );
-  }
-  return value;
+  const limit = intOption('options.limitInputPixels', value, DEFAULT_LIMIT_INPUT_PIXELS, {
+    min: 1,
+    infinity: true,
+  });
+  return limit === Number.POSITIVE_INFINITY ? 0 : limit;
 }
 
 /**
@@ -146,23 +129,11 @@ function timeoutOption(value: unknown): number {
  * @throws {TypeError|RangeError} naming the option and the bad value.
  */
 export function resolveImageOptions(options: unknown): ImageSettings {
-  if (options === undefined) options = {};
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `options must be an object, got ${options === null ? 'null' : typeof options}`,
-    );
-  }
-  const o = options as ImageOptions;
-  if (o.pool !== undefined && !(o.pool instanceof BufferPool)) {
-    throw new TypeError('options.pool must be a BufferPool');
-  }
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw new TypeError(`options.signal must be an AbortSignal, got ${typeof o.signal}`);
-  }
-  const sharpOptions = o.sharpOptions ?? {};
-  if (typeof sharpOptions !== 'object' || sharpOptions === null) {
-    throw new TypeError(`options.sharpOptions must be an object, got ${typeof sharpOptions}`);
-  }
+  const o = (options === undefined ? {} : options) as ImageOptions;
+  checkObject('options', o);
+  const pool = poolOption(o.pool);
+  const signal = checkSignal(o.signal);
+  const sharpOptions = objectOption('options.sharpOptions', o.sharpOptions) ?? {};
   for (const key of ['limitInputPixels', 'create', 'text', 'join']) {
     if (key in sharpOptions) {
       throw new TypeError(
@@ -171,13 +142,23 @@ export function resolveImageOptions(options: unknown): ImageSettings {
     }
   }
   return {
-    pool: o.pool ?? getDefaultPool(),
+    pool,
     limitInputPixels: pixelLimit(o.limitInputPixels),
-    maxInputBytes: limitOption('maxInputBytes', o.maxInputBytes, DEFAULT_MAX_INPUT_BYTES),
-    maxOutputBytes: limitOption('maxOutputBytes', o.maxOutputBytes, Number.POSITIVE_INFINITY),
+    maxInputBytes: intOption('options.maxInputBytes', o.maxInputBytes, DEFAULT_MAX_INPUT_BYTES, {
+      infinity: true,
+    }),
+    maxOutputBytes: intOption(
+      'options.maxOutputBytes',
+      o.maxOutputBytes,
+      Number.POSITIVE_INFINITY,
+      {
+        infinity: true,
+      },
+    ),
     sharpOptions,
     inputFormats: inputFormatsOption(o.inputFormats),
-    timeoutSeconds: timeoutOption(o.timeoutSeconds),
-    signal: o.signal,
+    // sharp's own range: whole seconds, at most an hour.
+    timeoutSeconds: intOption('options.timeoutSeconds', o.timeoutSeconds, 0, { max: 3600 }),
+    signal,
   };
 }

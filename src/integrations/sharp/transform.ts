@@ -4,6 +4,7 @@
  * @module
  */
 import type { Lease } from '../../pool/index.js';
+import { checkFunction } from '../../validate.js';
 import { type ImageInput, openInput } from './input.js';
 import { type ImageOptions, resolveImageOptions } from './options.js';
 import {
@@ -61,9 +62,7 @@ export async function transformImage(
   options?: ImageOptions,
 ): Promise<Lease> {
   const s = resolveImageOptions(options);
-  if (typeof build !== 'function') {
-    throw new TypeError(`build must be a function, got ${typeof build}`);
-  }
+  checkFunction('build', build);
   s.signal?.throwIfAborted();
   const held = await openInput(input, s);
   let data: Buffer;

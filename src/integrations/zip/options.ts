@@ -5,8 +5,16 @@
  */
 import { DEFAULT_MAX_RATIO } from '../../decompress/options.js';
 import type { WriteChunk } from '../../fs/index.js';
-import { BufferPool, getDefaultPool, type Lease } from '../../pool/index.js';
-import { limitOption, ratioOption } from '../../validate.js';
+import type { BufferPool, Lease } from '../../pool/index.js';
+import {
+  booleanOption,
+  checkObject,
+  checkSignal,
+  functionOption,
+  intOption,
+  numberOption,
+  poolOption,
+} from '../../validate.js';
 import type { ZipEntry } from './zip-entry.js';
 
 /** What an `onEntry` callback may return to have a file written (see {@link ExtractZipOptions.onEntry}). */
@@ -85,36 +93,30 @@ const ON_ENTRY_MAX_ENTRY_BYTES = 64 << 20;
  * @throws {TypeError|RangeError} naming the option and the bad value.
  */
 export function resolveExtractOptions(options: ExtractZipOptions = {}): ResolvedExtractOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(
-      `options must be an object, got ${options === null ? 'null' : typeof options}`,
-    );
-  }
-  const { pool, onEntry, signal, foldCase } = options;
-  if (pool !== undefined && !(pool instanceof BufferPool)) {
-    throw new TypeError('options.pool must be a BufferPool');
-  }
-  if (onEntry !== undefined && typeof onEntry !== 'function') {
-    throw new TypeError(`options.onEntry must be a function, got ${typeof onEntry}`);
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`options.signal must be an AbortSignal, got ${String(signal)}`);
-  }
-  if (foldCase !== undefined && typeof foldCase !== 'boolean') {
-    throw new TypeError(`options.foldCase must be a boolean, got ${typeof foldCase}`);
-  }
-  const maxRatio = ratioOption('maxRatio', options.maxRatio, DEFAULT_MAX_RATIO);
-  const maxTotalBytes = limitOption('maxTotalBytes', options.maxTotalBytes, GIB);
-  const entryDefault = onEntry === undefined ? maxTotalBytes : ON_ENTRY_MAX_ENTRY_BYTES;
+  checkObject('options', options);
+  const onEntry = functionOption('options.onEntry', options.onEntry);
+  const limit = (name: keyof ExtractZipOptions, fallback: number) =>
+    intOption(`options.${name}`, options[name], fallback, { infinity: true });
+  const maxTotalBytes = limit('maxTotalBytes', GIB);
   return {
-    maxEntries: limitOption('maxEntries', options.maxEntries, 10_000),
+    maxEntries: limit('maxEntries', 10_000),
     maxTotalBytes,
-    maxEntryBytes: limitOption('maxEntryBytes', options.maxEntryBytes, entryDefault),
-    maxRatio,
-    maxArchiveBytes: limitOption('maxArchiveBytes', options.maxArchiveBytes, GIB),
-    foldCase: foldCase ?? (process.platform === 'darwin' || process.platform === 'win32'),
-    pool: pool ?? getDefaultPool(),
+    maxEntryBytes: limit(
+      'maxEntryBytes',
+      onEntry === undefined ? maxTotalBytes : ON_ENTRY_MAX_ENTRY_BYTES,
+    ),
+    maxRatio: numberOption('options.maxRatio', options.maxRatio, DEFAULT_MAX_RATIO, {
+      min: 1,
+      infinity: true,
+    }),
+    maxArchiveBytes: limit('maxArchiveBytes', GIB),
+    foldCase: booleanOption(
+      'options.foldCase',
+      options.foldCase,
+      process.platform === 'darwin' || process.platform === 'win32',
+    ),
+    pool: poolOption(options.pool),
     onEntry,
-    signal,
+    signal: checkSignal(options.signal),
   };
 }
