@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fileURLToPath } from 'node:url';
 
 /**
  * A byte or count limit: `undefined` gives `fallback`; otherwise a safe integer ≥ 0, or
@@ -53,4 +54,32 @@ export function ratioOption(name: string, value: unknown, fallback: number): num
     throw new RangeError(`options.${name} must be a number >= 1 or Infinity, got ${value}`);
   }
   return value;
+}
+
+/**
+ * A path argument as a string: a non-empty string as it is, a `file:` URL converted with
+ * `fileURLToPath` (as `fs` does), so every path-taking function accepts what `fs.open` accepts.
+ *
+ * @param name The argument's name, e.g. `'path'`.
+ * @throws {TypeError} for an empty string, a URL of another scheme, a `file:` URL `fs` would
+ * refuse (a host on POSIX, an encoded `/`), or any other value; naming the argument and the value.
+ * @example
+ * ```ts
+ * const file = toPath('path', new URL('./out.bin', import.meta.url));
+ * ```
+ */
+export function toPath(name: string, value: unknown): string {
+  if (typeof value === 'string' && value !== '') return value;
+  if (value instanceof URL) {
+    if (value.protocol !== 'file:') {
+      throw new TypeError(`${name} must be a path or a file: URL, got a ${value.protocol} URL`);
+    }
+    try {
+      return fileURLToPath(value);
+    } catch (err) {
+      throw new TypeError(`${name}: ${(err as Error).message}, got ${value.href}`, { cause: err });
+    }
+  }
+  const shown = typeof value === 'string' ? "''" : String(value);
+  throw new TypeError(`${name} must be a non-empty string or a file: URL, got ${shown}`);
 }

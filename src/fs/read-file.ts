@@ -8,6 +8,7 @@ import { checkNonNegativeInt, checkSignal } from '../native/validate.js';
 import { type BufferPool, getDefaultPool, type Lease } from '../pool/index.js';
 import { BlockWriter } from '../read-all/block-writer.js';
 import { drainFile, openFile } from '../read-all/from-file.js';
+import { toPath } from '../validate.js';
 import { CacheDroppingFile } from './cache-dropping-file.js';
 import { DEFAULT_WINDOW_BYTES } from './options.js';
 
@@ -32,7 +33,7 @@ export interface ReadFileNoCacheOptions {
 }
 
 /**
- * Read the whole file at `path` into one lease from the pool, so reading an input (even twice) does
+ * Read the whole file at `path` (a path or a `file:` URL) into one lease from the pool, so reading an input (even twice) does
  * not turn it into active page cache that counts against the container's memory limit. Pages that
  * were already cached are dropped too (`DONTNEED` does not know who cached them).
  *
@@ -60,12 +61,10 @@ export interface ReadFileNoCacheOptions {
  * ```
  */
 export async function readFileNoCache(
-  path: string,
+  pathOrUrl: string | URL,
   options: ReadFileNoCacheOptions = {},
 ): Promise<Lease> {
-  if (typeof path !== 'string' || path === '') {
-    throw new TypeError(`path must be a non-empty string, got ${String(path)}`);
-  }
+  const path = toPath('path', pathOrUrl);
   const { maxBytes = Number.POSITIVE_INFINITY, signal, strategy = 'auto' } = options;
   if (maxBytes !== Number.POSITIVE_INFINITY) checkNonNegativeInt('options.maxBytes', maxBytes);
   const chunk = options.chunkBytes ?? DEFAULT_WINDOW_BYTES;

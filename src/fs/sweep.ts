@@ -11,6 +11,7 @@ import { channels, debug } from '../debug.js';
 import { loadBinding } from '../native/binding.js';
 import { parseTempName, type TempKind } from '../native/owner.js';
 import { checkSignal } from '../native/validate.js';
+import { toPath } from '../validate.js';
 import { judge, type SweepKeepReason, type SweepRemoveReason } from './sweep-judge.js';
 
 export type { SweepKeepReason, SweepRemoveReason } from './sweep-judge.js';
@@ -192,7 +193,7 @@ export async function sweepDir(
  * - its owner cannot be checked from here (another machine or boot, another pid namespace without
  *   a lock, the older name format) and it is unmodified for `maxAgeMs`.
  *
- * @param dir The directory to sweep.
+ * @param dir The directory to sweep: a path or a `file:` URL.
  * @returns What was removed, kept and could not be removed, with the reasons.
  * @default options `{ maxAgeMs: 24 hours, dryRun: false }`
  * @throws {TypeError|RangeError} for bad arguments, naming them.
@@ -204,10 +205,11 @@ export async function sweepDir(
  * for (const r of removed) console.log(`removed ${r.path} (${r.reason})`);
  * ```
  */
-export async function sweepStale(dir: string, options: SweepOptions = {}): Promise<SweepResult> {
-  if (typeof dir !== 'string' || dir === '') {
-    throw new TypeError(`dir must be a non-empty string, got ${String(dir)}`);
-  }
+export async function sweepStale(
+  dir: string | URL,
+  options: SweepOptions = {},
+): Promise<SweepResult> {
+  const path = toPath('dir', dir);
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`options must be an object, got ${String(options)}`);
   }
@@ -221,7 +223,7 @@ export async function sweepStale(dir: string, options: SweepOptions = {}): Promi
     throw new TypeError(`options.dryRun must be a boolean, got ${String(options.dryRun)}`);
   }
   checkSignal(options.signal);
-  const { scanned, complete, ...result } = await sweepDir(dir, {
+  const { scanned, complete, ...result } = await sweepDir(path, {
     maxAgeMs,
     dryRun: options.dryRun === true,
     signal: options.signal,

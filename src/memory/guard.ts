@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { debug } from '../debug.js';
+import { UnsupportedError } from '../errors.js';
 import { mallocTrim as nativeMallocTrim } from '../native/malloc.js';
 import { Blindness } from './blindness.js';
 import { type CgroupMemory, readCgroupMemory } from './cgroup.js';
@@ -43,7 +44,11 @@ export type { GuardWakeMode } from './wake.js';
 async function defaultDropCache(): Promise<((file: string) => Promise<unknown>) | null> {
   try {
     const fs = await import('../fs/index.js');
-    return (file: string) => fs.dropCache(file);
+    // Without the addon dropCache drops nothing and says so; relief stops at this error.
+    return async (file: string) => {
+      const r = await fs.dropCache(file);
+      if (!r.dropped) throw new UnsupportedError(`dropCache: ${r.reason}`);
+    };
   } catch (err) {
     debug('memory guard: no dropCache available: %s', (err as Error).message);
     return null;
@@ -213,7 +218,21 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     return this.#running;
   }
 
-  /** Stop sampling. Idempotent. */
+  /**
+   * Stop the guard: clear the `intervalMs` timer and stop the native wake-up thread (closing its
+   * descriptors), so the guard no longer samples on its own. From then on
+   * `ready()` is `false`. Aborting `options.signal` calls it. Idempotent: later calls do nothing.
+   *
+   * It does not wait for or cancel a sample already running (its actions, `onSoft`/`onHard` and
+   * events still happen), does not remove listeners, and does not close, trim or release the
+   * `pools`, the page-cache registry or anything else the guard was given. An explicit `sample()`
+   * after `close()` still reads the cgroup and acts.
+   *
+   * @example
+   * ```ts
+   * server.on('close', () => guard.close());
+   * ```
+   */
   close(): void {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
