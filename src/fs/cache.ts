@@ -72,9 +72,10 @@ async function withFd<T>(pathOrFd: string | number, fn: (fd: number) => Promise<
 }
 
 /**
- * Measure how much of a file (a path, `file:` URL or descriptor) sits in the page cache. `method: 'auto'` uses `cachestat(2)` and falls
- * back to `mmap` + `mincore(2)` when `cachestat` fails with `ENOSYS` (Linux < 6.5) or `EPERM` (a
- * seccomp filter that blocks it, as in some container runtimes); any other error is thrown.
+ * Measure how much of a file (a path, `file:` URL or descriptor) sits in the page cache.
+ * `method: 'auto'` uses `cachestat(2)` and falls back to `mmap` + `mincore(2)` when `cachestat`
+ * fails with `ENOSYS` (Linux < 6.5) or `EPERM` (a seccomp filter that blocks it, as in some
+ * container runtimes); any other error is thrown.
  *
  * Unlike the writers, readers and {@link dropCache}, this has no fallback without the native addon:
  * Node has no call that tells which pages are cached, and a guessed figure would be worse than
@@ -135,7 +136,7 @@ export async function residency(
  * loses data. Pages mapped by a process, or of a memory-backed filesystem (tmpfs), stay.
  *
  * Without the native addon (or off Linux) it degrades as the no-cache writers do: the file is
- * still opened (so a missing file rejects as it would with the addon), nothing is dropped, the
+ * still opened (so a missing file rejects as it does with the addon), nothing is dropped, the
  * one-time `SLABIO_NO_NATIVE` warning says why, and the result is `{ dropped: false, reason }`.
  *
  * @returns Whether the cache was dropped, and why not.
@@ -156,7 +157,8 @@ export async function dropCache(
   checkSignal(options.signal);
   const b = linuxBindingOrWarn('dropCache');
   if (b === null) {
-    await withFd(target, async () => {});
+    // A missing file or a closed descriptor is refused as it is with the addon.
+    await withFd(target, (fd) => fstatAsync(fd));
     return { dropped: false, reason: noNativeReason() };
   }
   const c = b.constants;
