@@ -13,6 +13,8 @@ import { checkObject, numberOption } from './validate.js';
 
 /** The part of a `BufferPool` the metrics read. */
 export interface PoolStatsSource {
+  /** The `pool` label, when unique among the registered pools (a `BufferPool`'s `name`). */
+  readonly name?: string;
   stats(): {
     reservedBytes: number;
     inUseBytes: number;
@@ -39,8 +41,13 @@ export interface SlabioMetricsOptions {
   registry?: Registry;
   /** Metric name prefix. @default 'slabio_' */
   prefix?: string;
-  /** Pools by name (the `pool` label). @default {} */
-  pools?: Record<string, PoolStatsSource>;
+  /**
+   * The pools to report, as a list or by key. Each is labelled `pool` by its `name` (a
+   * `BufferPool`'s `name` option) when that is unique among them, else by its key (its index in a
+   * list).
+   * @default {}
+   */
+  pools?: Record<string, PoolStatsSource> | readonly PoolStatsSource[];
   /** A memory guard: its state, actions and page-cache drops. */
   guard?: GuardStatsSource;
   /** Options for `readCgroupMemory` (e.g. `cgroupDir`). */
@@ -75,7 +82,7 @@ const STATE = { ok: 0, soft: 1, hard: 2 } as const;
  * | `slabio_guard_failed_samples_total` | counter | |
  * | `slabio_guard_events_total` | counter | `event` = soft, hard, recovered |
  * | `slabio_guard_trimmed_bytes_total`, `slabio_page_cache_drops_total`, `slabio_guard_malloc_trims_total`, `slabio_guard_reclaims_total` | counter | |
- * | `slabio_pool_reserved_bytes`, `_in_use_bytes`, `_high_water_bytes` | gauge | `pool`, `class` (block size, or `all`) |
+ * | `slabio_pool_reserved_bytes`, `_in_use_bytes`, `_high_water_bytes` | gauge | `pool`, `class` (block size, or `all`): a class appears once it has been used or holds slabs |
  * | `slabio_pool_leaks_total`, `slabio_pool_oversize_total` | counter | `pool` |
  *
  * A cgroup read that fails does not fail the scrape: the memory gauges are `NaN` for that
@@ -83,12 +90,13 @@ const STATE = { ok: 0, soft: 1, hard: 2 } as const;
  * Alert on `slabio_memory_read_success == 0` or `slabio_guard_blind == 1`.
  *
  * @throws {Error} prom-client's error when a metric of the same name is already registered.
+ * @throws {RangeError} when two pools would get the same `pool` label (a key equal to a name).
  * @example
  * ```ts
  * import { Registry } from 'prom-client';
  * import { registerSlabioMetrics } from 'slabio/prom';
  * const registry = new Registry();
- * registerSlabioMetrics({ registry, guard, pools: { default: pool } });
+ * registerSlabioMetrics({ registry, guard, pools: [pool] }); // labelled by pool.name
  * ```
  */
 export function registerSlabioMetrics(options: SlabioMetricsOptions = {}): SlabioMetrics {
@@ -199,7 +207,7 @@ export function registerSlabioMetrics(options: SlabioMetricsOptions = {}): Slabi
 
   const guard = options.guard;
   if (guard !== undefined) registerGuard(guard, p, registers, names);
-  const pools = Object.entries(options.pools ?? {});
+  const pools = labelPools(options.pools ?? {});
   if (pools.length > 0) registerPools(pools, p, registers, names);
 
   return {
@@ -295,6 +303,35 @@ function registerGuard(guard: GuardStatsSource, p: string, registers: Registry[]
   );
 }
 
+/** Each pool with its `pool` label: its name where unique, else its key. */
+function labelPools(
+  pools: Record<string, PoolStatsSource> | readonly PoolStatsSource[],
+): Array<[string, PoolStatsSource]> {
+  const entries: Array<[string, PoolStatsSource]> = Array.isArray(pools)
+    ? pools.map((src, i) => [String(i), src])
+    : Object.entries(pools);
+  const named = new Map<string, number>();
+  for (const [, src] of entries) {
+    if (typeof src.name === 'string' && src.name !== '') {
+      named.set(src.name, (named.get(src.name) ?? 0) + 1);
+    }
+  }
+  const labelled = entries.map(([key, src]): [string, PoolStatsSource] => {
+    const name = src.name;
+    return [typeof name === 'string' && named.get(name) === 1 ? name : key, src];
+  });
+  const seen = new Set<string>();
+  for (const [label] of labelled) {
+    if (seen.has(label)) {
+      throw new RangeError(
+        `options.pools: two pools would both be labelled pool="${label}"; give them distinct names or keys`,
+      );
+    }
+    seen.add(label);
+  }
+  return labelled;
+}
+
 function registerPools(
   pools: Array<[string, PoolStatsSource]>,
   p: string,
@@ -317,7 +354,14 @@ function registerPools(
         for (const [pool, src] of pools) {
           const s = src.stats();
           this.set({ pool, class: 'all' }, s[field]);
-          for (const c of s.classes) this.set({ pool, class: String(c.size) }, c[field]);
+          // A class that never served a lease nor holds a slab has zeros only: leaving it out
+          // keeps a default pool (49 classes) from costing 49 series per gauge. Once used, a
+          // class stays (its high water never falls), so its series do not come and go.
+          for (const c of s.classes) {
+            if (c.highWaterBytes > 0 || c.reservedBytes > 0) {
+              this.set({ pool, class: String(c.size) }, c[field]);
+            }
+          }
         }
       },
     });

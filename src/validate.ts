@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { fileURLToPath } from 'node:url';
 import { BufferPool } from './pool/buffer-pool.js';
 import { getDefaultPool } from './pool/default-pool.js';
 
@@ -324,4 +325,31 @@ export const MAX_FD = 0x7fffffff;
  */
 export function checkFd(value: unknown, name = 'fd'): number {
   return checkInteger(name, value, { max: MAX_FD });
+}
+
+/**
+ * A path argument as a string: a non-empty string as it is, a `file:` URL converted with
+ * `fileURLToPath` (as `fs` does), so every path-taking function accepts what `fs.open` accepts.
+ *
+ * @param name The argument's name, e.g. `'path'`.
+ * @throws {TypeError} for an empty string, a URL of another scheme, a `file:` URL `fs` would
+ * refuse (a host on POSIX, an encoded `/`), or any other value; naming the argument and the value.
+ * @example
+ * ```ts
+ * const file = toPath('path', new URL('./out.bin', import.meta.url));
+ * ```
+ */
+export function toPath(name: string, value: unknown): string {
+  if (typeof value === 'string' && value !== '') return value;
+  if (value instanceof URL) {
+    if (value.protocol !== 'file:') {
+      throw new TypeError(`${name} must be a path or a file: URL, got a ${value.protocol} URL`);
+    }
+    try {
+      return fileURLToPath(value);
+    } catch (err) {
+      throw new TypeError(`${name}: ${(err as Error).message}, got ${value.href}`, { cause: err });
+    }
+  }
+  return fail(TypeError, name, 'a non-empty string or a file: URL', value);
 }

@@ -21,7 +21,12 @@ function value(text: string, series: string): number {
 describe('slabio/prom', () => {
   it('exports the working set, guard state and events, and pool figures per class', async (t) => {
     const registry = new Registry();
-    const pool = new BufferPool({ sizeClasses: [4096, 65536], maxBytes: 4 * MiB, idleTrimMs: 0 });
+    const pool = new BufferPool({
+      name: 'main',
+      sizeClasses: [4096, 65536],
+      maxBytes: 4 * MiB,
+      idleTrimMs: 0,
+    });
     t.after(() => pool.close());
     const held = pool.acquire(60_000);
     pool.acquire(100).release();

@@ -13,7 +13,7 @@ import {
 import { type Capabilities, capabilities } from '../native/index.js';
 import { advise } from './advice.js';
 import { type AllocatorReport, allocatorReport } from './allocator.js';
-import { bytes, percent, row } from './format.js';
+import { bytes, fsErrorText, percent, row } from './format.js';
 import { type ResidencyScan, scanResidency } from './residency-scan.js';
 
 /** Why the memory figures are missing from a report. */
@@ -35,7 +35,10 @@ export interface InspectReport {
   /** Page-cache control on `dir` (or the temp dir); `null` with the probe's error in `capabilitiesError`. */
   capabilities: Capabilities | null;
   capabilitiesError: string | null;
+  /** The files scan of `dir`; `null` without a `dir`, or when it cannot be read (see `dirError`). */
   files: ResidencyScan | null;
+  /** Why `dir` could not be read (`code` is Node's, e.g. `ENOENT`); `null` when it could. */
+  dirError: { dir: string; code: string; message: string } | null;
   advice: string[];
 }
 
@@ -66,7 +69,9 @@ async function readMemory(
  * Gather the inspection report. A cgroup that cannot be read or parsed is reported in
  * `memoryError` (with `memory: null`), not thrown: the rest of the report still helps.
  *
- * @throws {Error} the fs error when `dir` cannot be read.
+ * A `dir` that cannot be read is reported in `dirError` too (with `files: null`).
+ *
+ * @throws `signal.reason` on abort.
  */
 export async function inspect(options: InspectOptions = {}): Promise<InspectReport> {
   const reader = { ...options.reader, ...(options.signal ? { signal: options.signal } : {}) };
@@ -74,19 +79,28 @@ export async function inspect(options: InspectOptions = {}): Promise<InspectRepo
     readMemory(reader),
     allocatorReport(),
   ]);
-  const files =
-    options.dir === undefined
-      ? null
-      : await scanResidency(options.dir, {
-          top: options.top ?? 10,
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
+  let files: ResidencyScan | null = null;
+  let dirError: InspectReport['dirError'] = null;
+  if (options.dir !== undefined) {
+    try {
+      files = await scanResidency(options.dir, {
+        top: options.top ?? 10,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      const code = (err as NodeJS.ErrnoException).code;
+      if (typeof code !== 'string') throw err;
+      dirError = { dir: options.dir, code, message: fsErrorText(err as Error, false) };
+    }
+  }
   let caps: Capabilities | null = null;
   let capabilitiesError: string | null = null;
   try {
-    caps = await capabilities(options.dir);
+    // An unreadable dir is reported once; the probe then says what the temp dir's filesystem can do.
+    caps = await capabilities(dirError === null ? options.dir : undefined);
   } catch (err) {
-    capabilitiesError = (err as Error).message;
+    capabilitiesError = fsErrorText(err as Error);
   }
   const mu = process.memoryUsage();
   return {
@@ -103,6 +117,7 @@ export async function inspect(options: InspectOptions = {}): Promise<InspectRepo
     capabilities: caps,
     capabilitiesError,
     files,
+    dirError,
     advice: advise(memory, allocator, caps, memoryError?.message),
   };
 }
@@ -260,6 +275,12 @@ export function formatInspect(r: InspectReport): string {
         );
   const sections = [memory, allocatorSection(r), capabilitySection(r)];
   if (r.files !== null) sections.push(filesSection(r.files));
+  if (r.dirError !== null) {
+    sections.push([
+      `files holding page cache in ${r.dirError.dir}`,
+      row('unreadable', r.dirError.message),
+    ]);
+  }
   sections.push(['advice', ...r.advice.map((a) => `  - ${a}`)]);
   return `${sections.map((s) => s.join('\n')).join('\n\n')}\n`;
 }

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CgroupError } from '../errors.js';
 import { sweepStale } from '../fs/index.js';
+import { fsErrorText } from './format.js';
 import { formatInspect, inspect } from './inspect.js';
 import { formatSweep, parseDuration, sweepJson } from './sweep.js';
 import { watch } from './watch.js';
@@ -80,11 +81,17 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         values.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspect(report),
       );
-      if (report.memoryError === null) return 0;
-      process.stderr.write(
-        `slabio inspect: ${report.memoryError.code}: ${report.memoryError.message}\n${BLIND}`,
-      );
-      return 1;
+      if (report.dirError !== null) {
+        process.stderr.write(
+          `slabio inspect: cannot read ${report.dirError.dir}: ${report.dirError.message}\n`,
+        );
+      }
+      if (report.memoryError !== null) {
+        process.stderr.write(
+          `slabio inspect: ${report.memoryError.code}: ${report.memoryError.message}\n${BLIND}`,
+        );
+      }
+      return report.memoryError === null && report.dirError === null ? 0 : 1;
     }
     if (command === 'watch') {
       if (rest.length > 0) return usage('watch takes no arguments');
@@ -120,7 +127,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof RangeError) return usage(err.message);
     const e = err as Error & { code?: string };
-    process.stderr.write(`slabio ${command}: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+    // A SlabioError's message does not repeat its code; Node's fs errors' messages start with it.
+    const text = e.code?.startsWith('ERR_SLABIO_') ? `${e.code}: ${e.message}` : fsErrorText(e);
+    process.stderr.write(`slabio ${command}: ${text}\n`);
     if (err instanceof CgroupError) process.stderr.write(BLIND);
     return 1;
   }

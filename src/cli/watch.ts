@@ -9,7 +9,7 @@ import {
   type ReadCgroupMemoryOptions,
   readCgroupMemory,
 } from '../memory/index.js';
-import { bytes, percent, sparkline } from './format.js';
+import { bytes, percent, sparkline, sparklineScale } from './format.js';
 
 /** Options of {@link watch}. */
 export interface WatchOptions {
@@ -27,6 +27,13 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
+// The range the bars span, so a reader can tell a flat line from a small wiggle.
+function scaleText(history: readonly number[], limit: number | null): string {
+  if (limit !== null) return `(0 to the limit)`;
+  const { lo, hi } = sparklineScale(history);
+  return `(${bytes(lo)} to ${bytes(hi)})`;
+}
+
 /** One frame of text for a snapshot and the working-set history. */
 export function frame(m: CgroupMemory, history: readonly number[], intervalMs: number): string {
   const when = new Date(m.timestamp).toISOString().slice(11, 19);
@@ -34,7 +41,7 @@ export function frame(m: CgroupMemory, history: readonly number[], intervalMs: n
   const lines = [
     `slabio watch: ${where}, every ${intervalMs} ms, Ctrl-C to stop   ${when}`,
     `working set ${bytes(m.workingSet)} of ${m.limit === null ? 'no limit' : bytes(m.limit)} (${percent(m.workingSet, m.limit)})`,
-    `  ${sparkline(history, m.limit ?? undefined)}`,
+    `  ${sparkline(history, m.limit ?? undefined)}  ${scaleText(history, m.limit)}`,
     `usage ${bytes(m.usage)}  anon ${bytes(m.anon)}  active file ${bytes(m.activeFile)}  inactive file ${bytes(m.inactiveFile)}  shmem ${bytes(m.shmem)}  dirty ${bytes(m.dirty)}`,
   ];
   const extra: string[] = [];

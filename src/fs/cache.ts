@@ -7,10 +7,10 @@
 import { fstat } from 'node:fs';
 import { promisify } from 'node:util';
 import { SystemError } from '../errors.js';
-import { requireLinuxBinding } from '../native/binding.js';
+import { linuxBindingOrWarn, noNativeReason, requireLinuxBinding } from '../native/binding.js';
 import { toSystemError } from '../native/syscalls.js';
 import { closeFd, openPath } from '../read-all/fd-calls.js';
-import { checkFd, checkObject, checkSignal, oneOf } from '../validate.js';
+import { checkFd, checkObject, checkSignal, oneOf, toPath } from '../validate.js';
 
 /** How much of a file is in the page cache. */
 export interface Residency {
@@ -42,13 +42,25 @@ export interface ResidencyOptions {
 const fstatAsync = promisify(fstat);
 const METHODS = ['auto', 'cachestat', 'mincore'] as const;
 
+/** The result of {@link dropCache}. */
+export interface DropCacheResult {
+  /**
+   * Whether the writeback and `POSIX_FADV_DONTNEED` calls ran. `false` only without the native
+   * addon (or off Linux), where nothing can be dropped; `reason` then says why.
+   */
+  dropped: boolean;
+  /** Why nothing was dropped (absent when `dropped`). */
+  reason?: string;
+}
+
+/** Checked before anything is opened, so a bad argument throws at once. */
+function checkPathOrFd(pathOrFd: unknown): string | number {
+  if (typeof pathOrFd !== 'number') return toPath('pathOrFd', pathOrFd);
+  return checkFd(pathOrFd);
+}
+
 async function withFd<T>(pathOrFd: string | number, fn: (fd: number) => Promise<T>): Promise<T> {
-  if (typeof pathOrFd === 'number') {
-    return fn(checkFd(pathOrFd));
-  }
-  if (typeof pathOrFd !== 'string' || pathOrFd === '') {
-    throw new TypeError(`pathOrFd must be a path or a file descriptor, got ${String(pathOrFd)}`);
-  }
+  if (typeof pathOrFd === 'number') return fn(pathOrFd);
   // Opened as readAll opens a path: a FIFO without a writer must not hold a thread-pool thread.
   const fd = await openPath(pathOrFd);
   try {
@@ -59,11 +71,17 @@ async function withFd<T>(pathOrFd: string | number, fn: (fd: number) => Promise<
 }
 
 /**
- * Measure how much of a file sits in the page cache. `method: 'auto'` uses `cachestat(2)` and falls
- * back to `mmap` + `mincore(2)` when `cachestat` fails with `ENOSYS` (Linux < 6.5) or `EPERM` (a
- * seccomp filter that blocks it, as in some container runtimes); any other error is thrown.
+ * Measure how much of a file (a path, `file:` URL or descriptor) sits in the page cache.
+ * `method: 'auto'` uses `cachestat(2)` and falls back to `mmap` + `mincore(2)` when `cachestat`
+ * fails with `ENOSYS` (Linux < 6.5) or `EPERM` (a seccomp filter that blocks it, as in some
+ * container runtimes); any other error is thrown.
  *
- * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
+ * Unlike the writers, readers and {@link dropCache}, this has no fallback without the native addon:
+ * Node has no call that tells which pages are cached, and a guessed figure would be worse than
+ * none. Check `(await capabilities()).native.available` first where the addon may be missing.
+ *
+ * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon (or off Linux),
+ * after the one-time `SLABIO_NO_NATIVE` warning.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` when the syscall fails (e.g. `cachestat` forced on a
  * kernel before 6.5: `ENOSYS`).
  * @example
@@ -73,14 +91,15 @@ async function withFd<T>(pathOrFd: string | number, fn: (fd: number) => Promise<
  * ```
  */
 export async function residency(
-  pathOrFd: string | number,
+  pathOrFd: string | URL | number,
   options: ResidencyOptions = {},
 ): Promise<Residency> {
+  const target = checkPathOrFd(pathOrFd);
   checkObject('options', options);
   const method = oneOf('options.method', options.method, METHODS, 'auto');
   checkSignal(options.signal)?.throwIfAborted();
   const b = requireLinuxBinding('residency');
-  return withFd(pathOrFd, async (fd) => {
+  return withFd(target, async (fd) => {
     try {
       if (method !== 'mincore') {
         try {
@@ -109,30 +128,44 @@ export async function residency(
 }
 
 /**
- * Drop a file's pages from the page cache: write back dirty pages first
- * (`sync_file_range(WAIT_BEFORE|WRITE|WAIT_AFTER)`), then `POSIX_FADV_DONTNEED`. Never loses data.
- * Pages mapped by a process, or of a memory-backed filesystem (tmpfs), stay.
+ * Drop a file's pages (a path, `file:` URL or descriptor) from the page cache: write back dirty
+ * pages first (`sync_file_range(WAIT_BEFORE|WRITE|WAIT_AFTER)`), then `POSIX_FADV_DONTNEED`. Never
+ * loses data. Pages mapped by a process, or of a memory-backed filesystem (tmpfs), stay.
  *
- * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
+ * Without the native addon (or off Linux) it degrades as the no-cache writers do: the file is
+ * still opened (so a missing file rejects as it does with the addon), nothing is dropped, the
+ * one-time `SLABIO_NO_NATIVE` warning says why, and the result is `{ dropped: false, reason }`.
+ *
+ * @returns Whether the cache was dropped, and why not.
+ * @throws {TypeError|RangeError} for a bad `pathOrFd` or `signal`.
  * @throws {SystemError} `ERR_SLABIO_SYSTEM` when a syscall fails.
+ * @throws the `fs` error of `open` (`ENOENT`, `EACCES`, ...).
  * @example
  * ```ts
- * await dropCache('/var/cache/app/render.pdf');
+ * const r = await dropCache('render.pdf');
+ * if (!r.dropped) console.log('cache not dropped:', r.reason);
  * ```
  */
 export async function dropCache(
-  pathOrFd: string | number,
+  pathOrFd: string | URL | number,
   options: { signal?: AbortSignal } = {},
-): Promise<void> {
+): Promise<DropCacheResult> {
+  const target = checkPathOrFd(pathOrFd);
   checkObject('options', options);
   checkSignal(options.signal)?.throwIfAborted();
-  const b = requireLinuxBinding('dropCache');
+  const b = linuxBindingOrWarn('dropCache');
+  if (b === null) {
+    // A missing file or a closed descriptor is refused as it is with the addon.
+    await withFd(target, (fd) => fstatAsync(fd));
+    return { dropped: false, reason: noNativeReason() };
+  }
   const c = b.constants;
   // The binding rejects with SystemErrors already.
-  await withFd(pathOrFd, async (fd) => {
+  await withFd(target, async (fd) => {
     const all =
       c.SYNC_FILE_RANGE_WAIT_BEFORE | c.SYNC_FILE_RANGE_WRITE | c.SYNC_FILE_RANGE_WAIT_AFTER;
     await b.syncFileRange(fd, 0, 0, all);
     await b.fadvise(fd, 0, 0, c.POSIX_FADV_DONTNEED);
   });
+  return { dropped: true };
 }

@@ -1,4 +1,10 @@
-export { dropCache, type Residency, type ResidencyOptions, residency } from './cache.js';
+export {
+  type DropCacheResult,
+  dropCache,
+  type Residency,
+  type ResidencyOptions,
+  residency,
+} from './cache.js';
 export type { WriteChunk } from './chunks.js';
 export {
   createNoCacheWriteStream,

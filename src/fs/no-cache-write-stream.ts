@@ -37,10 +37,10 @@ export class NoCacheWriteStream extends Writable {
   #leases = new Set<unknown>();
   #final: Promise<void> | null = null;
 
-  constructor(path: string, options: NoCacheWriteStreamOptions = {}) {
+  constructor(path: string | URL, options: NoCacheWriteStreamOptions = {}) {
     const settings = writeSettings(path, options);
     super({ objectMode: true, highWaterMark: options.highWaterMark ?? 16 });
-    this.#path = path;
+    this.#path = settings.path;
     this.#settings = settings;
     const signal = settings.signal;
     if (signal !== undefined) {
@@ -52,7 +52,7 @@ export class NoCacheWriteStream extends Writable {
     }
   }
 
-  /** The file's final path. */
+  /** The file's final path (a `file:` URL given to the constructor, as a path). */
   get path(): string {
     return this.#path;
   }
@@ -166,7 +166,7 @@ export class NoCacheWriteStream extends Writable {
  * ```
  */
 export function createNoCacheWriteStream(
-  path: string,
+  path: string | URL,
   options: NoCacheWriteStreamOptions = {},
 ): NoCacheWriteStream {
   return new NoCacheWriteStream(path, options);

@@ -5,9 +5,9 @@
  */
 import { dirname, resolve } from 'node:path';
 import { UnsupportedError } from '../errors.js';
-import { type LinuxBinding, linuxBindingOrWarn } from '../native/binding.js';
+import { type LinuxBinding, linuxBindingOrWarn, noNativeReason } from '../native/binding.js';
 import { capabilities } from '../native/capabilities.js';
-import { checkInteger, checkObject, checkSignal, intOption, oneOf } from '../validate.js';
+import { checkInteger, checkObject, checkSignal, intOption, oneOf, toPath } from '../validate.js';
 
 /**
  * How a writer keeps its page cache bounded.
@@ -49,6 +49,8 @@ export interface NoCacheWriteOptions {
 
 /** Validated options with defaults applied. */
 export interface WriteSettings {
+  /** The target as a path (a `file:` URL converted). */
+  path: string;
   strategy: CacheStrategy;
   windowBytes: number;
   atomic: boolean;
@@ -64,9 +66,7 @@ const STRATEGIES: readonly CacheStrategy[] = ['auto', 'dontcache', 'windowed', '
 
 /** Validate `path` and write options; throws TypeError/RangeError naming the option. */
 export function writeSettings(path: unknown, options: NoCacheWriteOptions): WriteSettings {
-  if (typeof path !== 'string' || path === '') {
-    throw new TypeError(`path must be a non-empty string, got ${String(path)}`);
-  }
+  const file = toPath('path', path);
   checkObject('options', options);
   const strategy = oneOf('options.strategy', options.strategy, STRATEGIES, 'auto');
   const windowBytes = intOption('options.windowBytes', options.windowBytes, DEFAULT_WINDOW_BYTES);
@@ -79,6 +79,7 @@ export function writeSettings(path: unknown, options: NoCacheWriteOptions): Writ
   const signal = checkSignal(options.signal);
   signal?.throwIfAborted();
   return {
+    path: file,
     strategy,
     windowBytes,
     atomic: options.atomic === true,
@@ -108,7 +109,9 @@ export async function chooseStrategy(
   const binding = linuxBindingOrWarn('page-cache-bounded writing');
   if (binding === null) {
     if (requested === 'auto') return { strategy: 'none', binding: null };
-    throw new UnsupportedError(`strategy '${requested}' needs the slabio native addon`);
+    throw new UnsupportedError(
+      `strategy '${requested}' needs the slabio native addon: ${noNativeReason()}`,
+    );
   }
   const caps = await capabilities(dirname(resolve(path)));
   if (requested === 'dontcache' && !caps.dontcache.available) {

@@ -7,7 +7,7 @@ import { linuxBindingOrWarn, requireLinuxBinding } from '../native/binding.js';
 import type { BufferPool, Lease } from '../pool/index.js';
 import { BlockWriter } from '../read-all/block-writer.js';
 import { drainFile, openFile } from '../read-all/from-file.js';
-import { checkObject, checkSignal, intOption, oneOf, poolOption } from '../validate.js';
+import { checkObject, checkSignal, intOption, oneOf, poolOption, toPath } from '../validate.js';
 import { CacheDroppingFile } from './cache-dropping-file.js';
 import { DEFAULT_WINDOW_BYTES } from './options.js';
 
@@ -34,7 +34,7 @@ export interface ReadFileNoCacheOptions {
 const READ_STRATEGIES = ['auto', 'dontcache', 'fadvise', 'none'] as const;
 
 /**
- * Read the whole file at `path` into one lease from the pool, so reading an input (even twice) does
+ * Read the whole file at `path` (a path or a `file:` URL) into one lease from the pool, so reading an input (even twice) does
  * not turn it into active page cache that counts against the container's memory limit. Pages that
  * were already cached are dropped too (`DONTNEED` does not know who cached them).
  *
@@ -62,12 +62,10 @@ const READ_STRATEGIES = ['auto', 'dontcache', 'fadvise', 'none'] as const;
  * ```
  */
 export async function readFileNoCache(
-  path: string,
+  pathOrUrl: string | URL,
   options: ReadFileNoCacheOptions = {},
 ): Promise<Lease> {
-  if (typeof path !== 'string' || path === '') {
-    throw new TypeError(`path must be a non-empty string, got ${String(path)}`);
-  }
+  const path = toPath('path', pathOrUrl);
   checkObject('options', options);
   const maxBytes = intOption('options.maxBytes', options.maxBytes, Number.POSITIVE_INFINITY, {
     infinity: true,

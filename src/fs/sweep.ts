@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { channels, debug } from '../debug.js';
 import { loadBinding } from '../native/binding.js';
 import { parseTempName, type TempKind } from '../native/owner.js';
-import { booleanOption, checkObject, checkSignal, numberOption } from '../validate.js';
+import { booleanOption, checkObject, checkSignal, numberOption, toPath } from '../validate.js';
 import { judge, type SweepKeepReason, type SweepRemoveReason } from './sweep-judge.js';
 
 export type { SweepKeepReason, SweepRemoveReason } from './sweep-judge.js';
@@ -192,7 +192,7 @@ export async function sweepDir(
  * - its owner cannot be checked from here (another machine or boot, another pid namespace without
  *   a lock, the older name format) and it is unmodified for `maxAgeMs`.
  *
- * @param dir The directory to sweep.
+ * @param dir The directory to sweep: a path or a `file:` URL.
  * @returns What was removed, kept and could not be removed, with the reasons.
  * @default options `{ maxAgeMs: 24 hours, dryRun: false }`
  * @throws {TypeError|RangeError} for bad arguments, naming them.
@@ -204,10 +204,11 @@ export async function sweepDir(
  * for (const r of removed) console.log(`removed ${r.path} (${r.reason})`);
  * ```
  */
-export async function sweepStale(dir: string, options: SweepOptions = {}): Promise<SweepResult> {
-  if (typeof dir !== 'string' || dir === '') {
-    throw new TypeError(`dir must be a non-empty string, got ${String(dir)}`);
-  }
+export async function sweepStale(
+  dir: string | URL,
+  options: SweepOptions = {},
+): Promise<SweepResult> {
+  const path = toPath('dir', dir);
   checkObject('options', options);
   const maxAgeMs = numberOption('options.maxAgeMs', options.maxAgeMs, DEFAULT_SWEEP_MAX_AGE_MS, {
     infinity: true,
@@ -215,7 +216,7 @@ export async function sweepStale(dir: string, options: SweepOptions = {}): Promi
   const dryRun = booleanOption('options.dryRun', options.dryRun, false);
   const signal = checkSignal(options.signal);
   signal?.throwIfAborted();
-  const { scanned, complete, ...result } = await sweepDir(dir, {
+  const { scanned, complete, ...result } = await sweepDir(path, {
     maxAgeMs,
     dryRun,
     signal,

@@ -33,7 +33,7 @@ function isIterable(v: unknown): v is Iterable<unknown> | AsyncIterable<unknown>
 const BATCH_BYTES = 1 << 20;
 
 /**
- * Write `data` to `path` keeping the page cache it causes bounded (see `createNoCacheWriteStream`
+ * Write `data` to `path` (a path or a `file:` URL) keeping the page cache it causes bounded (see `createNoCacheWriteStream`
  * for the strategies). `data` is a Buffer/Uint8Array, a string, a pool lease, or an (async)
  * iterable of those; every lease passed in is released, on success and on failure.
  *
@@ -51,7 +51,7 @@ const BATCH_BYTES = 1 << 20;
  * ```
  */
 export async function writeFileNoCache(
-  path: string,
+  path: string | URL,
   data: WriteFileData,
   options: NoCacheWriteOptions = {},
 ): Promise<WriteFileResult> {
@@ -66,9 +66,9 @@ export async function writeFileNoCache(
   try {
     const s = writeSettings(path, options);
     abort = abortRace(s.signal);
-    const { strategy, binding } = await chooseStrategy(s.strategy, path);
+    const { strategy, binding } = await chooseStrategy(s.strategy, s.path);
     s.signal?.throwIfAborted();
-    target = await TargetFile.open(path, s.atomic, s.mode);
+    target = await TargetFile.open(s.path, s.atomic, s.mode);
     const w = new PageCacheWriter(target.handle, strategy, s.windowBytes, binding);
     writer = w;
     const source: Iterable<unknown> | AsyncIterable<unknown> = single

@@ -6,6 +6,7 @@
  * @module
  */
 import { debug } from '../debug.js';
+import { UnsupportedError } from '../errors.js';
 import { mallocTrim as nativeMallocTrim } from '../native/malloc.js';
 import {
   booleanOption,
@@ -120,7 +121,11 @@ export function resolveGuardOptions(options: MemoryGuardOptions): GuardSettings 
 export async function defaultDropCache(): Promise<DropCache | null> {
   try {
     const fs = await import('../fs/index.js');
-    return (file: string) => fs.dropCache(file);
+    // Without the addon dropCache drops nothing and says so; relief stops at this error.
+    return async (file: string) => {
+      const r = await fs.dropCache(file);
+      if (!r.dropped) throw new UnsupportedError(`dropCache: ${r.reason}`);
+    };
   } catch (err) {
     debug('memory guard: no dropCache available: %s', (err as Error).message);
     return null;

@@ -158,7 +158,21 @@ export class MemoryGuard extends EventEmitter<MemoryGuardEvents> {
     return this.#running;
   }
 
-  /** Stop sampling. Idempotent. */
+  /**
+   * Stop the guard: clear the `intervalMs` timer and stop the native wake-up thread (closing its
+   * descriptors), so the guard no longer samples on its own. From then on
+   * `ready()` is `false`. Aborting `options.signal` calls it. Idempotent: later calls do nothing.
+   *
+   * It does not wait for or cancel a sample already running (its actions, `onSoft`/`onHard` and
+   * events still happen), does not remove listeners, and does not close, trim or release the
+   * `pools`, the page-cache registry or anything else the guard was given. An explicit `sample()`
+   * after `close()` still reads the cgroup and acts.
+   *
+   * @example
+   * ```ts
+   * server.on('close', () => guard.close());
+   * ```
+   */
   close(): void {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);

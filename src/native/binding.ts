@@ -148,6 +148,8 @@ interface LoadState {
   binding: NativeBinding | null;
   error: Error | null;
   origin: NativeOrigin;
+  /** Turned off by `SLABIO_NATIVE=0` rather than failed to load. */
+  disabled: boolean;
 }
 
 interface NodeGypBuild {
@@ -203,6 +205,7 @@ function load(): LoadState {
       binding: null,
       error: new Error('disabled by the environment (SLABIO_NATIVE=0)'),
       origin: notLoaded,
+      disabled: true,
     };
   }
   try {
@@ -217,11 +220,12 @@ function load(): LoadState {
       binding,
       error: null,
       origin: { source: inPrebuilds ? 'prebuild' : 'local-build', path: file },
+      disabled: false,
     };
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
     debug('native addon not loaded: %s', error.message);
-    return { binding: null, error, origin: notLoaded };
+    return { binding: null, error, origin: notLoaded, disabled: false };
   }
 }
 
@@ -255,6 +259,22 @@ function reasonText(): string {
 }
 
 /**
+ * Why page-cache control is off here and what to do about it, in one sentence: disabled by
+ * `SLABIO_NATIVE=0` (unset it), failed to load (the load error; rebuild it, which needs a
+ * compiler), or loaded on a platform without the Linux calls (nothing to do).
+ */
+export function noNativeReason(): string {
+  loadBinding();
+  if (state?.disabled === true) {
+    return 'the native addon is disabled by SLABIO_NATIVE=0; unset SLABIO_NATIVE to enable it';
+  }
+  if (state?.binding != null) {
+    return `page-cache control needs Linux, this is ${process.platform}; nothing to rebuild`;
+  }
+  return `the native addon failed to load (${reasonText()}); run \`npm rebuild slabio --foreground-scripts\` with python3, make and a C++ compiler installed to build it, and see its output`;
+}
+
+/**
  * The Linux addon for a cache-control feature, or `null` after emitting the one-time
  * `SLABIO_NO_NATIVE` warning. For callers that fall back to plain IO.
  */
@@ -263,7 +283,7 @@ export function linuxBindingOrWarn(feature: string): LinuxBinding | null {
   if (b?.linux === true && b.constants !== undefined) return b as LinuxBinding;
   warnOnce(
     'SLABIO_NO_NATIVE',
-    `slabio native addon unavailable (${reasonText()}): ${feature} and other page-cache control are off; files are written and read normally. Run \`npm rebuild slabio\` with a C++ compiler to enable it.`,
+    `slabio: ${feature} and other page-cache control are off (files are written and read normally, residency() is unavailable): ${noNativeReason()}.`,
   );
   return null;
 }
@@ -276,7 +296,7 @@ export function linuxBindingOrWarn(feature: string): LinuxBinding | null {
 export function requireLinuxBinding(feature: string): LinuxBinding {
   const b = linuxBindingOrWarn(feature);
   if (b === null) {
-    throw new UnsupportedError(`${feature} needs the slabio native addon (${reasonText()})`, {
+    throw new UnsupportedError(`${feature} needs the slabio native addon: ${noNativeReason()}`, {
       cause: nativeLoadError() ?? undefined,
     });
   }

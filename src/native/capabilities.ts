@@ -8,6 +8,7 @@ import { open, stat, statfs, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SystemError } from '../errors.js';
+import { toPath } from '../validate.js';
 import {
   type LinuxBinding,
   loadBinding,
@@ -140,7 +141,7 @@ export async function filesystemOf(dir: string): Promise<{ device: number; type:
  * per filesystem writes and removes one page-sized probe file in `dir`; later calls for the same
  * filesystem are answered from a cache.
  *
- * @param dir A directory on the filesystem to probe. @default os.tmpdir()
+ * @param dir A directory (path or `file:` URL) on the filesystem to probe. @default os.tmpdir()
  * @throws {Error} The `fs` error when `dir` cannot be stat'ed or written (not cached: a writable
  * directory on the same filesystem is probed on the next call).
  * @example
@@ -149,9 +150,8 @@ export async function filesystemOf(dir: string): Promise<{ device: number; type:
  * if (!caps.dontcache.available) console.log('no RWF_DONTCACHE:', caps.dontcache.reason);
  * ```
  */
-export async function capabilities(dir: string = tmpdir()): Promise<Capabilities> {
-  if (typeof dir !== 'string') throw new TypeError(`dir must be a string, got ${typeof dir}`);
-  const abs = resolve(dir);
+export async function capabilities(dir: string | URL = tmpdir()): Promise<Capabilities> {
+  const abs = resolve(toPath('dir', dir));
   const fs = await filesystemOf(abs);
   let probe = probes.get(fs.device);
   if (probe === undefined) {

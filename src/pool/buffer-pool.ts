@@ -88,6 +88,11 @@ export class BufferPool implements LeaseOwner {
     return this.#options.sizeClasses;
   }
 
+  /** The pool's `name` option: in debug output, leak reports and the `slabio/prom` `pool` label. */
+  get name(): string {
+    return this.#options.name;
+  }
+
   /** The hard budget in bytes. */
   get maxBytes(): number {
     return this.#options.maxBytes;

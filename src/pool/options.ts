@@ -3,7 +3,6 @@
  *
  * @module
  */
-import os from 'node:os';
 import { debugFromEnv } from '../debug.js';
 import {
   booleanOption,
@@ -16,6 +15,7 @@ import {
   stringOption,
 } from '../validate.js';
 import { defaultSizeClasses, validateSizeClasses } from './class-list.js';
+import { defaultBudget } from './default-budget.js';
 import type { AcquireOptions } from './wait-queue.js';
 
 /** What a pool does when its byte budget is spent. */
@@ -39,7 +39,8 @@ export interface BufferPoolOptions {
    * Hard budget in bytes for all memory the pool holds: reserved slabs plus live oversize buffers.
    * Must be at least the largest size class.
    * @default 25% of the container's memory limit (`process.constrainedMemory()`, values ≥
-   * `os.totalmem()` mean "no limit"), else 25% of `os.totalmem()`; see {@link defaultMaxBytes}
+   * `os.totalmem()` mean "no limit"), else 25% of `os.totalmem()` capped at 1 GiB; at least the
+   * largest size class. {@link defaultBudget} reports which rule applied.
    */
   maxBytes?: number;
   /**
@@ -125,16 +126,17 @@ export interface ResolvedPoolOptions {
 }
 
 /**
- * The default byte budget: a quarter of the memory this process may use. The memory is the
- * container limit from `process.constrainedMemory()` (cgroup v1 or v2, read by libuv) when it is
- * below `os.totalmem()` — larger values are the kernel's "unlimited" — else `os.totalmem()`.
- * A quarter leaves room for the JS heap, native libraries (libvips, zlib) and the page cache.
+ * The default byte budget of a pool with the default size classes: `defaultBudget().maxBytes`, a
+ * quarter of the container's memory limit (at least 16 MiB), or without a limit a quarter of the
+ * host's memory, at most 1 GiB. {@link defaultBudget} says which rule applied.
+ *
+ * @example
+ * ```ts
+ * const pool = new BufferPool({ maxBytes: Math.min(defaultMaxBytes(), 256 << 20) });
+ * ```
  */
 export function defaultMaxBytes(): number {
-  const total = os.totalmem();
-  const constrained = process.constrainedMemory?.() ?? 0;
-  const limit = constrained > 0 && constrained < total ? constrained : total;
-  return Math.floor(limit / 4);
+  return defaultBudget().maxBytes;
 }
 
 /** Apply defaults and validate; throws `TypeError`/`RangeError` naming the option and value. */
@@ -147,7 +149,7 @@ export function resolvePoolOptions(options: BufferPoolOptions = {}): ResolvedPoo
   const largest = sizeClasses[sizeClasses.length - 1] as number;
   const maxBytes =
     options.maxBytes === undefined
-      ? Math.max(defaultMaxBytes(), largest)
+      ? defaultBudget(largest).maxBytes
       : checkInteger('options.maxBytes', options.maxBytes, POSITIVE);
   if (maxBytes < largest) {
     throw new RangeError(

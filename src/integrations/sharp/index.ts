@@ -24,4 +24,4 @@ export {
   type SharpInputOptions,
 } from './options.js';
 export type { BuildPipeline } from './pipeline.js';
-export { transformImage } from './transform.js';
+export { type ImageInfo, type ImageLease, transformImage } from './transform.js';

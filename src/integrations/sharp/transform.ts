@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { OutputInfo } from 'sharp';
 import type { Lease } from '../../pool/index.js';
 import { checkFunction } from '../../validate.js';
 import { type ImageInput, openInput } from './input.js';
@@ -16,8 +17,23 @@ import {
 } from './pipeline.js';
 
 /**
+ * What sharp reports about the encoded output, as `toBuffer({ resolveWithObject: true })` gives
+ * it: `format`, `width`, `height`, `channels`, `size` (bytes), `premultiplied`, and the crop, trim
+ * and attention offsets, `pages` and `pageHeight` where they apply.
+ */
+export type ImageInfo = OutputInfo;
+
+/** What {@link transformImage} returns: the lease of the encoded bytes, with sharp's `info`. */
+export type ImageLease = Lease & {
+  /** The output's description from sharp; `info.size` is `buffer.length`. */
+  readonly info: ImageInfo;
+};
+
+/**
  * Decode, transform and encode one image with sharp and return the encoded output in a lease from
- * the pool, holding exactly the output's bytes.
+ * the pool, holding exactly the output's bytes, with sharp's description of it as `lease.info`
+ * (width, height, format, channels, size: what `resolveWithObject` gives). The returned value is
+ * still a plain lease everywhere one is taken.
  *
  * `build(image)` sets up the pipeline on the sharp instance (`resize`, `rotate`, `jpeg()`, ...) and
  * returns it or nothing; it must not call an output method (`toBuffer`, `toFile`, `pipe`). Without
@@ -50,9 +66,10 @@ import {
  * ```ts
  * import { writeFileNoCache } from 'slabio';
  * import { transformImage } from 'slabio/sharp';
- * const thumb = await transformImage('upload.jpg', (img) => img.resize(320, 240).webp(), {
+ * const thumb = await transformImage('upload.jpg', (img) => img.resize(320).webp(), {
  *   signal: AbortSignal.timeout(10_000),
  * });
+ * console.log(`${thumb.info.width}x${thumb.info.height} ${thumb.info.format}, ${thumb.info.size} bytes`);
  * await writeFileNoCache('thumb.webp', thumb); // releases the lease
  * ```
  */
@@ -60,19 +77,22 @@ export async function transformImage(
   input: ImageInput,
   build: BuildPipeline,
   options?: ImageOptions,
-): Promise<Lease> {
+): Promise<ImageLease> {
   const s = resolveImageOptions(options);
   checkFunction('build', build);
   s.signal?.throwIfAborted();
   const held = await openInput(input, s);
   let data: Buffer;
+  let info: OutputInfo;
   try {
     const image = await applyBuild(createSharp(held.bytes, s), build);
-    ({ data } = await runPipeline(image, s));
+    ({ data, info } = await runPipeline(image, s));
   } finally {
     // libvips has let go of the input once the pipeline settled. Releasing it before the output
     // is leased means no call waits for pool memory while holding some of its own.
     held.release();
   }
-  return copyIntoLease(data, s, undefined, held);
+  const lease = await copyIntoLease(data, s, undefined, held);
+  // A property of this lease, not of Lease: the pool knows nothing of images.
+  return Object.defineProperty(lease, 'info', { value: info, enumerable: true }) as ImageLease;
 }
