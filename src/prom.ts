@@ -33,7 +33,7 @@ export interface GuardStatsSource {
 }
 
 /** Options of {@link registerSlabioMetrics}. */
-export interface SlabioMetricsOptions {
+export interface RegisterSlabioMetricsOptions {
   /** Registry to register on. @default prom-client's global `register` */
   registry?: Registry;
   /** Metric name prefix. @default 'slabio_' */
@@ -90,7 +90,7 @@ const STATE = { ok: 0, soft: 1, hard: 2 } as const;
  * registerSlabioMetrics({ registry, guard, pools: { default: pool } });
  * ```
  */
-export function registerSlabioMetrics(options: SlabioMetricsOptions = {}): SlabioMetrics {
+export function registerSlabioMetrics(options: RegisterSlabioMetricsOptions = {}): SlabioMetrics {
   const registry = options.registry ?? globalRegistry;
   const p = options.prefix ?? 'slabio_';
   const cacheMs = options.cacheMs ?? 500;

@@ -17,7 +17,7 @@ import {
   DEFAULT_LIMIT_INPUT_PIXELS,
   decodeRaw,
   type ImageInput,
-  type ImageOptions,
+  type TransformImageOptions,
   transformImage,
 } from 'slabio/sharp';
 import { isWellFormedPng, photo, pngHeaderOnly, pngjsDecode } from './sharp-helpers.js';
@@ -40,7 +40,10 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 /** The two entry points, called the same way. */
-const entries: [string, (input: ImageInput, options?: ImageOptions) => Promise<unknown>][] = [
+const entries: [
+  string,
+  (input: ImageInput, options?: TransformImageOptions) => Promise<unknown>,
+][] = [
   ['transformImage', (input, options) => transformImage(input, (img) => img.resize(50), options)],
   ['decodeRaw', (input, options) => decodeRaw(input, options)],
 ];

@@ -39,6 +39,12 @@ export interface ResidencyOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link dropCache}. */
+export interface DropCacheOptions {
+  /** Checked before the pages are dropped. */
+  signal?: AbortSignal;
+}
+
 const fstatAsync = promisify(fstat);
 
 async function withFd<T>(pathOrFd: string | number, fn: (fd: number) => Promise<T>): Promise<T> {
@@ -124,7 +130,7 @@ export async function residency(
  */
 export async function dropCache(
   pathOrFd: string | number,
-  options: { signal?: AbortSignal } = {},
+  options: DropCacheOptions = {},
 ): Promise<void> {
   checkSignal(options.signal);
   const b = requireLinuxBinding('dropCache');

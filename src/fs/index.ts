@@ -1,4 +1,10 @@
-export { dropCache, type Residency, type ResidencyOptions, residency } from './cache.js';
+export {
+  type DropCacheOptions,
+  dropCache,
+  type Residency,
+  type ResidencyOptions,
+  residency,
+} from './cache.js';
 export type { WriteChunk } from './chunks.js';
 export {
   createNoCacheWriteStream,
@@ -8,16 +14,16 @@ export {
 export {
   type CacheStrategy,
   DEFAULT_WINDOW_BYTES,
-  type NoCacheWriteOptions,
   type ResolvedStrategy,
+  type WriteFileNoCacheOptions,
 } from './options.js';
 export { type ReadFileNoCacheOptions, readFileNoCache } from './read-file.js';
 export {
   type KeptEntry,
   type SweepKeepReason,
-  type SweepOptions,
   type SweepRemoveReason,
   type SweepResult,
+  type SweepStaleOptions,
   type SweptEntry,
   sweepStale,
 } from './sweep.js';

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { debug } from '../debug.js';
 
 /** Options of {@link drainAndExit}. */
-export interface DrainOptions {
+export interface DrainAndExitOptions {
   /** Longest wait for in-flight requests before the remaining connections are cut, in ms. @default 10000 */
   deadlineMs?: number;
   /** Exit code passed to `exit`. @default 0 */
@@ -95,7 +95,7 @@ function connections(server: Server): Promise<number> {
  */
 export async function drainAndExit(
   server: Server,
-  options: DrainOptions = {},
+  options: DrainAndExitOptions = {},
 ): Promise<DrainResult> {
   const deadlineMs = check('deadlineMs', options.deadlineMs ?? 10_000);
   const graceMs = check('graceMs', options.graceMs ?? 0);

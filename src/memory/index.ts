@@ -1,5 +1,10 @@
 export * from './cgroup.js';
-export { type DrainOptions, type DrainResult, drainAndExit, trackConnections } from './drain.js';
+export {
+  type DrainAndExitOptions,
+  type DrainResult,
+  drainAndExit,
+  trackConnections,
+} from './drain.js';
 export {
   type GuardBlindness,
   type GuardRecovery,

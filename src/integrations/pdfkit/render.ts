@@ -10,6 +10,7 @@ import type { Lease } from '../../pool/index.js';
 import { BlockWriter } from '../../read-all/block-writer.js';
 import { drainStream } from '../../read-all/from-stream.js';
 import { PdfBuildContext } from './build-context.js';
+import type { PdfDocument } from './document.js';
 import { type PdfSettings, pdfSettings, type RenderPdfOptions } from './options.js';
 import { RenderDocument } from './render-document.js';
 
@@ -17,7 +18,7 @@ import { RenderDocument } from './render-document.js';
  * Draws the document: synchronous, or async (a returned promise is awaited before the document is
  * ended; any other return value, such as the `doc` that pdfkit's chained calls return, is ignored).
  */
-export type PdfBuild = (doc: PDFKit.PDFDocument, context: PdfBuildContext) => unknown;
+export type PdfBuild = (doc: PdfDocument, context: PdfBuildContext) => unknown;
 
 /** What {@link renderPdf} resolves to with `path`. */
 export interface PdfFileResult {
@@ -67,7 +68,7 @@ async function renderDocument<T>(
     label: 'PDF',
     syncLease: true,
   });
-  let doc: PDFKit.PDFDocument | undefined;
+  let doc: PdfDocument | undefined;
   try {
     doc = new RenderDocument(s.document);
     // On failure the drain stops listening and destroys the document.

@@ -8,7 +8,7 @@ import type { BufferPool, Lease } from '../../pool/index.js';
 import { checkWorkers } from '../../workers/check.js';
 import type { RenderWorkers } from '../../workers/render-workers.js';
 import { runChunk, type TaskRef } from '../../workers/sized-run.js';
-import { type QrRenderOptions, type RenderSettings, renderSettings } from './options.js';
+import { type RenderQrOptions, type RenderSettings, renderSettings } from './options.js';
 import type { QrTaskInput } from './worker-task.js';
 
 const TASK: TaskRef = {
@@ -87,7 +87,7 @@ export class QrDispatcher {
 }
 
 /** Options of {@link renderQrInWorkers}. */
-export interface QrWorkerRenderOptions extends QrRenderOptions {
+export interface RenderQrInWorkersOptions extends RenderQrOptions {
   /** The threads to render on. */
   workers: RenderWorkers;
   /** A pool created with `{ shared: true }`: the worker writes the PNG into its block. */
@@ -112,7 +112,7 @@ export interface QrWorkerRenderOptions extends QrRenderOptions {
  */
 export async function renderQrInWorkers(
   text: string,
-  options: QrWorkerRenderOptions,
+  options: RenderQrInWorkersOptions,
 ): Promise<Lease> {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`options must be an object, got ${String(options)}`);

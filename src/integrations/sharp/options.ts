@@ -28,7 +28,7 @@ export const DEFAULT_MAX_INPUT_BYTES = 64 * 1024 * 1024;
 export type SharpInputOptions = Omit<SharpOptions, 'limitInputPixels' | 'create' | 'text' | 'join'>;
 
 /** Options of `transformImage` (and, with `build`, of `decodeRaw`). Every option is optional. */
-export interface ImageOptions {
+export interface TransformImageOptions {
   /** The pool the output lease (and a stream or file input) is leased from. @default getDefaultPool() */
   pool?: BufferPool | undefined;
   /**
@@ -152,7 +152,7 @@ export function resolveImageOptions(options: unknown): ImageSettings {
       `options must be an object, got ${options === null ? 'null' : typeof options}`,
     );
   }
-  const o = options as ImageOptions;
+  const o = options as TransformImageOptions;
   if (o.pool !== undefined && !(o.pool instanceof BufferPool)) {
     throw new TypeError('options.pool must be a BufferPool');
   }

@@ -5,7 +5,7 @@
  */
 import type { Lease } from '../../pool/index.js';
 import { type ImageInput, openInput } from './input.js';
-import { type ImageOptions, resolveImageOptions } from './options.js';
+import { resolveImageOptions, type TransformImageOptions } from './options.js';
 import {
   applyBuild,
   type BuildPipeline,
@@ -34,7 +34,7 @@ import {
  * @param input A lease, `Buffer`/`Uint8Array`, path, file URL, `Readable`, async iterable or web
  * `ReadableStream`; see {@link ImageInput}.
  * @param build Sets up the pipeline; errors it throws pass through unchanged.
- * @param options See {@link ImageOptions}.
+ * @param options See {@link TransformImageOptions}.
  * @default options `{ inputFormats: DEFAULT_INPUT_FORMATS, limitInputPixels: 50_000_000, maxInputBytes: 64 MiB, maxOutputBytes: Infinity, timeoutSeconds: 0, pool: getDefaultPool() }`
  * @throws {TypeError|RangeError} for a bad input kind, `build` or option (names it).
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for input in a format `inputFormats` does not
@@ -58,7 +58,7 @@ import {
 export async function transformImage(
   input: ImageInput,
   build: BuildPipeline,
-  options?: ImageOptions,
+  options?: TransformImageOptions,
 ): Promise<Lease> {
   const s = resolveImageOptions(options);
   if (typeof build !== 'function') {
