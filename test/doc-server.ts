@@ -25,20 +25,26 @@ function freePort(): Promise<number> {
 }
 
 /**
- * The directory the handler writes into, read from the block: the first segment of a relative
- * path literal (`'uploads/…'`, `` `uploads/${id}` ``), or the first literal given to `join(` or
- * `mkdir(`, or assigned to a `…dir` constant. `null` when the block names none.
+ * The directory the handler writes into, read from the block: the first literal given to
+ * `join(` / `resolve(` / `mkdir(` or assigned to a `…dir` constant, else the first segment of a
+ * relative path literal (`'uploads/…'`, `` `uploads/${id}` ``; not a MIME type such as
+ * `'text/plain'`). `null` when the block names none.
  */
 export function handlerDir(code: string): string | null {
+  const quote = `['"${'`'}]`;
+  const name = `${quote}(?:\\./)?([A-Za-z0-9_][A-Za-z0-9_.-]*)`;
   const patterns = [
-    /['"`](?:\.\/)?([A-Za-z0-9_][A-Za-z0-9_.-]*)\/[^'"`\s]*['"`]/,
-    /\bjoin\(\s*['"`](?:\.\/)?([A-Za-z0-9_][A-Za-z0-9_.-]*)['"`]/,
-    /\bmkdir(?:Sync)?\(\s*['"`](?:\.\/)?([A-Za-z0-9_][A-Za-z0-9_.-]*)['"`]/,
-    /\b\w*(?:dir|Dir|DIR)\w*\s*=\s*(?:[^'"`;\n]*\?\?\s*)?['"`](?:\.\/)?([A-Za-z0-9_][A-Za-z0-9_.-]*)['"`]/,
+    new RegExp(`\\b(?:join|resolve)\\(\\s*${name}${quote}`),
+    new RegExp(`\\bmkdir(?:Sync)?\\(\\s*${name}${quote}`),
+    new RegExp(`\\b\\w*(?:dir|Dir|DIR)\\w*\\s*=\\s*(?:[^'"${'`'};\\n]*\\?\\?\\s*)?${name}${quote}`),
   ];
   for (const p of patterns) {
     const m = p.exec(code);
-    if (m?.[1] !== undefined && !m[1].startsWith('node:')) return m[1];
+    if (m?.[1] !== undefined) return m[1];
+  }
+  const mime = /^(text|application|image|audio|video|multipart|font|model|message)$/;
+  for (const m of code.matchAll(new RegExp(`${name}/[^'"${'`'}\\s]*${quote}`, 'g'))) {
+    if (m[1] !== undefined && !mime.test(m[1]) && !m[1].startsWith('node:')) return m[1];
   }
   return null;
 }
