@@ -13,7 +13,7 @@
 import sharp from 'sharp';
 import {
   DEFAULT_INPUT_FORMATS,
-  type ImageOptions,
+  type TransformImageOptions,
   transformImage,
 } from '../src/integrations/sharp/index.js';
 import { environment, table, wantsJson } from './harness.js';
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     ['nested <use> 6×8, 2000×16000', nestedUse(6, 8, [2000, 16_000])],
     ['nested <use> 6×8, no width/height', nestedUse(6, 8, null)],
   ];
-  const allow: ImageOptions = { inputFormats: [...DEFAULT_INPUT_FORMATS, 'svg'] };
+  const allow: TransformImageOptions = { inputFormats: [...DEFAULT_INPUT_FORMATS, 'svg'] };
   const variants: [string, (svg: Buffer) => Promise<unknown>][] = [
     ['sharp(svg).png().toBuffer()', (svg) => sharp(svg).png().toBuffer()],
     ['transformImage (defaults)', (svg) => transformImage(svg, (img) => img.png())],

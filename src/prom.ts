@@ -36,7 +36,7 @@ export interface GuardStatsSource {
 }
 
 /** Options of {@link registerSlabioMetrics}. */
-export interface SlabioMetricsOptions {
+export interface RegisterSlabioMetricsOptions {
   /** Registry to register on. @default prom-client's global `register` */
   registry?: Registry;
   /** Metric name prefix. @default 'slabio_' */
@@ -99,7 +99,7 @@ const STATE = { ok: 0, soft: 1, hard: 2 } as const;
  * registerSlabioMetrics({ registry, guard, pools: [pool] }); // labelled by pool.name
  * ```
  */
-export function registerSlabioMetrics(options: SlabioMetricsOptions = {}): SlabioMetrics {
+export function registerSlabioMetrics(options: RegisterSlabioMetricsOptions = {}): SlabioMetrics {
   checkObject('options', options);
   const registry = options.registry ?? globalRegistry;
   const p = options.prefix ?? 'slabio_';

@@ -30,19 +30,23 @@ export function bareEnv(dir: string): NodeJS.ProcessEnv {
   return env;
 }
 
-/** A fresh project in `dir` with `tarball` installed by npm; returns npm's output (both streams). */
+/**
+ * A fresh project in `dir` with `tarball` (and `packages`, npm specs) installed by npm; returns
+ * npm's output (both streams).
+ */
 export function installInto(
   dir: string,
   npm: string,
   tarball: string,
   env: NodeJS.ProcessEnv,
   flags: string[],
+  packages: string[] = [],
 ): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{"name":"app","version":"1.0.0","private":true}\n');
   const r = spawnSync(
     process.execPath,
-    [npm, 'install', tarball, '--prefer-offline', '--no-audit', '--no-fund', ...flags],
+    [npm, 'install', tarball, ...packages, '--prefer-offline', '--no-audit', '--no-fund', ...flags],
     { cwd: dir, env, encoding: 'utf8', timeout: 300_000 },
   );
   const out = `${r.stdout}${r.stderr}`;

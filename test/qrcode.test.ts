@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { PNG } from 'pngjs';
 import qrcode from 'qrcode';
 import { BadInputError, BufferPool, getDefaultPool, PoolExhaustedError } from 'slabio';
-import { type QrRenderOptions, renderQr } from 'slabio/qrcode';
+import { type RenderQrOptions, renderQr } from 'slabio/qrcode';
 import { decodeGray, decodePng, matrixImage, readPng, readSvg } from './qrcode-helpers.js';
 
 function inUse(pool: BufferPool = getDefaultPool()): number {
@@ -12,7 +12,7 @@ function inUse(pool: BufferPool = getDefaultPool()): number {
 }
 
 /** Render, copy out, release: tests look at bytes, the pool gets its block back at once. */
-function png(text: string, options: QrRenderOptions = {}): Buffer {
+function png(text: string, options: RenderQrOptions = {}): Buffer {
   const lease = renderQr(text, options);
   try {
     return Buffer.from(lease.buffer);
@@ -165,7 +165,7 @@ describe('renderQr: bad arguments', () => {
       /options\.format.*gif/,
     ],
     ['pool {}', () => renderQr('x', { pool: {} as BufferPool }), TypeError, /options\.pool/],
-    ['options null', () => renderQr('x', null as unknown as QrRenderOptions), TypeError, /options/],
+    ['options null', () => renderQr('x', null as unknown as RenderQrOptions), TypeError, /options/],
   ];
   for (const [name, fn, type, message] of table) {
     it(name, () => {

@@ -16,7 +16,7 @@ import {
   DEFAULT_LIMIT_INPUT_PIXELS,
   decodeRaw,
   type ImageInput,
-  type ImageOptions,
+  type TransformImageOptions,
   transformImage,
 } from 'slabio/sharp';
 import { fileTempDir } from './helpers.js';
@@ -38,7 +38,10 @@ before(async () => {
 });
 
 /** The two entry points, called the same way. */
-const entries: [string, (input: ImageInput, options?: ImageOptions) => Promise<unknown>][] = [
+const entries: [
+  string,
+  (input: ImageInput, options?: TransformImageOptions) => Promise<unknown>,
+][] = [
   ['transformImage', (input, options) => transformImage(input, (img) => img.resize(50), options)],
   ['decodeRaw', (input, options) => decodeRaw(input, options)],
 ];

@@ -12,7 +12,7 @@ import {
   IMAGE_INPUT_FORMATS,
   type ImageInput,
   type ImageInputFormat,
-  type ImageOptions,
+  type TransformImageOptions,
   transformImage,
 } from 'slabio/sharp';
 import { fileTempDir } from './helpers.js';
@@ -39,7 +39,10 @@ function nestedUse(levels: number, fanout: number, width: number, height: number
 const SIMPLE_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"><rect width="40" height="30" fill="#c00"/></svg>';
 
-const entries: [string, (input: ImageInput, options?: ImageOptions) => Promise<unknown>][] = [
+const entries: [
+  string,
+  (input: ImageInput, options?: TransformImageOptions) => Promise<unknown>,
+][] = [
   ['transformImage', (input, options) => transformImage(input, (img) => img.png(), options)],
   ['decodeRaw', (input, options) => decodeRaw(input, options)],
 ];
@@ -194,7 +197,7 @@ describe('option validation', () => {
     const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#fff' } })
       .png()
       .toBuffer();
-    const bad: [ImageOptions, RegExp, ErrorConstructor][] = [
+    const bad: [TransformImageOptions, RegExp, ErrorConstructor][] = [
       [{ inputFormats: 'svg' as never }, /options\.inputFormats must be an array/, TypeError],
       [{ inputFormats: ['bmp' as never] }, /options\.inputFormats: unknown format bmp/, TypeError],
       [{ timeoutSeconds: '1' as never }, /options\.timeoutSeconds must be .* got '1'/, TypeError],

@@ -42,6 +42,12 @@ export interface ResidencyOptions {
 const fstatAsync = promisify(fstat);
 const METHODS = ['auto', 'cachestat', 'mincore'] as const;
 
+/** Options of {@link dropCache}. */
+export interface DropCacheOptions {
+  /** Checked before the pages are dropped. */
+  signal?: AbortSignal;
+}
+
 /** The result of {@link dropCache}. */
 export interface DropCacheResult {
   /**
@@ -148,7 +154,7 @@ export async function residency(
  */
 export async function dropCache(
   pathOrFd: string | URL | number,
-  options: { signal?: AbortSignal } = {},
+  options: DropCacheOptions = {},
 ): Promise<DropCacheResult> {
   const target = checkPathOrFd(pathOrFd);
   checkObject('options', options);

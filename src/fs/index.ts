@@ -1,4 +1,5 @@
 export {
+  type DropCacheOptions,
   type DropCacheResult,
   dropCache,
   type Residency,
@@ -14,16 +15,16 @@ export {
 export {
   type CacheStrategy,
   DEFAULT_WINDOW_BYTES,
-  type NoCacheWriteOptions,
   type ResolvedStrategy,
+  type WriteFileNoCacheOptions,
 } from './options.js';
 export { type ReadFileNoCacheOptions, readFileNoCache } from './read-file.js';
 export {
   type KeptEntry,
   type SweepKeepReason,
-  type SweepOptions,
   type SweepRemoveReason,
   type SweepResult,
+  type SweepStaleOptions,
   type SweptEntry,
   sweepStale,
 } from './sweep.js';

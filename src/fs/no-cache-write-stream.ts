@@ -8,8 +8,8 @@ import { debug } from '../debug.js';
 import { chunkBytes, releaseChunk, type WriteChunk } from './chunks.js';
 import {
   chooseStrategy,
-  type NoCacheWriteOptions,
   type ResolvedStrategy,
+  type WriteFileNoCacheOptions,
   type WriteSettings,
   writeSettings,
 } from './options.js';
@@ -17,7 +17,7 @@ import { PageCacheWriter } from './page-cache-writer.js';
 import { TargetFile } from './target-file.js';
 
 /** Options of {@link createNoCacheWriteStream}. */
-export interface NoCacheWriteStreamOptions extends NoCacheWriteOptions {
+export interface NoCacheWriteStreamOptions extends WriteFileNoCacheOptions {
   /** Chunks (not bytes: the stream is in object mode) buffered before `write()` returns false. @default 16 */
   highWaterMark?: number;
 }

@@ -28,7 +28,7 @@ export type CacheStrategy = 'auto' | 'dontcache' | 'windowed' | 'none';
 export type ResolvedStrategy = Exclude<CacheStrategy, 'auto'>;
 
 /** Options of `createNoCacheWriteStream` and `writeFileNoCache`. */
-export interface NoCacheWriteOptions {
+export interface WriteFileNoCacheOptions {
   /** @default 'auto' */
   strategy?: CacheStrategy;
   /** Bytes per writeback window, a multiple of 4096 and at least 64 KiB. @default 8 MiB */
@@ -65,7 +65,7 @@ const MIN_WINDOW_BYTES = 64 << 10;
 const STRATEGIES: readonly CacheStrategy[] = ['auto', 'dontcache', 'windowed', 'none'];
 
 /** Validate `path` and write options; throws TypeError/RangeError naming the option. */
-export function writeSettings(path: unknown, options: NoCacheWriteOptions): WriteSettings {
+export function writeSettings(path: unknown, options: WriteFileNoCacheOptions): WriteSettings {
   const file = toPath('path', path);
   checkObject('options', options);
   const strategy = oneOf('options.strategy', options.strategy, STRATEGIES, 'auto');

@@ -16,7 +16,7 @@ import { judge, type SweepKeepReason, type SweepRemoveReason } from './sweep-jud
 export type { SweepKeepReason, SweepRemoveReason } from './sweep-judge.js';
 
 /** Options of {@link sweepStale}. */
-export interface SweepOptions {
+export interface SweepStaleOptions {
   /**
    * Entries whose owner cannot be checked from here — written on another machine or under another
    * boot, by a process in another pid namespace that held no lock, or in the name format without
@@ -81,7 +81,7 @@ export interface SweepSettings {
   maxEntries: number;
 }
 
-/** Default {@link SweepOptions.maxAgeMs}: 24 hours. */
+/** Default {@link SweepStaleOptions.maxAgeMs}: 24 hours. */
 export const DEFAULT_SWEEP_MAX_AGE_MS = 24 * 3_600_000;
 
 function errnoOf(err: unknown): string | undefined {
@@ -206,7 +206,7 @@ export async function sweepDir(
  */
 export async function sweepStale(
   dir: string | URL,
-  options: SweepOptions = {},
+  options: SweepStaleOptions = {},
 ): Promise<SweepResult> {
   const path = toPath('dir', dir);
   checkObject('options', options);

@@ -7,8 +7,8 @@ import { abortRace, raced } from '../abort.js';
 import { chunkBytes, releaseChunk, type WriteChunk } from './chunks.js';
 import {
   chooseStrategy,
-  type NoCacheWriteOptions,
   type ResolvedStrategy,
+  type WriteFileNoCacheOptions,
   writeSettings,
 } from './options.js';
 import { PageCacheWriter } from './page-cache-writer.js';
@@ -53,7 +53,7 @@ const BATCH_BYTES = 1 << 20;
 export async function writeFileNoCache(
   path: string | URL,
   data: WriteFileData,
-  options: NoCacheWriteOptions = {},
+  options: WriteFileNoCacheOptions = {},
 ): Promise<WriteFileResult> {
   const pending = new Set<unknown>();
   const single = !isIterable(data) || data instanceof Uint8Array || typeof data === 'string';

@@ -18,7 +18,7 @@ import {
 } from '../validate.js';
 
 /** Options of {@link drainAndExit}. */
-export interface DrainOptions {
+export interface DrainAndExitOptions {
   /** Longest wait for in-flight requests before the remaining connections are cut, in ms. @default 10000 */
   deadlineMs?: number;
   /** Exit code passed to `exit`. @default 0 */
@@ -104,7 +104,7 @@ function connections(server: Server): Promise<number> {
  */
 export async function drainAndExit(
   server: Server,
-  options: DrainOptions = {},
+  options: DrainAndExitOptions = {},
 ): Promise<DrainResult> {
   checkObject('options', options);
   const deadlineMs = numberOption('options.deadlineMs', options.deadlineMs, 10_000);

@@ -1,6 +1,11 @@
 export type { GuardBlindness } from './blindness.js';
 export * from './cgroup.js';
-export { type DrainOptions, type DrainResult, drainAndExit, trackConnections } from './drain.js';
+export {
+  type DrainAndExitOptions,
+  type DrainResult,
+  drainAndExit,
+  trackConnections,
+} from './drain.js';
 export { MemoryGuard } from './guard.js';
 export type {
   GuardRecovery,

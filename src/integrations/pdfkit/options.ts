@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { NoCacheWriteOptions } from '../../fs/index.js';
+import type { WriteFileNoCacheOptions } from '../../fs/index.js';
 import type { BufferPool } from '../../pool/index.js';
 import {
   booleanOption,
@@ -14,9 +14,10 @@ import {
   poolOption,
   stringOption,
 } from '../../validate.js';
+import type { PdfDocumentOptions } from './document.js';
 
 /** What `renderPdf` passes on to `writeFileNoCache` with `path` (`atomic` and `signal` are its own options). */
-export type PdfWriteOptions = Omit<NoCacheWriteOptions, 'signal' | 'atomic'>;
+export type PdfWriteOptions = Omit<WriteFileNoCacheOptions, 'signal' | 'atomic'>;
 
 /** Options of {@link renderPdf}. Every option is optional. */
 export interface RenderPdfOptions {
@@ -39,7 +40,7 @@ export interface RenderPdfOptions {
    * `compress`, `autoFirstPage`, ...). See pdfkit's documentation.
    * @default {} (pdfkit's defaults: a first LETTER page, 72 pt margins, compressed streams)
    */
-  document?: PDFKit.PDFDocumentOptions | undefined;
+  document?: PdfDocumentOptions | undefined;
   /**
    * Write the PDF to this file through the no-cache writer instead of returning a lease. The
    * directory must exist.
@@ -60,7 +61,7 @@ export interface PdfSettings {
   pool: BufferPool;
   maxBytes: number;
   signal: AbortSignal | undefined;
-  document: PDFKit.PDFDocumentOptions;
+  document: PdfDocumentOptions;
   path: string | undefined;
   atomic: boolean;
   write: PdfWriteOptions;

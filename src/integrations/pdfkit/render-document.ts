@@ -4,10 +4,9 @@
  * @module
  */
 import PDFDocument from 'pdfkit';
+import type { PdfDocument, PdfDocumentOptions } from './document.js';
 
-const Base = PDFDocument as unknown as new (
-  options?: PDFKit.PDFDocumentOptions,
-) => PDFKit.PDFDocument;
+const Base = PDFDocument as unknown as new (options?: PdfDocumentOptions) => PdfDocument;
 
 /**
  * A pdfkit document whose `end()` runs once: a build may end the document itself, and a second

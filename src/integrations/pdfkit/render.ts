@@ -11,6 +11,7 @@ import { BlockWriter } from '../../read-all/block-writer.js';
 import { drainStream } from '../../read-all/from-stream.js';
 import { checkFunction } from '../../validate.js';
 import { PdfBuildContext } from './build-context.js';
+import type { PdfDocument } from './document.js';
 import { type PdfSettings, pdfSettings, type RenderPdfOptions } from './options.js';
 import { RenderDocument } from './render-document.js';
 
@@ -18,7 +19,7 @@ import { RenderDocument } from './render-document.js';
  * Draws the document: synchronous, or async (a returned promise is awaited before the document is
  * ended; any other return value, such as the `doc` that pdfkit's chained calls return, is ignored).
  */
-export type PdfBuild = (doc: PDFKit.PDFDocument, context: PdfBuildContext) => unknown;
+export type PdfBuild = (doc: PdfDocument, context: PdfBuildContext) => unknown;
 
 /** What {@link renderPdf} resolves to with `path`. */
 export interface PdfFileResult {
@@ -68,7 +69,7 @@ async function renderDocument<T>(
     label: 'PDF',
     syncLease: true,
   });
-  let doc: PDFKit.PDFDocument | undefined;
+  let doc: PdfDocument | undefined;
   try {
     doc = new RenderDocument(s.document);
     // On failure the drain stops listening and destroys the document.

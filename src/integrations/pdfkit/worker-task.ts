@@ -7,6 +7,7 @@
 import { BufferPool } from '../../pool/index.js';
 import type { SizedOutput } from '../../workers/protocol.js';
 import type { PdfBuildContext } from './build-context.js';
+import type { PdfDocumentOptions } from './document.js';
 import { renderPdf } from './render.js';
 
 /** @internal What the main thread sends for one PDF. */
@@ -15,7 +16,7 @@ export interface PdfTaskInput {
   name: string;
   data: unknown;
   maxBytes: number;
-  document: PDFKit.PDFDocumentOptions;
+  document: PdfDocumentOptions;
 }
 
 // The worker's own pool for the document's blocks while it grows: reused by every PDF this

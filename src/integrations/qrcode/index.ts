@@ -15,8 +15,8 @@ export type {
   QrBatchOptions,
   QrErrorCorrectionLevel,
   QrFormat,
-  QrRenderOptions,
   QrWriteOptions,
+  RenderQrOptions,
 } from './options.js';
 export { renderQr } from './render.js';
-export { type QrWorkerRenderOptions, renderQrInWorkers } from './worker-render.js';
+export { type RenderQrInWorkersOptions, renderQrInWorkers } from './worker-render.js';

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { NoCacheWriteOptions } from '../../fs/index.js';
+import type { WriteFileNoCacheOptions } from '../../fs/index.js';
 import type { BufferPool } from '../../pool/index.js';
 import {
   checkObject,
@@ -24,7 +24,7 @@ export type QrErrorCorrectionLevel = 'L' | 'M' | 'Q' | 'H' | 'low' | 'medium' | 
 export type QrFormat = 'png' | 'svg';
 
 /** Options of {@link renderQr}. */
-export interface QrRenderOptions {
+export interface RenderQrOptions {
   /**
    * `'png'`: 1-bit grayscale PNG. `'svg'`: an SVG document (UTF-8, ASCII only).
    * @default 'png'
@@ -45,10 +45,10 @@ export interface QrRenderOptions {
 }
 
 /** What `qrBatch` passes on to `writeFileNoCache` for every file (its own `signal` is used). */
-export type QrWriteOptions = Omit<NoCacheWriteOptions, 'signal'>;
+export type QrWriteOptions = Omit<WriteFileNoCacheOptions, 'signal'>;
 
 /** Options of {@link qrBatch}. */
-export interface QrBatchOptions extends QrRenderOptions {
+export interface QrBatchOptions extends RenderQrOptions {
   /**
    * Codes in flight at once: rendered and waiting to be consumed or being written. Rendering is
    * synchronous CPU work, so more than a handful only helps overlap file writes.
@@ -114,7 +114,7 @@ const MAX_MARGIN = 64;
 const MAX_CONCURRENCY = 1024;
 
 /** @internal Validate render options; errors name the option and the value. */
-export function renderSettings(options: QrRenderOptions): RenderSettings {
+export function renderSettings(options: RenderQrOptions): RenderSettings {
   checkObject('options', options);
   const pool = poolOption(options.pool);
   return {

@@ -7,7 +7,7 @@ import qrcode from 'qrcode';
 import { BadInputError } from '../../errors.js';
 import type { Lease } from '../../pool/index.js';
 import { checkString } from '../../validate.js';
-import { type QrRenderOptions, type RenderSettings, renderSettings } from './options.js';
+import { type RenderQrOptions, type RenderSettings, renderSettings } from './options.js';
 import { encodePng, encodePngAsync, type ModuleMatrix } from './png.js';
 import { svgDocument } from './svg.js';
 
@@ -55,7 +55,7 @@ function svgLease(lease: Lease, svg: string): Lease {
  * await writeFileNoCache('ticket-42.png', lease); // releases the lease
  * ```
  */
-export function renderQr(text: string, options: QrRenderOptions = {}): Lease {
+export function renderQr(text: string, options: RenderQrOptions = {}): Lease {
   const s = renderSettings(options);
   const matrix = createMatrix(text, s);
   if (s.format === 'png') return encodePng(s.pool, matrix, s.scale, s.margin);

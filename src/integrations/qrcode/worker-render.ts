@@ -9,7 +9,7 @@ import { checkSignal, checkString } from '../../validate.js';
 import { checkWorkers } from '../../workers/check.js';
 import type { RenderWorkers } from '../../workers/render-workers.js';
 import { runChunk, type TaskRef } from '../../workers/sized-run.js';
-import { type QrRenderOptions, type RenderSettings, renderSettings } from './options.js';
+import { type RenderQrOptions, type RenderSettings, renderSettings } from './options.js';
 import type { QrTaskInput } from './worker-task.js';
 
 const TASK: TaskRef = {
@@ -88,7 +88,7 @@ export class QrDispatcher {
 }
 
 /** Options of {@link renderQrInWorkers}. */
-export interface QrWorkerRenderOptions extends QrRenderOptions {
+export interface RenderQrInWorkersOptions extends RenderQrOptions {
   /** The threads to render on. */
   workers: RenderWorkers;
   /** A pool created with `{ shared: true }`: the worker writes the PNG into its block. */
@@ -113,7 +113,7 @@ export interface QrWorkerRenderOptions extends QrRenderOptions {
  */
 export async function renderQrInWorkers(
   text: string,
-  options: QrWorkerRenderOptions,
+  options: RenderQrInWorkersOptions,
 ): Promise<Lease> {
   const s = renderSettings(options);
   checkWorkers(options.workers, s.pool);

@@ -8,7 +8,7 @@ import { BadInputError, LimitExceededError } from '../../errors.js';
 import type { Lease } from '../../pool/index.js';
 import { functionOption } from '../../validate.js';
 import { type ImageInput, openInput } from './input.js';
-import { type ImageOptions, type ImageSettings, resolveImageOptions } from './options.js';
+import { type ImageSettings, resolveImageOptions, type TransformImageOptions } from './options.js';
 import {
   acquire,
   applyBuild,
@@ -20,7 +20,7 @@ import {
 } from './pipeline.js';
 
 /** Options of {@link decodeRaw}. */
-export interface DecodeRawOptions extends ImageOptions {
+export interface DecodeRawOptions extends TransformImageOptions {
   /**
    * Set up the pipeline before the raw output (`resize`, `ensureAlpha`, `toColourspace('b-w')`,
    * ...). Without it the lease is sized from the header and taken from the pool before decoding.

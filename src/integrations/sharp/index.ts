@@ -20,8 +20,8 @@ export type { ImageInput } from './input.js';
 export {
   DEFAULT_LIMIT_INPUT_PIXELS,
   DEFAULT_MAX_INPUT_BYTES,
-  type ImageOptions,
   type SharpInputOptions,
+  type TransformImageOptions,
 } from './options.js';
 export type { BuildPipeline } from './pipeline.js';
 export { type ImageInfo, type ImageLease, transformImage } from './transform.js';

@@ -28,7 +28,7 @@ export const DEFAULT_MAX_INPUT_BYTES = 64 * 1024 * 1024;
 export type SharpInputOptions = Omit<SharpOptions, 'limitInputPixels' | 'create' | 'text' | 'join'>;
 
 /** Options of `transformImage` (and, with `build`, of `decodeRaw`). Every option is optional. */
-export interface ImageOptions {
+export interface TransformImageOptions {
   /** The pool the output lease (and a stream or file input) is leased from. @default getDefaultPool() */
   pool?: BufferPool | undefined;
   /**
@@ -129,7 +129,7 @@ function pixelLimit(value: unknown): number {
  * @throws {TypeError|RangeError} naming the option and the bad value.
  */
 export function resolveImageOptions(options: unknown): ImageSettings {
-  const o = (options === undefined ? {} : options) as ImageOptions;
+  const o = (options === undefined ? {} : options) as TransformImageOptions;
   checkObject('options', o);
   const pool = poolOption(o.pool);
   const signal = checkSignal(o.signal);

@@ -7,7 +7,7 @@ import type { OutputInfo } from 'sharp';
 import type { Lease } from '../../pool/index.js';
 import { checkFunction } from '../../validate.js';
 import { type ImageInput, openInput } from './input.js';
-import { type ImageOptions, resolveImageOptions } from './options.js';
+import { resolveImageOptions, type TransformImageOptions } from './options.js';
 import {
   applyBuild,
   type BuildPipeline,
@@ -51,7 +51,7 @@ export type ImageLease = Lease & {
  * @param input A lease, `Buffer`/`Uint8Array`, path, file URL, `Readable`, async iterable or web
  * `ReadableStream`; see {@link ImageInput}.
  * @param build Sets up the pipeline; errors it throws pass through unchanged.
- * @param options See {@link ImageOptions}.
+ * @param options See {@link TransformImageOptions}.
  * @default options `{ inputFormats: DEFAULT_INPUT_FORMATS, limitInputPixels: 50_000_000, maxInputBytes: 64 MiB, maxOutputBytes: Infinity, timeoutSeconds: 0, pool: getDefaultPool() }`
  * @throws {TypeError|RangeError} for a bad input kind, `build` or option (names it).
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for input in a format `inputFormats` does not
@@ -76,7 +76,7 @@ export type ImageLease = Lease & {
 export async function transformImage(
   input: ImageInput,
   build: BuildPipeline,
-  options?: ImageOptions,
+  options?: TransformImageOptions,
 ): Promise<ImageLease> {
   const s = resolveImageOptions(options);
   checkFunction('build', build);

@@ -21,8 +21,9 @@ import {
   resolveExtractOptions,
   type ZipEntryOutput,
 } from './options.js';
-import { type OpenArchive, openArchive, type ZipSource } from './source.js';
+import { type OpenArchive, openArchive } from './source.js';
 import { ZipEntry } from './zip-entry.js';
+import type { ZipSource } from './zip-source.js';
 
 /** What {@link extractZip} did. */
 export interface ExtractZipResult {

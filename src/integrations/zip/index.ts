@@ -6,5 +6,5 @@
  */
 export { type ExtractZipResult, extractZip } from './extract.js';
 export type { ExtractZipOptions, ZipEntryOutput } from './options.js';
-export type { ZipSource } from './source.js';
 export { ZipEntry } from './zip-entry.js';
+export type { ZipSource } from './zip-source.js';

@@ -16,21 +16,7 @@ import { type OpenedFile, openFile } from '../../read-all/from-file.js';
 import type { ReadAt } from './byte-window.js';
 import { type EndRecords, readEndRecords } from './end-records.js';
 import { asBadInput } from './entry-bytes.js';
-
-/**
- * What `extractZip` reads: a path, the archive's bytes (a Buffer/Uint8Array or a lease, only
- * read, never released), or a stream of them (a Node `Readable`, an async iterable of bytes, a
- * web `ReadableStream`), which is spooled to a temporary file first because a zip is read from
- * its end; so is a path to a FIFO or device, which has no random access either.
- */
-export type ZipSource =
-  | string
-  | URL
-  | Uint8Array
-  | Lease
-  | NodeJS.ReadableStream
-  | AsyncIterable<Uint8Array>
-  | ReadableStream<Uint8Array>;
+import type { ZipSource } from './zip-source.js';
 
 /** An open archive and how to let go of it. */
 export interface OpenArchive {
