@@ -95,11 +95,9 @@ async function candidates(
 ): Promise<{ names: string[]; scanned: number; complete: boolean }> {
   const scan = loadBinding()?.scanDir;
   if (scan !== undefined) {
-    // Whatever it fails with, Node's own listing below fails the same way with Node's error.
-    const r = await scan(dir, Math.min(s.maxEntries, Number.MAX_SAFE_INTEGER), NEEDLE).catch(
-      () => null,
-    );
-    if (r !== null) return { ...r, names: r.names.filter((n) => parseTempName(n) !== null) };
+    // Its failure (opendir's ENOENT, ENOTDIR, EACCES) is the error Node's opendir below gives.
+    const r = await scan(dir, Math.min(s.maxEntries, Number.MAX_SAFE_INTEGER), NEEDLE);
+    return { ...r, names: r.names.filter((n) => parseTempName(n) !== null) };
   }
   const names: string[] = [];
   let scanned = 0;
