@@ -101,6 +101,21 @@ test("ENOSPC: writeFileNoCache and the write stream fail alike from Node's write
   assert.deepEqual(await readdir(mnt), []);
 });
 
+test('ENOENT: writing into a missing directory names the file, with or without the addon', async (t) => {
+  const target = join(await tempDir(t), 'missing', 'out.bin');
+  const seen = [];
+  for (const strategy of ['auto', 'none'] as const) {
+    const err = await failure(writeFileNoCache(target, Buffer.from('x'), { strategy }));
+    // Not the capability probe's stat of the directory: the open of the file.
+    assert.deepEqual([err.code, err.syscall, err.path], ['ENOENT', 'open', target], strategy);
+    const stream = createNoCacheWriteStream(target, { strategy });
+    const streamErr = await failure(pipeline(Readable.from([Buffer.from('x')]), stream));
+    assert.deepEqual(shape(streamErr), shape(err), strategy);
+    seen.push(shape(err));
+  }
+  assert.deepEqual(seen[0], seen[1]);
+});
+
 test("EBADF and EISDIR: slabio/linux's calls fail as Node's fs calls on the same descriptor", {
   skip: !native && 'native addon not loaded',
 }, async (t) => {
