@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as errors from '../src/errors.js';
 import { SlabioError } from '../src/index.js';
@@ -161,6 +162,17 @@ describe('error classes', () => {
     assert.ok(!(theirs instanceof SlabioError));
     assert.equal(ours.code, 'ERR_SLABIO_TIMEOUT');
     assert.notEqual((theirs as { code?: unknown }).code, ours.code);
+  });
+
+  it("the README's errors table lists every class with its code", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Errors\n'));
+    const body = section.slice(0, section.indexOf('\n## ', 1));
+    const rows = [...body.matchAll(/^\| `(\w+)` \| `(ERR_SLABIO_\w+)` \|/gm)].map((m) => [
+      m[1],
+      m[2],
+    ]);
+    assert.deepEqual(rows.sort(), table.map(([name, , code]) => [name, code]).sort());
   });
 
   it('every exported error class has a row in this table', () => {
