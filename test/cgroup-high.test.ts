@@ -15,8 +15,9 @@ import {
 } from '../src/memory/index.js';
 import { registerSlabioMetrics } from '../src/prom.js';
 import { fixture, overlay } from './cgroup-helpers.js';
+import { manualGuard } from './guard-helpers.js';
+import { MiB } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const ROOT = fixture('v2-high');
 const POD = `${ROOT}/sys/fs/cgroup/kubepods.slice/pod-q`;
 const CTR = `${POD}/ctr`;
@@ -150,12 +151,7 @@ describe('readCgroupMemory: cgroup v2 memory.high', () => {
 /** A guard over the v2-high fixture: the test sets the working set and the throttle counter. */
 function scripted(options: MemoryGuardOptions = {}) {
   const box = { wsMiB: 0, high: 17 };
-  const guard = new MemoryGuard({
-    intervalMs: 0,
-    cooldownMs: 0,
-    reclaim: false,
-    mallocTrim: false,
-    dropCache: false,
+  const guard = manualGuard({
     reader: {
       root: ROOT,
       readFile: async (f) => {

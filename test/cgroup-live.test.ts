@@ -4,8 +4,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { readCgroupMemory } from '../src/memory/index.js';
 import { collect, createTestCgroup, reap, spawnInCgroup } from './cgroup-helpers.js';
-
-const MiB = 1024 * 1024;
+import { MiB } from './helpers.js';
 
 it('reads its own child cgroup on this machine (live)', async (t) => {
   const cg = await createTestCgroup('read', 64 * MiB);

@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import { CgroupError } from '../src/errors.js';
 import { type ReadCgroupMemoryOptions, readCgroupMemory } from '../src/memory/index.js';
 import { fixture, overlay } from './cgroup-helpers.js';
+import { MiB } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const SAFE = Number.MAX_SAFE_INTEGER; // 2^53 − 1
 const V1_DIR = 'sys/fs/cgroup/memory/'; // the v1 fixture's group directory
 const V2_CTR = 'pod-a/ctr/'; // the v2 fixture's container group

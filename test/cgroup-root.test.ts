@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readCgroupMemory } from '../src/memory/index.js';
 import { fixture, overlay } from './cgroup-helpers.js';
+import { MiB } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const CONTROLLERS = 'cpuset cpu io memory hugetlb pids rdma misc\n';
 
 // A process whose /proc/self/cgroup says "0::/" sits either in the real root group, which has no

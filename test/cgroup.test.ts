@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import { CgroupError } from '../src/errors.js';
 import { readCgroupMemory } from '../src/memory/index.js';
 import { fixture, overlay } from './cgroup-helpers.js';
+import { MiB } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const HOST = 8 * 1024 * MiB; // MemTotal of the fixtures' proc/meminfo
 
 describe('readCgroupMemory on cgroup v2 fixtures', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -9,12 +9,11 @@ import { sparkline } from '../src/cli/format.js';
 import type { InspectReport } from '../src/cli/inspect.js';
 import { frame } from '../src/cli/watch.js';
 import { readCgroupMemory } from '../src/memory/index.js';
-import { tempDir } from './fs-helpers.js';
+import { MiB, tempDir } from './helpers.js';
 import { tempEntries, writerDir } from './sweep-helpers.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/cgroup/', import.meta.url));
-const MiB = 1024 * 1024;
 
 function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return runWith({}, ...args);
@@ -52,8 +51,7 @@ describe('slabio inspect', () => {
   });
 
   it('lists a file that sits in the page cache under [dir]', async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-cli-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDir(t);
     const file = path.join(dir, 'cached.bin');
     await writeFile(file, Buffer.alloc(2 * MiB, 1));
     await readFile(file);

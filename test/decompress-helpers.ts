@@ -1,19 +1,6 @@
 /** Compressed fixtures made at test time: bombs are streamed, never held uncompressed. */
-import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
-
-export const KiB = 1024;
-export const MiB = 1024 * KiB;
-export const GiB = 1024 * MiB;
-
-/** `n` incompressible bytes, the same for the same seed (SHA-256 in counter mode). */
-export function noise(n: number, seed = 7): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  for (let at = 0, i = 0; at < n; at += 32, i++) {
-    createHash('sha256').update(`${seed}:${i}`).digest().copy(out, at);
-  }
-  return out;
-}
+import { MiB, noise } from './helpers.js';
 
 /** A vocabulary of made-up words, so that neither deflate nor brotli's dictionary finds much. */
 const VOCABULARY: string[] = (() => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,7 +19,8 @@ import {
   type Lease,
   LimitExceededError,
 } from 'slabio';
-import { compressSync, GiB, KiB, MiB, noise, text, zeroBomb } from './decompress-helpers.js';
+import { compressSync, text, zeroBomb } from './decompress-helpers.js';
+import { GiB, KiB, MiB, noise, tempDir } from './helpers.js';
 
 const FORMATS: CompressionFormat[] = ['gzip', 'deflate', 'deflate-raw', 'brotli'];
 
@@ -72,8 +72,7 @@ describe('decompress: every format and input kind gives back the bytes', () => {
     it(format, async (t) => {
       const pool = newPool();
       const compressed = compressSync(format, data);
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-decompress-'));
-      t.after(() => rm(dir, { recursive: true, force: true }));
+      const dir = await tempDir(t);
       const file = path.join(dir, 'input');
       await writeFile(file, compressed);
       const inputPool = newPool();
@@ -274,8 +273,7 @@ describe('decompress: aborts', () => {
 
   it('an aborted signal with a path input opens nothing (no fd, no late error)', async (t) => {
     if (!existsSync('/proc/self/fd')) return t.skip('needs /proc/self/fd to count open files');
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-decompress-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDir(t);
     const file = path.join(dir, 'x.gz');
     await writeFile(file, compressSync('gzip', noise(KiB)));
     const missing = path.join(dir, 'missing.gz');
@@ -410,8 +408,7 @@ describe('createDecompressStream', () => {
 
 describe('decompress: memory is bounded by the limit, not by the bomb', () => {
   it('peak RSS of a fresh process stays far below 1 GiB while refusing 1 GiB bombs', async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-bomb-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDir(t);
     const files: Record<string, string> = {};
     for (const format of ['gzip', 'brotli'] as const) {
       files[format] = path.join(dir, `bomb.${format}`);

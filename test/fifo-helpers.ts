@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { eventually, within } from './helpers.js';
 
 /** Why the FIFO tests cannot run here, or `null` when they can. */
 export function fifoSkipReason(): string | null {
@@ -31,37 +32,6 @@ export function openDescriptors(file: string, except: readonly number[] = []): n
     }
   }
   return fds;
-}
-
-/** Resolve with `p`'s outcome, or `'pending'` after `ms`. */
-export async function within<T>(
-  p: Promise<T>,
-  ms: number,
-): Promise<{ value: T } | { error: unknown } | 'pending'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'pending'>((resolve) => {
-    timer = setTimeout(() => resolve('pending'), ms);
-  });
-  try {
-    return await Promise.race([
-      p.then(
-        (value) => ({ value }),
-        (error: unknown) => ({ error }),
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Poll `check` every 5 ms for at most `ms`; true once it held. */
-export async function eventually(check: () => boolean, ms = 2000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return check();
 }
 
 /** FIFOs in a fresh directory, and the writers on them; all gone after the test. */
@@ -188,4 +158,45 @@ export function assertRejectedWith(
   assert.notEqual(outcome, 'pending', 'settles after the abort');
   assert.ok(typeof outcome === 'object' && 'error' in outcome, 'rejects');
   assert.equal(outcome.error, reason);
+}
+
+/** What {@link abortWhileWaiting} checks besides the rejection and the closed FIFO. */
+export interface AbortCheck {
+  /** Hold a writer open (writing nothing) once the reader has the FIFO open. @default false */
+  withWriter?: boolean;
+  /** A pool that must have no lease in use after the abort. */
+  pool?: { stats(): { inUseBytes: number } };
+  /** Also check that `pool` leased nothing while nothing had been written. @default false */
+  leasesNothing?: boolean;
+}
+
+/**
+ * Start `start(signal)` on the FIFO `file`, wait until its reader has the FIFO open, abort; then
+ * check that it rejected with the signal's reason, opened the FIFO without waiting for a writer,
+ * and closed it (and, with `pool`, gave back every lease).
+ */
+export async function abortWhileWaiting(
+  t: TestContext,
+  lab: FifoLab,
+  file: string,
+  start: (signal: AbortSignal) => Promise<unknown>,
+  { withWriter = false, pool, leasesNothing = false }: AbortCheck = {},
+): Promise<void> {
+  const controller = new AbortController();
+  const pending = start(controller.signal);
+  pending.catch(() => {});
+  const opened = await lab.readerOpen(file);
+  const writer = withWriter && opened ? [lab.holdWriter(file)] : [];
+  // Not a synchronisation: the abort must settle at any point, and nothing outside the reader
+  // shows that its read now waits (in the kernel or the event loop). The pause makes it likely
+  // that the abort finds it there rather than still on its way.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const heldWhileWaiting = pool?.stats().inUseBytes ?? 0;
+  const { outcome, ms } = await abortAndTime(controller, pending);
+  t.diagnostic(`abort to settle: ${ms.toFixed(2)} ms`);
+  if (leasesNothing) assert.equal(heldWhileWaiting, 0, 'no block leased before data arrives');
+  assertRejectedWith(outcome, controller.signal.reason);
+  assert.ok(opened, 'the FIFO was opened without waiting for a writer');
+  if (pool !== undefined) assert.equal(pool.stats().inUseBytes, 0, 'no lease in use');
+  assert.deepEqual(openDescriptors(file, writer), [], 'the FIFO is closed');
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { nativeAvailable } from '../src/linux/index.js';
-import { MiB, tempDir } from './fs-helpers.js';
+import { MiB, tempDir } from './helpers.js';
 
 const ROOT = '/sys/fs/cgroup/memory';
 const WINDOW = 8 * MiB;

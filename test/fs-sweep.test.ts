@@ -13,7 +13,7 @@ import {
 } from '../src/index.js';
 import { extractZip } from '../src/integrations/zip/index.js';
 import { nativeAvailable } from '../src/linux/index.js';
-import { tempDir } from './fs-helpers.js';
+import { tempDir } from './helpers.js';
 import {
   gone,
   makeName,

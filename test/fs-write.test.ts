@@ -16,10 +16,10 @@ import {
 import { nativeAvailable } from '../src/linux/index.js';
 import { loadBinding } from '../src/native/binding.js';
 import { BufferPool, type Lease } from '../src/pool/index.js';
-import { chunk, MiB, sha256, tempDir } from './fs-helpers.js';
+import { MiB, seededBytes, sha256, tempDir } from './helpers.js';
 
 const native = nativeAvailable();
-const chunks = Array.from({ length: 24 }, (_, i) => chunk(i));
+const chunks = Array.from({ length: 24 }, (_, i) => seededBytes(MiB, i));
 const hash = sha256(...chunks);
 
 async function* failingSource(after: number, err: Error): AsyncGenerator<Buffer> {

@@ -13,11 +13,12 @@ import { type LinuxBinding, loadBinding } from '../src/native/binding.js';
 import { asNodeError } from '../src/native/system-error.js';
 import { BufferPool } from '../src/pool/index.js';
 import { readFilePooled } from '../src/read-all/index.js';
-import { chunk, MiB, sha256, shmAvailable, tempDir } from './fs-helpers.js';
+import { shmAvailable } from './fs-helpers.js';
+import { MiB, seededBytes, sha256, tempDir } from './helpers.js';
 
 const native = nativeAvailable();
 const WINDOW = 8 * MiB;
-const chunks64 = Array.from({ length: 64 }, (_, i) => chunk(i));
+const chunks64 = Array.from({ length: 64 }, (_, i) => seededBytes(MiB, i));
 const hash64 = sha256(...chunks64);
 
 test('capabilities() on this filesystem', {
@@ -152,7 +153,7 @@ test('readFileNoCache of a FIFO reads until the writer closes it', {
   const fifo = join(dir, 'pipe');
   execFileSync('mkfifo', [fifo]);
   const pool = new BufferPool({ maxBytes: 64 * MiB });
-  const body = chunk(3, 300 * 1024); // more than one 64 KiB pipe read
+  const body = seededBytes(300 * 1024, 3); // more than one 64 KiB pipe read
   const [lease] = await Promise.all([readFileNoCache(fifo, { pool }), writeFile(fifo, body)]);
   try {
     assert.equal(sha256(lease.buffer), sha256(body));
@@ -165,10 +166,10 @@ test('readFileNoCache of a FIFO reads until the writer closes it', {
 test('readFileNoCache of a file that shrinks while read rejects like readFilePooled', async (t) => {
   const dir = await tempDir(t);
   const p = join(dir, 'shrinks.bin');
-  await writeFile(p, chunk(1));
+  await writeFile(p, seededBytes(MiB, 1));
   const pool = new BufferPool({ maxBytes: 16 * MiB, onExhausted: 'wait' });
   for (const read of [() => readFileNoCache(p, { pool }), () => readFilePooled(p, { pool })]) {
-    await writeFile(p, chunk(1));
+    await writeFile(p, seededBytes(MiB, 1));
     // Hold the whole budget so the read stops after fstat, waiting for its block; shrink the file
     // then, and let the read go on.
     const hog = pool.acquire(16 * MiB);
@@ -227,10 +228,10 @@ test('readFileNoCache: a forced strategy that cannot work here is an Unsupported
   if (shmAvailable) {
     const dir = await tempDir(t, '/dev/shm');
     const p = join(dir, 'in.bin');
-    await writeFile(p, chunk(2));
+    await writeFile(p, seededBytes(MiB, 2));
     await assert.rejects(readFileNoCache(p, { pool, strategy: 'dontcache' }), unsupported);
     const auto = await readFileNoCache(p, { pool });
-    assert.equal(sha256(auto.buffer), sha256(chunk(2)));
+    assert.equal(sha256(auto.buffer), sha256(seededBytes(MiB, 2)));
     auto.release();
   }
   // A character device has no page cache to drop: 'auto' reads it, a forced strategy is refused.
@@ -277,7 +278,7 @@ test('residency falls back to mincore when cachestat is refused (ENOSYS: old ker
 }, async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'resident.bin');
-  await writeFile(file, chunk(1));
+  await writeFile(file, seededBytes(MiB, 1));
   const b = loadBinding() as LinuxBinding;
   const original = b.cachestat;
   t.after(() => {

@@ -2,9 +2,7 @@
 // stats), never crashes the process, keeps its last readiness, and picks up again when reads
 // succeed.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { describe, it, type TestContext } from 'node:test';
 import { CgroupError } from '../src/errors.js';
 import {
@@ -14,8 +12,9 @@ import {
   type MemoryGuardOptions,
 } from '../src/memory/index.js';
 import { fixture } from './cgroup-helpers.js';
+import { manualGuard } from './guard-helpers.js';
+import { MiB, tempDir } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const ROOT = fixture('v2'); // limit 256 MiB: soft 0.5 = 128 MiB, hard 0.8 ≈ 205 MiB
 const INACTIVE = 40 * MiB; // inactive_file in the fixture's memory.stat
 
@@ -30,15 +29,10 @@ function guarded(options: MemoryGuardOptions = {}) {
   let reads = 0;
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   const trims = { n: 0 };
-  const guard = new MemoryGuard({
+  const guard = manualGuard({
     soft: 0.5,
     hard: 0.8,
     hysteresis: 0.1,
-    intervalMs: 0,
-    cooldownMs: 0,
-    reclaim: false,
-    mallocTrim: false,
-    dropCache: false,
     pools: [{ trim: () => ++trims.n }],
     reader: {
       root: ROOT,
@@ -107,8 +101,7 @@ describe('MemoryGuard with an unreadable cgroup, sampling on its timer', () => {
   });
 
   it('a cgroup directory without a memory controller is blind the same way', async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-blind-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDir(t);
     const warnings = blindWarnings(t);
     let reads = 0;
     let done: () => void = () => {};

@@ -13,8 +13,8 @@ import {
   readCgroupMemory,
 } from '../src/memory/index.js';
 import { createTestCgroup, reap, spawnInCgroup } from './cgroup-helpers.js';
+import { MiB } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const FILE_MiB = 64;
 
 // The child writes a file, fsyncs it and reads it back twice through a 1 MiB buffer (so its own

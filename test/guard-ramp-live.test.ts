@@ -5,8 +5,8 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { nativeAvailable } from '../src/linux/index.js';
 import { createTestCgroup, reap, spawnInCgroup } from './cgroup-helpers.js';
+import { MiB } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const LIMIT = 256 * MiB;
 
 // Anonymous memory at 400 MiB/s in 4 MiB steps, one step per timer tick (1 ms) while the

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { cp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { it } from 'node:test';
@@ -9,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { nativeAvailable } from '../src/linux/index.js';
 import { type GuardSample, MemoryGuard, type ReliefReport } from '../src/memory/index.js';
 import { collect, createTestCgroup, reap, spawnInCgroup } from './cgroup-helpers.js';
-
-const MiB = 1024 * 1024;
+import { MiB, tempDir } from './helpers.js';
 
 // Allocates (and touches) the MiB it is told on stdin, keeping all of it.
 const HOLDER = `
@@ -94,8 +92,7 @@ it('falls back to re-reading the usage file where the kernel gives no threshold 
   }
   // A copy of the v2 fixture with a 256 MiB limit and 40 MiB inactive_file. Plain files stand in
   // for cgroupfs: the thread re-reads memory.current through its kept-open fd.
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'slabio-test-wake-'));
-  t.after(() => rm(tmp, { recursive: true, force: true }));
+  const tmp = await tempDir(t);
   await cp(fileURLToPath(new URL('../../test/fixtures/cgroup/v2', import.meta.url)), tmp, {
     recursive: true,
   });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { cp, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
+import { cp, readFile, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +13,9 @@ import {
   type ReliefReport,
 } from '../src/memory/index.js';
 import { BufferPool } from '../src/pool/index.js';
+import { manualGuard } from './guard-helpers.js';
+import { MiB, tempDir } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const ROOT = fileURLToPath(new URL('../../test/fixtures/cgroup/v2', import.meta.url));
 const CTR = fileURLToPath(
   new URL('../../test/fixtures/cgroup/v2/sys/fs/cgroup/kubepods.slice/pod-a/ctr', import.meta.url),
@@ -25,16 +25,11 @@ const INACTIVE = 40 * MiB; // inactive_file in the fixture's memory.stat
 /** A guard over the v2 fixture whose working set the test sets (in MiB) before each sample. */
 function scripted(options: MemoryGuardOptions = {}, { noLimit = false } = {}) {
   const box = { wsMiB: 0 };
-  const guard = new MemoryGuard({
+  const guard = manualGuard({
     soft: 0.5,
     hard: 0.8,
     hysteresis: 0.1,
     ...(noLimit ? {} : { limit: 100 * MiB }),
-    intervalMs: 0,
-    cooldownMs: 0,
-    reclaim: false,
-    mallocTrim: false,
-    dropCache: false,
     reader: {
       cgroupDir: CTR,
       root: ROOT,
@@ -263,21 +258,17 @@ describe('MemoryGuard soft actions', () => {
   });
 
   it('writes memory.reclaim on v2 and turns it off quietly, once, when it cannot', async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-guard-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDir(t);
     await cp(CTR, dir, { recursive: true });
 
     // A writable memory.reclaim (a plain file in a temp copy of the group).
     const usage = { ws: 60 };
-    const g2 = new MemoryGuard({
+    const g2 = manualGuard({
       soft: 0.5,
       hard: 0.8,
       hysteresis: 0.1,
       limit: 100 * MiB,
-      intervalMs: 0,
-      cooldownMs: 0,
-      mallocTrim: false,
-      dropCache: false,
+      reclaim: true,
       reader: {
         cgroupDir: dir,
         readFile: async (f) =>

@@ -6,44 +6,19 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { BufferPool, LimitExceededError } from 'slabio';
 import { transformImage } from 'slabio/sharp';
 import { extractZip } from 'slabio/zip';
-import {
-  abortAndTime,
-  assertRejectedWith,
-  FifoLab,
-  fifoSkipReason,
-  openDescriptors,
-  within,
-} from './fifo-helpers.js';
+import { abortWhileWaiting, FifoLab, fifoSkipReason, openDescriptors } from './fifo-helpers.js';
+import { within } from './helpers.js';
 import { buildZip } from './zip-helpers.js';
 
 const skip = fifoSkipReason();
 
 function newPool(): BufferPool {
   return new BufferPool({ maxBytes: 64 << 20, idleTrimMs: 0 });
-}
-
-/** Start `start(signal)`, abort once the FIFO is open, and check the rejection and the fd. */
-async function abortSilent(
-  t: TestContext,
-  lab: FifoLab,
-  file: string,
-  start: (signal: AbortSignal) => Promise<unknown>,
-): Promise<void> {
-  const controller = new AbortController();
-  const pending = start(controller.signal);
-  pending.catch(() => {});
-  const opened = await lab.readerOpen(file);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const { outcome, ms } = await abortAndTime(controller, pending);
-  t.diagnostic(`abort to settle: ${ms.toFixed(2)} ms`);
-  assertRejectedWith(outcome, controller.signal.reason);
-  assert.ok(opened, 'the FIFO was opened without waiting for a writer');
-  assert.deepEqual(openDescriptors(file), [], 'the FIFO is closed');
 }
 
 /** What is in the lab directory besides its FIFOs (spool files, destinations). */
@@ -56,7 +31,7 @@ describe('extractZip from a FIFO path', { skip: skip ?? false }, () => {
     const lab = new FifoLab(t);
     const file = lab.fifo();
     const dest = path.join(lab.dir, 'out');
-    await abortSilent(t, lab, file, (signal) => extractZip(file, dest, { signal }));
+    await abortWhileWaiting(t, lab, file, (signal) => extractZip(file, dest, { signal }));
     assert.deepEqual(leftovers(lab), [], 'no spool file, no destination');
   });
 
@@ -94,7 +69,7 @@ describe('transformImage from a FIFO path', { skip: skip ?? false }, () => {
     const lab = new FifoLab(t);
     const file = lab.fifo();
     const pool = newPool();
-    await abortSilent(t, lab, file, (signal) =>
+    await abortWhileWaiting(t, lab, file, (signal) =>
       transformImage(file, (img) => img.resize(8), { pool, signal }),
     );
     assert.equal(pool.stats().inUseBytes, 0);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import type { LabResults } from '../lab/report.js';
 import type { RunResult } from '../lab/types.js';
 import { locateMemoryCgroup } from '../src/linux/index.js';
+import { tempDir } from './helpers.js';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../lab/main.js', import.meta.url));
@@ -77,8 +78,7 @@ function checkRun(r: RunResult, variant: string): void {
 }
 
 test('npm start --quick runs both variants, records samples and removes its cgroups', async (t) => {
-  const out = await mkdtemp(path.join(os.tmpdir(), 'slabio-test-lab-'));
-  t.after(() => rm(out, { recursive: true, force: true }));
+  const out = await tempDir(t);
   const prefix = `slabio-test-${process.pid}-lab`;
   const before = await labTempDirs();
 
@@ -164,8 +164,7 @@ async function running(pid: number): Promise<boolean> {
 
 for (const sig of ['SIGHUP', 'SIGQUIT'] as const) {
   test(`${sig} while a job runs kills it, removes its cgroup and the temp files`, async (t) => {
-    const out = await mkdtemp(path.join(os.tmpdir(), 'slabio-test-lab-'));
-    t.after(() => rm(out, { recursive: true, force: true }));
+    const out = await tempDir(t);
     const prefix = `slabio-test-${process.pid}-${sig.toLowerCase()}`;
     const before = await labTempDirs();
     const loc = await locateMemoryCgroup('/', (f) => readFile(f, 'utf8')).catch(() => null);

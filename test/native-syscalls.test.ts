@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { constants, tmpdir } from 'node:os';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +10,7 @@ import { dropCache } from '../src/fs/index.js';
 import { fadvise, nativeAvailable, preadv2, pwritev2, syncFileRange } from '../src/linux/index.js';
 import { type LinuxBinding, loadBinding } from '../src/native/binding.js';
 import { asNodeError, errnoName } from '../src/native/system-error.js';
+import { tempDir } from './helpers.js';
 
 const skip = process.platform !== 'linux' || !nativeAvailable() ? 'native addon not loaded' : false;
 const MAX_FD = 0x7fffffff;
@@ -25,13 +25,9 @@ function rawAddon(): LinuxBinding {
 
 /** A temp file opened for writing; closed and removed after the test. */
 async function tempFile(t: TestContext): Promise<{ path: string; fd: number }> {
-  const dir = await mkdtemp(join(tmpdir(), 'slabio-native-test-'));
-  const path = join(dir, 'f.bin');
+  const path = join(await tempDir(t), 'f.bin');
   const fd = openSync(path, 'w+');
-  t.after(async () => {
-    closeSync(fd);
-    await rm(dir, { recursive: true, force: true });
-  });
+  t.after(() => closeSync(fd));
   return { path, fd };
 }
 
@@ -113,20 +109,16 @@ test('fadvise advice must be an own name: inherited properties are a RangeError 
 });
 
 /** A directory opened read-only: preadv2 on it fails with EISDIR, an errno the old C++ table lacked. */
-function dirFd(t: TestContext): number {
-  const dir = mkdtempSync(join(tmpdir(), 'slabio-native-test-'));
-  const fd = openSync(dir, 'r');
-  t.after(() => {
-    closeSync(fd);
-    rmSync(dir, { recursive: true, force: true });
-  });
+async function dirFd(t: TestContext): Promise<number> {
+  const fd = openSync(await tempDir(t), 'r');
+  t.after(() => closeSync(fd));
   return fd;
 }
 
 test("a failed syscall is Node's fs error shape: the errno name as code, the negative number, Node's message", {
   skip,
 }, async (t) => {
-  const fd = dirFd(t);
+  const fd = await dirFd(t);
   const err = await preadv2(fd, [Buffer.alloc(16)], 0).then(
     () => assert.fail('preadv2 on a directory must fail'),
     (e: unknown) => e as NodeJS.ErrnoException,
@@ -145,7 +137,7 @@ test("a failed syscall is Node's fs error shape: the errno name as code, the neg
 test('the addon rejects with the negative errno, the syscall and the strerror text; TypeScript names it', {
   skip,
 }, async (t) => {
-  const fd = dirFd(t);
+  const fd = await dirFd(t);
   await assert.rejects(rawAddon().preadv2(fd, [Buffer.alloc(16)], 0, 0), (e: unknown) => {
     assert.ok(e instanceof Error);
     const { errno, syscall } = e as { errno?: unknown; syscall?: unknown };
@@ -238,8 +230,7 @@ test("dropCache on a pipe: the kernel's ESPIPE, shaped once (not a second time b
   skip,
 }, async (t) => {
   // A FIFO opened read-write does not block and is a pipe: sync_file_range refuses it.
-  const dir = mkdtempSync(join(tmpdir(), 'slabio-native-test-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t);
   const fifo = join(dir, 'fifo');
   const { execFileSync } = await import('node:child_process');
   execFileSync('mkfifo', [fifo]);
@@ -260,8 +251,7 @@ test("dropCache on a pipe: the kernel's ESPIPE, shaped once (not a second time b
 test('tryLock: flock(LOCK_EX | LOCK_NB) per open file description, let go on close', {
   skip,
 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'slabio-native-test-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t);
   const path = join(dir, 'locked');
   const b = loadBinding() as LinuxBinding;
   const holder = openSync(path, 'w');
@@ -283,8 +273,7 @@ test('tryLock: flock(LOCK_EX | LOCK_NB) per open file description, let go on clo
 test("scanDir: at most maxEntries entries, the names with the needle, Node's error with the path when unreadable", {
   skip,
 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'slabio-native-test-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t);
   for (const name of ['a', 'b', '.x.slabio-1', 'c.slabio-2'])
     closeSync(openSync(join(dir, name), 'w'));
   const b = loadBinding() as LinuxBinding;

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { mallocInfo, mallocTrim, nativeAvailable, nativeLoadError } from '../src/linux/index.js';
+import { MiB } from './helpers.js';
 
 const onLinux = process.platform === 'linux';
 const disabled = process.env.SLABIO_NATIVE === '0';
@@ -41,7 +42,6 @@ test('mallocTrim() hands freed arena memory back to the OS', {
   skip: !onLinux || disabled,
 }, async () => {
   assert.ok(globalThis.gc, 'run with --expose-gc');
-  const MiB = 1 << 20;
   // First round: 1 MiB chunks are above the initial 128 KiB mmap threshold, so glibc mmaps them;
   // freeing one raises the dynamic threshold to 1 MiB and later rounds come from the arena.
   let warm: Uint8Array[] | null = Array.from({ length: 8 }, () => new Uint8Array(MiB).fill(1));

@@ -4,8 +4,7 @@
  * leaves no lease in use, no file or temp file, and no live document behind.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import {
@@ -23,6 +22,7 @@ import {
   renderPdf,
 } from 'slabio/pdfkit';
 import { renderQr } from 'slabio/qrcode';
+import { tempDir } from './helpers.js';
 
 interface Probe {
   doc: PDFKit.PDFDocument | undefined;
@@ -38,11 +38,8 @@ interface Setup {
 
 async function setup(t: TestContext, poolOptions = {}): Promise<Setup> {
   const pool = new BufferPool({ idleTrimMs: 0, ...poolOptions });
-  const dir = await mkdtemp(join(tmpdir(), 'slabio-test-pdf-fail-'));
-  t.after(async () => {
-    pool.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = await tempDir(t);
+  t.after(() => pool.close());
   return { pool, dir, probe: { doc: undefined, context: undefined, owned: [] } };
 }
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import {
 } from 'slabio/pdfkit';
 import { renderQr } from 'slabio/qrcode';
 import { cell, code, PER_PAGE, QR_SIZE } from '../examples/pdf-report.js';
+import { tempDir } from './helpers.js';
 import { decodeAt, pdfInfo, popplerMissing, renderPage } from './pdfkit-helpers.js';
 import { readPng } from './qrcode-helpers.js';
 
@@ -30,12 +30,6 @@ function testPool(t: TestContext): BufferPool {
   const pool = new BufferPool({ debug: true, idleTrimMs: 0 });
   t.after(() => pool.close());
   return pool;
-}
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'slabio-test-pdf-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 function copyOut(lease: Lease): Buffer {

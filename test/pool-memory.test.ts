@@ -3,8 +3,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BufferPool } from '../src/index.js';
 import { nativeAvailable } from '../src/linux/index.js';
-
-const MiB = 1024 * 1024;
+import { MiB } from './helpers.js';
 
 function gc(): void {
   const collect = (globalThis as { gc?: () => void }).gc;

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BufferPool, type Lease, PoolExhaustedError } from '../src/index.js';
-
-const KiB = 1024;
+import { KiB } from './helpers.js';
 
 type Op = { kind: 'acquire'; size: number } | { kind: 'release'; pick: number } | { kind: 'trim' };
 

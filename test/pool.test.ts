@@ -12,8 +12,8 @@ import {
   SlabioTimeoutError,
   UseAfterReleaseError,
 } from '../src/index.js';
+import { KiB } from './helpers.js';
 
-const KiB = 1024;
 const field = [100 * KiB, 200 * KiB, 300 * KiB];
 
 describe('defaultSizeClasses', () => {

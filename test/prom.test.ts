@@ -6,8 +6,9 @@ import { Registry } from 'prom-client';
 import { MemoryGuard } from '../src/memory/index.js';
 import { BufferPool } from '../src/pool/index.js';
 import { registerSlabioMetrics } from '../src/prom.js';
+import { manualGuard } from './guard-helpers.js';
+import { MiB } from './helpers.js';
 
-const MiB = 1024 * 1024;
 const ROOT = fileURLToPath(new URL('../../test/fixtures/cgroup/v2', import.meta.url));
 const CTR = `${ROOT}/sys/fs/cgroup/kubepods.slice/pod-a/ctr`;
 
@@ -26,14 +27,9 @@ describe('slabio/prom', () => {
     pool.acquire(100).release();
     pool.acquire(100_000).release(); // above the largest class: oversize
     const ws = { MiB: 152 };
-    const guard = new MemoryGuard({
+    const guard = manualGuard({
       soft: 0.5,
       hard: 0.9,
-      intervalMs: 0,
-      cooldownMs: 0,
-      reclaim: false,
-      mallocTrim: false,
-      dropCache: false,
       reader: {
         root: ROOT,
         readFile: async (f) =>

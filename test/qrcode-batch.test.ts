@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BadInputError, BufferPool, getDefaultPool } from 'slabio';
 import { type QrBatchItem, qrBatch } from 'slabio/qrcode';
+import { tempDir } from './helpers.js';
 import { decodePng, readSvg } from './qrcode-helpers.js';
 
 function inUse(pool: BufferPool = getDefaultPool()): number {
@@ -37,12 +37,6 @@ function trackedSource(list: QrBatchItem[], delayMs = 0) {
     },
   };
   return { source, state };
-}
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'slabio-test-qr-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 describe('qrBatch: leases', () => {

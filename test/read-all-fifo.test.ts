@@ -8,7 +8,7 @@ import { constants as fsConstants } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import {
   type BufferPool,
@@ -25,13 +25,14 @@ import {
 } from '../src/index.js';
 import {
   abortAndTime,
+  abortWhileWaiting,
   assertRejectedWith,
   FifoLab,
   fifoSkipReason,
   openDescriptors,
-  within,
 } from './fifo-helpers.js';
-import { assertNoLeases, KiB, newPool, pattern } from './read-all-helpers.js';
+import { KiB, seededBytes, within } from './helpers.js';
+import { assertNoLeases, newPool } from './read-all-helpers.js';
 
 const skip = fifoSkipReason();
 
@@ -75,35 +76,6 @@ function copyOut(lease: { buffer: Buffer; release(): void }): Buffer {
   return copy;
 }
 
-/**
- * Start `start(signal)`, wait until its reader is open, abort; check what is left behind. With
- * `leasesNothing`, also that no pool memory is held while nothing has been written.
- */
-async function abortWhileWaiting(
-  t: TestContext,
-  lab: FifoLab,
-  file: string,
-  pool: BufferPool,
-  start: (signal: AbortSignal) => Promise<unknown>,
-  { withWriter, leasesNothing }: { withWriter: boolean; leasesNothing: boolean },
-): Promise<void> {
-  const controller = new AbortController();
-  const pending = start(controller.signal);
-  pending.catch(() => {});
-  const opened = await lab.readerOpen(file);
-  const writer = withWriter && opened ? [lab.holdWriter(file)] : [];
-  // Give the read time to reach its wait in the kernel (or the event loop).
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const heldWhileWaiting = pool.stats().inUseBytes;
-  const { outcome, ms } = await abortAndTime(controller, pending);
-  t.diagnostic(`abort to settle: ${ms.toFixed(2)} ms`);
-  if (leasesNothing) assert.equal(heldWhileWaiting, 0, 'no block leased before data arrives');
-  assertRejectedWith(outcome, controller.signal.reason);
-  assert.ok(opened, 'the FIFO was opened without waiting for a writer');
-  assertNoLeases(pool);
-  assert.deepEqual(openDescriptors(file, writer), [], 'the FIFO is closed');
-}
-
 describe('reading a FIFO', { skip: skip ?? false }, () => {
   for (const r of readers) {
     describe(r.name, () => {
@@ -111,8 +83,8 @@ describe('reading a FIFO', { skip: skip ?? false }, () => {
         const lab = new FifoLab(t);
         const file = lab.fifo();
         const pool = newPool();
-        await abortWhileWaiting(t, lab, file, pool, (signal) => r.read(file, { pool, signal }), {
-          withWriter: false,
+        await abortWhileWaiting(t, lab, file, (signal) => r.read(file, { pool, signal }), {
+          pool,
           leasesNothing: true,
         });
       });
@@ -121,7 +93,8 @@ describe('reading a FIFO', { skip: skip ?? false }, () => {
         const lab = new FifoLab(t);
         const file = lab.fifo();
         const pool = newPool();
-        await abortWhileWaiting(t, lab, file, pool, (signal) => r.read(file, { pool, signal }), {
+        await abortWhileWaiting(t, lab, file, (signal) => r.read(file, { pool, signal }), {
+          pool,
           withWriter: true,
           leasesNothing: true,
         });
@@ -131,7 +104,7 @@ describe('reading a FIFO', { skip: skip ?? false }, () => {
         const lab = new FifoLab(t);
         const file = lab.fifo();
         const pool = newPool();
-        const payload = pattern(300 * KiB + 7);
+        const payload = seededBytes(300 * KiB + 7);
         const read = r.read(file, { pool });
         await lab.writeAndClose(file, r.encode(payload));
         const outcome = await within(read, 5000);
@@ -160,7 +133,7 @@ describe('reading a FIFO', { skip: skip ?? false }, () => {
     const file = lab.fifo();
     const pool = newPool();
     const read = readAll(file, { pool, maxBytes: 100 * KiB });
-    const wrote = lab.writeAndClose(file, pattern(1024 * KiB));
+    const wrote = lab.writeAndClose(file, seededBytes(1024 * KiB));
     await assert.rejects(read, LimitExceededError);
     await wrote; // the writer gets EPIPE once the reader is gone
     assertNoLeases(pool);
@@ -172,7 +145,8 @@ describe('reading a FIFO', { skip: skip ?? false }, () => {
     const pool = newPool();
     const sink = new Writable({ write: (_chunk, _enc, done) => done() });
     const a = lab.fifo();
-    await abortWhileWaiting(t, lab, a, pool, (signal) => pump(a, sink, { pool, signal }), {
+    await abortWhileWaiting(t, lab, a, (signal) => pump(a, sink, { pool, signal }), {
+      pool,
       withWriter: true,
       leasesNothing: false, // the ring and the chunk block are leased up front by design
     });
@@ -180,7 +154,7 @@ describe('reading a FIFO', { skip: skip ?? false }, () => {
     const scan = async (signal: AbortSignal): Promise<void> => {
       for await (const chunk of readChunks(b, { pool, signal })) void chunk;
     };
-    await abortWhileWaiting(t, lab, b, pool, scan, { withWriter: false, leasesNothing: false });
+    await abortWhileWaiting(t, lab, b, scan, { pool });
   });
 
   it("settles on abort on a caller's FileHandle, which stays open", async (t) => {

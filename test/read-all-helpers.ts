@@ -1,29 +1,12 @@
 /** Sources and checks shared by the readAll and stream tests. */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { TestContext } from 'node:test';
 import { BufferPool } from '../src/index.js';
-
-export const KiB = 1024;
-export const MiB = 1024 * KiB;
+import { MiB } from './helpers.js';
 
 /** A fresh pool per test, so `inUseBytes` is ours alone. */
 export function newPool(options: ConstructorParameters<typeof BufferPool>[0] = {}): BufferPool {
   return new BufferPool({ maxBytes: 128 * MiB, idleTrimMs: 0, ...options });
-}
-
-/** `n` bytes of a pattern that a shifted or reordered copy would not match. */
-export function pattern(n: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
 }
 
 /** Split `data` into chunks of the given sizes (cycled). */
@@ -43,7 +26,10 @@ export function assertNoLeases(pool: BufferPool): void {
   assert.equal(pool.stats().inUseBytes, 0, 'no lease in use');
 }
 
-/** A Readable that yields `chunks` and then never ends (for aborts during reading). */
+/**
+ * A Readable that yields `chunks` and then never ends (for aborts during reading). It emits
+ * `'stall'` once, when it is first asked for more than it has: the reader now waits on it.
+ */
 export function stalledReadable(chunks: Buffer[]): Readable {
   let i = 0;
   return new Readable({
@@ -51,6 +37,7 @@ export function stalledReadable(chunks: Buffer[]): Readable {
       const chunk = chunks[i++];
       if (chunk !== undefined) this.push(chunk);
       // else: stay silent, like a client that stopped sending
+      else if (i === chunks.length + 1) process.nextTick(() => this.emit('stall'));
     },
   });
 }
@@ -65,27 +52,4 @@ export function failingReadable(chunks: Buffer[], error: Error): Readable {
       else this.destroy(error);
     },
   });
-}
-
-/** A temp dir removed after the test. */
-export async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-read-all-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Write `data` to a new temp file and return its path. */
-export async function tempFile(
-  t: TestContext,
-  data: Uint8Array,
-  name = 'data.bin',
-): Promise<string> {
-  const file = path.join(await tempDir(t), name);
-  await writeFile(file, data);
-  return file;
-}
-
-/** Resolve after the current macrotask queue has drained (lets streams act on a destroy). */
-export function tick(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

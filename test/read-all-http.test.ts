@@ -3,12 +3,13 @@
  * keeps serving.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { LengthMismatchError, LimitExceededError, readAll } from '../src/index.js';
-import { assertNoLeases, KiB, newPool, pattern } from './read-all-helpers.js';
+import { KiB, seededBytes, sha256 } from './helpers.js';
+import { assertNoLeases, newPool } from './read-all-helpers.js';
 
 const LIMIT = 64 * KiB;
 
@@ -19,11 +20,15 @@ interface Reply {
 
 describe('readAll on a local http server', () => {
   const pool = newPool();
-  const server = http.createServer(async (req, res) => {
+  // Each request's handling, settled once its lease is back (a test can wait on it).
+  const handled: Promise<void>[] = [];
+  const server = http.createServer((req, res) => {
+    handled.push(serve(req, res));
+  });
+  async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       using body = await readAll(req, { pool, maxBytes: LIMIT });
-      const sha = createHash('sha256').update(body.buffer).digest('hex');
-      res.end(`${body.buffer.length} ${sha}`);
+      res.end(`${body.buffer.length} ${sha256(body.buffer)}`);
     } catch (err) {
       if (err instanceof LimitExceededError) {
         // connection: close lets Node close the socket instead of waiting for the rest of the body.
@@ -34,7 +39,7 @@ describe('readAll on a local http server', () => {
         res.writeHead(500, { connection: 'close' }).end(String(err));
       }
     }
-  });
+  }
   let port = 0;
 
   before(async () => {
@@ -69,49 +74,45 @@ describe('readAll on a local http server', () => {
     });
   }
 
-  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
   it('reads a body with content-length into one exact lease', async () => {
-    const body = pattern(50 * KiB);
+    const body = seededBytes(50 * KiB);
     const reply = await upload([body.subarray(0, 20 * KiB), body.subarray(20 * KiB)], body.length);
-    assert.deepEqual(reply, { status: 200, body: `${body.length} ${sha(body)}` });
+    assert.deepEqual(reply, { status: 200, body: `${body.length} ${sha256(body)}` });
   });
 
   it('reads a chunked body of exactly the limit', async () => {
-    const body = pattern(LIMIT, 2);
+    const body = seededBytes(LIMIT, 2);
     const reply = await upload([body.subarray(0, 1000), body.subarray(1000)]);
-    assert.deepEqual(reply, { status: 200, body: `${LIMIT} ${sha(body)}` });
+    assert.deepEqual(reply, { status: 200, body: `${LIMIT} ${sha256(body)}` });
   });
 
   it('answers 413 for a declared length over the limit, without reading it', async () => {
-    const body = pattern(LIMIT + 1, 3);
+    const body = seededBytes(LIMIT + 1, 3);
     const reply = await upload([body], body.length);
     assert.deepEqual(reply, { status: 413, body: `limit ${LIMIT}` });
   });
 
   it('answers 413 for a chunked body one byte over the limit', async () => {
-    const body = pattern(LIMIT + 1, 4);
+    const body = seededBytes(LIMIT + 1, 4);
     const reply = await upload([body.subarray(0, 30 * KiB), body.subarray(30 * KiB)]);
     assert.deepEqual(reply, { status: 413, body: `limit ${LIMIT}` });
   });
 
   it('keeps serving after refusing, with no lease left behind', async () => {
     for (let i = 0; i < 3; i++) {
-      const big = await upload([pattern(LIMIT + 10, i)]);
+      const big = await upload([seededBytes(LIMIT + 10, i)]);
       assert.equal(big.status, 413);
-      const small = pattern(1000 + i, i);
+      const small = seededBytes(1000 + i, i);
       assert.deepEqual(await upload([small], small.length), {
         status: 200,
-        body: `${small.length} ${sha(small)}`,
+        body: `${small.length} ${sha256(small)}`,
       });
     }
     assertNoLeases(pool);
   });
 
   it('releases everything when the client goes away mid-upload', async () => {
-    const closed = new Promise<void>((resolve) =>
-      server.once('request', (req) => req.once('close', resolve)),
-    );
+    const seen = once(server, 'request') as Promise<[http.IncomingMessage]>;
     const req = http.request({
       port,
       host: '127.0.0.1',
@@ -120,11 +121,14 @@ describe('readAll on a local http server', () => {
       headers: { 'content-length': 40_000 },
     });
     req.on('error', () => {}); // we destroy it ourselves
-    req.write(pattern(10_000));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    req.write(seededBytes(10_000));
+    // The server has the request (its handler is reading the body) before the client goes.
+    const [incoming] = await seen;
+    const serving = handled.at(-1);
+    const closed = new Promise((resolve) => incoming.once('close', resolve));
     req.destroy();
     await closed;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await serving; // the handler has settled: readAll gave its lease back
     assertNoLeases(pool);
   });
 });

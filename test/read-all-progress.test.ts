@@ -18,9 +18,8 @@ import {
   readAll,
   SlabioTimeoutError,
 } from '../src/index.js';
+import { eventually, KiB, MiB } from './helpers.js';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
 /** One buffer every source slices its chunks from: reads copy, so sharing it is safe. */
 const BYTES = Buffer.alloc(4 * MiB, 0xab);
 
@@ -250,7 +249,7 @@ describe('readAll progress under a budget', () => {
     const source = new Readable({ read() {} });
     source.push(BYTES.subarray(0, 1000));
     const read = readAll(source, { pool });
-    await sleep(10);
+    await eventually(() => pool.stats().waiting === 1); // the pool announces no queueing
     assert.equal(pool.stats().waiting, 1);
     const boom = new Error('client went away');
     source.destroy(boom);

@@ -7,7 +7,8 @@ import { Readable } from 'node:stream';
 import { it } from 'node:test';
 import fc from 'fast-check';
 import { LengthMismatchError, LimitExceededError, readAll, readAllChunks } from '../src/index.js';
-import { KiB, newPool } from './read-all-helpers.js';
+import { KiB } from './helpers.js';
+import { newPool } from './read-all-helpers.js';
 
 type Failure =
   | { kind: 'none' }

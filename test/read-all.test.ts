@@ -18,17 +18,13 @@ import {
   readFilePooled,
   UseAfterReleaseError,
 } from '../src/index.js';
+import { KiB, MiB, seededBytes, tempFile, tick, within } from './helpers.js';
 import {
   assertNoLeases,
   failingReadable,
-  KiB,
-  MiB,
   newPool,
-  pattern,
   split,
   stalledReadable,
-  tempFile,
-  tick,
 } from './read-all-helpers.js';
 
 async function* generate(
@@ -49,7 +45,7 @@ function webStream(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
 }
 
 describe('readAll sources', () => {
-  const data = pattern(300 * KiB);
+  const data = seededBytes(300 * KiB);
   const chunks = split(data, [64 * KiB]);
   const kinds: Array<[string, () => Parameters<typeof readAll>[0]]> = [
     ['Readable', () => Readable.from(chunks)],
@@ -113,7 +109,7 @@ describe('readAll sources', () => {
       onExhausted: 'wait',
     });
     const held = pool.acquire(MiB); // the declared-length block has to wait for this
-    const body = pattern(200 * KiB);
+    const body = seededBytes(200 * KiB);
     const source = new PassThrough();
     source.on('data', () => {}); // someone else set it flowing
     const reading = readAll(source, { pool, lengthHint: body.length });
@@ -242,14 +238,14 @@ describe('readAll sources', () => {
 describe('readAll growth', () => {
   it('takes one-byte chunks', async () => {
     const pool = newPool();
-    const data = pattern(20_000);
+    const data = seededBytes(20_000);
     using lease = await readAll(Readable.from(split(data, [1])), { pool });
     assert.ok(lease.buffer.equals(data));
   });
 
   it('splits chunks larger than the largest class across blocks', async () => {
     const pool = newPool({ sizeClasses: [4 * KiB, 8 * KiB, 16 * KiB], maxBytes: 4 * MiB });
-    const data = pattern(100 * KiB + 3);
+    const data = seededBytes(100 * KiB + 3);
     using list = await readAllChunks(generate(split(data, [50 * KiB])), { pool });
     assert.ok(list.chunks.length > 1);
     for (const chunk of list.chunks) assert.ok(chunk.length <= 16 * KiB);
@@ -260,7 +256,7 @@ describe('readAll growth', () => {
 
   it('holds at most 1.25 × bytes read plus one block while reading, and never doubles', async () => {
     const pool = newPool();
-    const data = pattern(6 * MiB);
+    const data = seededBytes(6 * MiB);
     let firstBlock = 0;
     let worst = 0;
     let delivered = 0;
@@ -285,7 +281,7 @@ describe('readAll growth', () => {
 
   it('with a known length leases one block of the right class and copies nothing more', async () => {
     const pool = newPool();
-    const data = pattern(1 * MiB + 17);
+    const data = seededBytes(1 * MiB + 17);
     const before = pool.stats();
     using list = await readAllChunks(Readable.from(split(data, [64 * KiB])), {
       pool,
@@ -300,7 +296,7 @@ describe('readAll growth', () => {
 
   it('allocates nothing in steady state: repeated reads reuse the same slabs', async () => {
     const pool = newPool();
-    const data = pattern(512 * KiB);
+    const data = seededBytes(512 * KiB);
     const chunks = split(data, [64 * KiB]);
     for (let i = 0; i < 3; i++) (await readAll(Readable.from(chunks), { pool })).release();
     const warm = pool.stats();
@@ -313,7 +309,7 @@ describe('readAll growth', () => {
 });
 
 describe('readAll limits', () => {
-  const data = pattern(100 * KiB);
+  const data = seededBytes(100 * KiB);
   const chunks = split(data, [10 * KiB + 1]);
 
   it('exactly maxBytes succeeds, one more fails with ERR_SLABIO_LIMIT', async () => {
@@ -413,7 +409,7 @@ describe('readAll limits', () => {
 });
 
 describe('readAll declared length', () => {
-  const data = pattern(40 * KiB);
+  const data = seededBytes(40 * KiB);
   const cases: Array<[string, number]> = [
     ['short', data.length + 1],
     ['long', data.length - 1],
@@ -459,7 +455,7 @@ describe('readAll declared length', () => {
 });
 
 describe('readAll failures', () => {
-  const data = pattern(200 * KiB);
+  const data = seededBytes(200 * KiB);
   const chunks = split(data, [16 * KiB]);
 
   it('passes a mid-stream error through and releases every block', async () => {
@@ -493,7 +489,7 @@ describe('readAll failures', () => {
     const pool = newPool();
     const stream = stalledReadable(chunks.slice(0, 3));
     const read = readAll(stream, { pool });
-    setTimeout(() => stream.destroy(), 5);
+    stream.once('stall', () => stream.destroy());
     await assert.rejects(read, { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     assertNoLeases(pool);
   });
@@ -529,7 +525,7 @@ describe('readAll failures', () => {
     for (const lengthHint of [undefined, data.length]) {
       const controller = new AbortController();
       const stream = stalledReadable(chunks.slice(0, 4));
-      stream.once('data', () => setTimeout(() => controller.abort(), 5));
+      stream.once('stall', () => controller.abort());
       const options = {
         pool,
         signal: controller.signal,
@@ -541,18 +537,23 @@ describe('readAll failures', () => {
 
       const c2 = new AbortController();
       let finalized = false;
+      let onFinalized = (): void => {};
+      const whenFinalized = new Promise<void>((resolve) => {
+        onFinalized = resolve;
+      });
       async function* slow(): AsyncGenerator<Buffer> {
         try {
           yield Buffer.alloc(100);
           c2.abort();
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          await new Promise((resolve) => setTimeout(resolve, 20)); // a source slower than the abort
           yield Buffer.alloc(100);
         } finally {
           finalized = true;
+          onFinalized();
         }
       }
       await assert.rejects(readAll(slow(), { pool, signal: c2.signal }), { name: 'AbortError' });
-      await new Promise((resolve) => setTimeout(resolve, 40));
+      await within(whenFinalized, 5000); // readAll's return() waits for the pending step
       assert.equal(finalized, true);
       assertNoLeases(pool);
     }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import {
   BadInputError,
@@ -20,6 +19,7 @@ import {
   type ImageOptions,
   transformImage,
 } from 'slabio/sharp';
+import { fileTempDir } from './helpers.js';
 import { isWellFormedPng, photo, pngHeaderOnly, pngjsDecode } from './sharp-helpers.js';
 
 const pool = new BufferPool({ maxBytes: 128 << 20, idleTrimMs: 0 });
@@ -28,16 +28,14 @@ function inUse(): number {
   return pool.stats().inUseBytes;
 }
 
-let dir: string;
+const dir = fileTempDir();
 let jpeg: Buffer;
 let png: Buffer;
 
 before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'slabio-sharp-bad-'));
   jpeg = await photo(320, 240, 'jpeg');
   png = await photo(320, 240, 'png');
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 /** The two entry points, called the same way. */
 const entries: [string, (input: ImageInput, options?: ImageOptions) => Promise<unknown>][] = [

@@ -68,7 +68,8 @@ async function inChild(env: NodeJS.ProcessEnv, options = '{}'): Promise<ChildRes
     process.on('warning', (w) => warnings.push({ code: w.code, message: w.message }));
     configureSharp(${options});
     const report = configureSharp(${options});
-    await new Promise((r) => setTimeout(r, 10));
+    // process.emitWarning emits on the next tick: every warning is out before the next macrotask.
+    await new Promise((r) => setImmediate(r));
     console.log(JSON.stringify({ warnings, report }));
   `;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {

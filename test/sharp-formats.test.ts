@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { BadInputError, BufferPool, SlabioTimeoutError } from 'slabio';
@@ -16,15 +15,12 @@ import {
   type ImageOptions,
   transformImage,
 } from 'slabio/sharp';
+import { fileTempDir } from './helpers.js';
 
 const pool = new BufferPool({ maxBytes: 256 << 20, idleTrimMs: 0 });
 const inUse = (): number => pool.stats().inUseBytes;
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'slabio-sharp-formats-'));
-});
-after(() => rm(dir, { recursive: true, force: true }));
+const dir = fileTempDir();
 
 /**
  * `levels` groups, each drawing the one below `fanout` times through `<use>`: one rectangle

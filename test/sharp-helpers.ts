@@ -6,8 +6,8 @@ import { crc32, deflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import sharp from 'sharp';
 
-/** A deterministic RGB(A) pattern: every pixel differs from its neighbours. */
-export function pattern(width: number, height: number, channels: 1 | 2 | 3 | 4): Buffer {
+/** Raw 8-bit pixels with `channels` channels, the same every time; every pixel differs from its neighbours. */
+export function rawPixels(width: number, height: number, channels: 1 | 2 | 3 | 4): Buffer {
   const out = Buffer.alloc(width * height * channels);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -25,7 +25,7 @@ export async function photo(
   format: 'jpeg' | 'png' | 'webp',
   channels: 3 | 4 = 3,
 ): Promise<Buffer> {
-  const image = sharp(pattern(width, height, channels), { raw: { width, height, channels } });
+  const image = sharp(rawPixels(width, height, channels), { raw: { width, height, channels } });
   const noisy = image.composite([
     {
       input: {

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { BufferPool, type Lease } from 'slabio';
 import { decodeRaw, type ImageInput, transformImage } from 'slabio/sharp';
-import { pattern, photo, pngjsDecode, pngjsEncode } from './sharp-helpers.js';
+import { fileTempDir } from './helpers.js';
+import { photo, pngjsDecode, pngjsEncode, rawPixels } from './sharp-helpers.js';
 
 const pool = new BufferPool({ maxBytes: 128 << 20, idleTrimMs: 0 });
 
@@ -29,17 +29,15 @@ function take(lease: Lease): Buffer {
 const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff]);
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-let dir: string;
+const dir = fileTempDir();
 let jpeg: Buffer;
 let jpegPath: string;
 
 before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'slabio-sharp-'));
   jpeg = await photo(640, 480, 'jpeg');
   jpegPath = path.join(dir, 'photo.jpg');
   await writeFile(jpegPath, jpeg);
 });
-after(() => rm(dir, { recursive: true, force: true }));
 
 describe('transformImage: every input kind', () => {
   const kinds: [string, () => ImageInput | Promise<ImageInput>][] = [
@@ -126,7 +124,7 @@ describe('output checked with an independent decoder (pngjs)', () => {
   for (const channels of [1, 2, 3, 4] as const) {
     it(`raw → PNG via transformImage is pixel-exact, ${channels} channel(s)`, async () => {
       const [w, h] = [37, 23];
-      const pixels = pattern(w, h, channels);
+      const pixels = rawPixels(w, h, channels);
       const out = take(
         await transformImage(pixels, (img) => img.png(), {
           pool,
@@ -150,7 +148,7 @@ describe('output checked with an independent decoder (pngjs)', () => {
 
     it(`pngjs PNG → decodeRaw is pixel-exact, ${channels} channel(s)`, async () => {
       const [w, h] = [41, 19];
-      const pixels = pattern(w, h, channels);
+      const pixels = rawPixels(w, h, channels);
       using image = await decodeRaw(pngjsEncode(pixels, w, h, channels), { pool });
       // Plain grey stays one channel; grey + alpha comes out as RGBA with R = G = B.
       const expected = channels === 2 ? greyAlphaToRgba(pixels) : pixels;

@@ -5,16 +5,13 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pump, readChunks } from '../src/index.js';
+import { KiB, seededBytes, tempDir, tempFile } from './helpers.js';
 import {
   assertNoLeases,
   failingReadable,
-  KiB,
   newPool,
-  pattern,
   split,
   stalledReadable,
-  tempDir,
-  tempFile,
 } from './read-all-helpers.js';
 
 /**
@@ -40,7 +37,7 @@ class SlowSink extends Writable {
 }
 
 describe('pump', () => {
-  const data = pattern(1024 * KiB + 123);
+  const data = seededBytes(1024 * KiB + 123);
 
   it('copies a file to a file through the ring and returns the bytes copied', async (t) => {
     const pool = newPool();
@@ -69,7 +66,7 @@ describe('pump', () => {
 
   it('copies a Readable, coalescing tiny chunks into blocks', async () => {
     const pool = newPool();
-    const small = pattern(50_000);
+    const small = seededBytes(50_000);
     const sink = new SlowSink();
     const n = await pump(Readable.from(split(small, [1, 7, 300])), sink, {
       pool,
@@ -159,7 +156,7 @@ describe('pump', () => {
     const stalled = stalledReadable(split(data, [64 * KiB]).slice(0, 3));
     const sink2 = new SlowSink();
     const during = pump(stalled, sink2, { pool, signal: controller.signal });
-    setTimeout(() => controller.abort(reason), 20);
+    stalled.once('stall', () => controller.abort(reason));
     await assert.rejects(during, reason);
     assert.equal(stalled.destroyed, true);
     assert.equal(sink2.destroyed, true);
@@ -190,7 +187,7 @@ describe('pump', () => {
 });
 
 describe('readChunks', () => {
-  const data = pattern(300 * KiB + 5);
+  const data = seededBytes(300 * KiB + 5);
 
   it('iterates a file in borrowed chunks of one reused block', async (t) => {
     const pool = newPool();

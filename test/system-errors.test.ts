@@ -20,7 +20,7 @@ import {
 import { nativeAvailable, preadv2, pwritev2 } from 'slabio/linux';
 import { extractZip } from 'slabio/zip';
 import { fixture, overlay } from './cgroup-helpers.js';
-import { chunk, tempDir } from './fs-helpers.js';
+import { MiB, seededBytes, tempDir } from './helpers.js';
 import { buildZip } from './zip-helpers.js';
 
 const native = process.platform === 'linux' && nativeAvailable();
@@ -73,7 +73,7 @@ test("ENOSPC: writeFileNoCache and the write stream fail alike from Node's write
 }, async (t) => {
   const mnt = tmpfs(t, '1m');
   if (mnt === null) return;
-  const data = () => [chunk(0), chunk(1), chunk(2), chunk(3)]; // 4 MiB into 1 MiB
+  const data = () => [0, 1, 2, 3].map((i) => seededBytes(MiB, i)); // 4 MiB into 1 MiB
   // 'none' writes with Node's FileHandle; 'windowed' with the addon's pwritev2.
   const viaNode = await failure(writeFileNoCache(join(mnt, 'a'), data(), { strategy: 'none' }));
   const viaAddon = await failure(

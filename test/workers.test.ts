@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { BufferPool, RenderWorkers, WorkerError } from '../src/index.js';
 import { renderPdf, renderPdfInWorker } from '../src/integrations/pdfkit/index.js';
 import { qrBatch, renderQr, renderQrInWorkers } from '../src/integrations/qrcode/index.js';
+import { tempDir } from './helpers.js';
 import { decodePng, readPng } from './qrcode-helpers.js';
 
 const fixture = (name: string): URL => new URL(`./worker-fixtures/${name}.js`, import.meta.url);
@@ -70,23 +69,19 @@ describe('RenderWorkers with qrBatch', () => {
     noLeaseInUse(pool);
   });
 
-  it('with outDir, workers write the same files as the main thread and leave no lease in use', async () => {
+  it('with outDir, workers write the same files as the main thread and leave no lease in use', async (t) => {
     const pool = new BufferPool({ shared: true });
     await using workers = new RenderWorkers({ max: 2 });
-    const dir = await mkdtemp(join(tmpdir(), 'slabio-workers-test-'));
-    try {
-      let n = 0;
-      for await (const { id, path } of qrBatch(items(20), { workers, pool, outDir: dir })) {
-        const single = renderQr(`https://example.com/t/${id}`);
-        assert.ok(single.buffer.equals(await readFile(path)));
-        single.release();
-        n++;
-      }
-      assert.equal(n, 20);
-      noLeaseInUse(pool);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const dir = await tempDir(t);
+    let n = 0;
+    for await (const { id, path } of qrBatch(items(20), { workers, pool, outDir: dir })) {
+      const single = renderQr(`https://example.com/t/${id}`);
+      assert.ok(single.buffer.equals(await readFile(path)));
+      single.release();
+      n++;
     }
+    assert.equal(n, 20);
+    noLeaseInUse(pool);
   });
 
   it('a shared pool in debug mode poisons released blocks (shared memory cannot be detached)', () => {

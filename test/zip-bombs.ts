@@ -5,10 +5,8 @@
  * size and CRC-32: they are refused for their layout, not because they are broken.
  */
 import zlib from 'node:zlib';
-import { centralRecord, endRecord, extraField, localHeader } from './zip-helpers.js';
-
-const KiB = 1024;
-const MiB = 1024 * KiB;
+import { KiB, MiB } from './helpers.js';
+import { buildZip, deflatedEntry, extraField, localHeader } from './zip-helpers.js';
 
 /** What a bomb declares, to check that it is a real one. */
 export interface Bomb {
@@ -33,37 +31,20 @@ interface Placed {
   size: number;
 }
 
-/** The archive: `body` (local headers and data, from offset 0), then a central directory of `placed`. */
+/**
+ * The archive: `body` (local headers and data, from offset 0), then a central directory of
+ * `placed`, each record pointing at its own offset in `body`.
+ */
 function finish(body: Buffer, placed: Placed[]): Bomb {
-  const cd = Buffer.concat(
-    placed.map((p) =>
-      centralRecord({
-        flags: 0x800,
-        method: 8,
-        crc: p.crc,
-        compressedSize: p.compressedSize,
-        size: p.size,
-        name: p.name,
-        extra: Buffer.alloc(0),
-        mode: 0o100644,
-        offset: p.offset,
-      }),
-    ),
-  );
-  const end = endRecord(
-    {
-      disk: 0,
-      cdDisk: 0,
-      entriesOnDisk: placed.length,
-      entries: placed.length,
-      cdSize: cd.length,
-      cdOffset: body.length,
-      commentLength: 0,
-    },
-    Buffer.alloc(0),
-  );
+  const entries = placed.map((p) => ({
+    name: p.name.toString('latin1'),
+    at: p.offset,
+    crc: p.crc,
+    compressedSize: p.compressedSize,
+    size: p.size,
+  }));
   return {
-    zip: Buffer.concat([body, cd, end]),
+    zip: buildZip(entries, { prepend: body }),
     entries: placed.length,
     totalBytes: placed.reduce((n, p) => n + p.size, 0),
   };
@@ -168,36 +149,12 @@ export function extraFieldQuoting(n: number, spacing = 0, kernelBytes = MiB): Bo
  * only entry 0 while the central directory lists both.
  */
 export function quotedEntry(): Bomb {
-  const inner = Buffer.from('hidden from a forward scan\n');
-  const innerData = zlib.deflateRawSync(inner);
-  const innerFields = {
-    crc: zlib.crc32(inner),
-    compressedSize: innerData.length,
-    size: inner.length,
-  };
-  const innerHeader = localHeader({
-    ...innerFields,
-    flags: 0x800,
-    method: 8,
-    name: nameOf(1),
-    extra: Buffer.alloc(0),
-  });
-  const outer = Buffer.from('the outer entry\n');
-  const outerData = zlib.deflateRawSync(outer);
-  const outerFields = {
-    crc: zlib.crc32(outer),
-    compressedSize: outerData.length,
-    size: outer.length,
-  };
-  const outerHeader = localHeader({
-    ...outerFields,
-    flags: 0x800,
-    method: 8,
-    name: nameOf(0),
-    extra: extraField(0x9999, Buffer.concat([innerHeader, innerData])),
-  });
-  return finish(Buffer.concat([outerHeader, outerData]), [
-    { ...outerFields, name: nameOf(0), offset: 0 },
-    { ...innerFields, name: nameOf(1), offset: 30 + nameOf(0).length + 4 },
+  const inner = deflatedEntry('f01', Buffer.from('hidden from a forward scan\n'));
+  const quoted = extraField(0x9999, Buffer.concat([inner.header, inner.payload]));
+  const outer = deflatedEntry('f00', Buffer.from('the outer entry\n'), quoted);
+  const fieldsOf = ({ crc, compressedSize, size }: typeof inner) => ({ crc, compressedSize, size });
+  return finish(Buffer.concat([outer.header, outer.payload]), [
+    { ...fieldsOf(outer), name: nameOf(0), offset: 0 },
+    { ...fieldsOf(inner), name: nameOf(1), offset: 30 + nameOf(0).length + 4 },
   ]);
 }

@@ -3,12 +3,12 @@
  * record writers follow APPNOTE 4.3; every field a real tool would compute can be overridden, so
  * a test can make the local header, the central directory and the end records disagree.
  */
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import yazl from 'yazl';
+import { sha256 } from './helpers.js';
 
 const MAX32 = 0xffffffff;
 const MAX16 = 0xffff;
@@ -39,6 +39,27 @@ export function localHeader(f: LocalFields): Buffer {
   b.writeUInt16LE(f.name.length, 26);
   b.writeUInt16LE(f.extra.length, 28);
   return Buffer.concat([b, f.name, f.extra]);
+}
+
+/**
+ * `data` deflated behind a local header named `name` (UTF-8 flag, no descriptor), with the
+ * fields a central directory record would repeat.
+ */
+export function deflatedEntry(
+  name: string,
+  data: Buffer,
+  extra: Buffer = Buffer.alloc(0),
+): { header: Buffer; payload: Buffer; crc: number; compressedSize: number; size: number } {
+  const payload = zlib.deflateRawSync(data);
+  const fields = { crc: zlib.crc32(data), compressedSize: payload.length, size: data.length };
+  const header = localHeader({
+    ...fields,
+    flags: 0x800,
+    method: 8,
+    name: Buffer.from(name),
+    extra,
+  });
+  return { header, payload, ...fields };
 }
 
 /** The fields of a central directory record (APPNOTE 4.3.12). */
@@ -359,10 +380,6 @@ export async function yazlZip(
   const chunks: Buffer[] = [];
   for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-export function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** Every file under `dir` as relative path → sha256, directories as relative path → 'dir'. */

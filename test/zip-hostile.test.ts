@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
@@ -16,7 +15,7 @@ import zlib from 'node:zlib';
 import { BufferPool } from 'slabio';
 import { extractZip } from 'slabio/zip';
 import yauzl from 'yauzl';
-import { MiB } from './decompress-helpers.js';
+import { eventually, MiB, tempDir } from './helpers.js';
 import {
   type Bomb,
   extraFieldQuoting,
@@ -27,19 +26,13 @@ import {
 import {
   buildZip,
   dataDescriptor,
+  deflatedEntry,
   extraField,
   type HandEntry,
-  localHeader,
   zip64Extra,
 } from './zip-helpers.js';
 
 const hasUnzip = spawnSync('unzip', ['-v']).status === 0;
-
-async function workdir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-zip-hostile-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function openFds(): number | null {
   return existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : null;
@@ -56,7 +49,7 @@ async function assertRefused(
   pattern: RegExp,
   code = 'ERR_SLABIO_UNSAFE_ARCHIVE',
 ): Promise<void> {
-  const parent = await workdir(t);
+  const parent = await tempDir(t);
   const zipPath = path.join(parent, 'in.zip');
   await writeFile(zipPath, zip);
   const pool = new BufferPool({ maxBytes: 64 * MiB, idleTrimMs: 0 });
@@ -76,8 +69,8 @@ async function assertRefused(
   assert.equal(handed, 0);
   assert.equal(pool.stats().inUseBytes, 0);
   pool.close();
-  // yauzl closes its descriptor with an fs.close it does not wait for.
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  // yauzl closes its descriptor with an fs.close it does not wait for, and says nothing after.
+  if (fds !== null) await eventually(() => openFds() === fds);
   if (fds !== null) assert.equal(openFds(), fds);
 }
 
@@ -148,7 +141,7 @@ describe('extractZip: overlapping entries (zip bombs)', () => {
       t.skip('unzip is not installed');
       return;
     }
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     for (const [name, make] of bombs) {
       const file = path.join(parent, 'bomb.zip');
       await writeFile(file, make().zip);
@@ -162,16 +155,8 @@ describe('extractZip: overlapping entries (zip bombs)', () => {
     [
       'a stored entry quoting a whole entry in its data',
       () => {
-        const inner = localHeader({
-          flags: 0x800,
-          method: 8,
-          crc: crcOf(B),
-          compressedSize: deflated(B).length,
-          size: (B.data as Buffer).length,
-          name: Buffer.from(B.name),
-          extra: Buffer.alloc(0),
-        });
-        const outer = Buffer.concat([inner, deflated(B)]);
+        const inner = deflatedEntry(B.name, B.data as Buffer);
+        const outer = Buffer.concat([inner.header, inner.payload]);
         return buildZip([
           { name: 'outer.bin', method: 0, data: outer },
           { ...B, at: 30 + 'outer.bin'.length },
@@ -470,18 +455,8 @@ describe('extractZip: data descriptors that lie or are missing', () => {
 });
 
 describe('extractZip: bytes that belong to no entry', () => {
-  const hidden = Buffer.concat([
-    localHeader({
-      flags: 0x800,
-      method: 8,
-      crc: crcOf(B),
-      compressedSize: deflated(B).length,
-      size: (B.data as Buffer).length,
-      name: Buffer.from('hidden.txt'),
-      extra: Buffer.alloc(0),
-    }),
-    deflated(B),
-  ]);
+  const { header, payload } = deflatedEntry('hidden.txt', B.data as Buffer);
+  const hidden = Buffer.concat([header, payload]);
   refuseAll([
     [
       'prepended data (a self-extractor stub, offsets adjusted as zip -A does)',
@@ -511,7 +486,7 @@ describe('extractZip: bytes that belong to no entry', () => {
   ]);
   // A check that the record writers above are not what is refused: the same shapes, honest.
   it('the honest versions of these archives extract', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const honest = [
       buildZip([A, B]),
       buildZip([A, B], { zip64: true }),

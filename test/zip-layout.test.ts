@@ -6,22 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { extractZip } from 'slabio/zip';
-import { KiB, noise } from './decompress-helpers.js';
-import { buildZip, type HandEntry, sha256, tree, yazlZip } from './zip-helpers.js';
+import { KiB, noise, sha256, tempDir } from './helpers.js';
+import { buildZip, type HandEntry, tree, yazlZip } from './zip-helpers.js';
 
 const hasUnzip = spawnSync('unzip', ['-v']).status === 0;
 const hasZip = spawnSync('zip', ['-v']).status === 0;
-
-async function workdir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-zip-layout-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const FILES: Record<string, Buffer | null> = {
   'readme.txt': Buffer.from('hello zip\n'),
@@ -49,7 +42,7 @@ async function assertExtracts(
   zip: Buffer,
   files: Record<string, Buffer | null>,
 ): Promise<void> {
-  const parent = await workdir(t);
+  const parent = await tempDir(t);
   const dest = path.join(parent, 'out');
   const result = await extractZip(zip, dest);
   assert.equal(result.entries, Object.keys(files).length);
@@ -78,7 +71,7 @@ describe('extractZip: archives as real tools write them', () => {
       t.skip('the zip command is not installed');
       return;
     }
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const src = path.join(parent, 'src');
     await mkdir(path.join(src, 'sub'), { recursive: true });
     await writeFile(path.join(src, 'sub', 'x.bin'), noise(100 * KiB, 3));
@@ -144,14 +137,14 @@ describe('extractZip: hand-made archives every reader accepts', () => {
       empty: Buffer.alloc(0),
       'dir/': null,
     });
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const result = await extractZip(buildZip([]), path.join(parent, 'none'));
     assert.deepEqual(result.entries, 0);
     assert.deepEqual(await tree(path.join(parent, 'none')), {});
   });
 
   it('a path source with data descriptors, read through one file descriptor', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const file = path.join(parent, 'in.zip');
     await writeFile(file, await yazlZip(FILES, { streamed: true }));
     await extractZip(file, path.join(parent, 'out'));

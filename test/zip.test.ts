@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   BadInputError,
   BufferPool,
@@ -15,18 +14,12 @@ import {
   UnsafeArchiveError,
 } from 'slabio';
 import { type ExtractZipOptions, extractZip, type ZipEntry } from 'slabio/zip';
-import { GiB, KiB, MiB, noise, zeroBomb } from './decompress-helpers.js';
-import { buildZip, type HandEntry, sha256, tree, yazlZip } from './zip-helpers.js';
+import { zeroBomb } from './decompress-helpers.js';
+import { GiB, KiB, MiB, noise, sha256, tempDir } from './helpers.js';
+import { buildZip, type HandEntry, tree, yazlZip } from './zip-helpers.js';
 
 function newPool(): BufferPool {
   return new BufferPool({ maxBytes: 128 * MiB, idleTrimMs: 0 });
-}
-
-/** A fresh parent directory per test, removed afterwards. */
-async function workdir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-zip-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 function openFds(): number | null {
@@ -71,7 +64,7 @@ function refusal(code: string, pattern?: RegExp) {
 
 describe('extractZip: real archives', () => {
   it('extracts a yazl archive from every source kind; content matches by hash; nothing left behind', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const zip = await yazlZip(FILES);
     const zipPath = path.join(parent, 'in.zip');
     await writeFile(zipPath, zip);
@@ -112,7 +105,7 @@ describe('extractZip: real archives', () => {
       t.skip('the zip command is not installed');
       return;
     }
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const src = path.join(parent, 'src');
     await mkdir(path.join(src, 'sub'), { recursive: true });
     await writeFile(path.join(src, 'sub', 'x.bin'), noise(100 * KiB, 3));
@@ -124,7 +117,7 @@ describe('extractZip: real archives', () => {
   });
 
   it('an empty existing destination is filled; a non-empty one or a file is refused and untouched', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const zip = buildZip([{ name: 'a.txt', data: Buffer.from('a') }]);
     await mkdir(path.join(parent, 'empty'));
     await extractZip(zip, path.join(parent, 'empty'));
@@ -153,7 +146,7 @@ describe('extractZip: real archives', () => {
 
 describe('extractZip: the destination', () => {
   it('a stream source under missing parents is spooled there; on failure the parents go again', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const zip = buildZip([{ name: 'a.txt', data: Buffer.from('a') }]);
     const dest = path.join(parent, 'new', 'sub', 'dest');
     const result = await extractZip(Readable.from([zip]), dest);
@@ -170,7 +163,7 @@ describe('extractZip: the destination', () => {
   });
 
   it('a symbolic link (to an empty directory, or dangling) is refused up front (ERR_SLABIO_DESTINATION)', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const zip = buildZip([{ name: 'a.txt', data: Buffer.from('a') }]);
     await mkdir(path.join(parent, 'real'));
     await symlink(path.join(parent, 'real'), path.join(parent, 'link'));
@@ -353,7 +346,7 @@ describe('extractZip: malicious archives are refused and leave nothing behind', 
   ];
   for (const [name, entries, code, pattern, options] of cases) {
     it(name, async (t) => {
-      const parent = await workdir(t);
+      const parent = await tempDir(t);
       const pool = newPool();
       const dest = path.join(parent, 'out');
       await assert.rejects(
@@ -372,7 +365,7 @@ describe('extractZip: malicious archives are refused and leave nothing behind', 
   }
 
   it('without foldCase, names that differ in case are two files', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const zip = buildZip([
       { name: 'A.txt', data: Buffer.from('1') },
       { name: 'a.txt', data: Buffer.from('2') },
@@ -382,7 +375,7 @@ describe('extractZip: malicious archives are refused and leave nothing behind', 
   });
 
   it('truncated and non-zip input is ERR_SLABIO_BAD_INPUT', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const zip = await yazlZip(FILES);
     const inputs: [string, Buffer][] = [
       ['half', zip.subarray(0, zip.length >> 1)],
@@ -407,7 +400,7 @@ describe('extractZip: malicious archives are refused and leave nothing behind', 
 
 describe('extractZip: bombs', () => {
   it('an honest 1 GiB entry is refused from its declared size before anything is written', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const payload = await zeroBomb('deflate-raw', GiB);
     const zip = buildZip([{ name: 'bomb.bin', payload, size: GiB, crc: 0 }]);
     assert.ok(zip.length < 2 * MiB);
@@ -422,7 +415,7 @@ describe('extractZip: bombs', () => {
   });
 
   it('an entry that lies about its size stops at the first byte past it', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const pool = newPool();
     const payload = await zeroBomb('deflate-raw', GiB);
     // Declares 1000 bytes (so every limit passes) and inflates to 1 GiB.
@@ -448,7 +441,7 @@ describe('extractZip: bombs', () => {
   });
 
   it('a stream longer than maxArchiveBytes is refused while spooling; the spool is removed', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const zip = await yazlZip(FILES);
     await assert.rejects(
       extractZip(Readable.from([zip]), path.join(parent, 'out'), { maxArchiveBytes: 1000 }),
@@ -507,7 +500,7 @@ describe('extractZip: onEntry', () => {
   });
 
   it('returned outputs are written atomically under the destination', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const pool = newPool();
     const zip = await yazlZip(FILES);
     const dest = path.join(parent, 'thumbs');
@@ -526,7 +519,7 @@ describe('extractZip: onEntry', () => {
   });
 
   it('unsafe or duplicate outputs are refused; outputs without a destination are a TypeError', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const pool = newPool();
     const zip = buildZip([
       { name: 'a', data: Buffer.from('1') },
@@ -553,7 +546,7 @@ describe('extractZip: onEntry', () => {
   });
 
   it('a refused output releases its own lease (not the entry\'s) and names it "output"', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const pool = newPool();
     const zip = buildZip([
       { name: 'a.jpg', data: Buffer.from('1') },
@@ -583,7 +576,7 @@ describe('extractZip: onEntry', () => {
   });
 
   it("the callback's own error passes through unchanged and nothing is left", async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const pool = newPool();
     const zip = await yazlZip(FILES);
     const mine = new Error('thumbnailer failed');
@@ -605,7 +598,7 @@ describe('extractZip: onEntry', () => {
 
 describe('extractZip: aborts and arguments', () => {
   it('an aborted signal rejects with its reason', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const reason = new Error('shutting down');
     await assert.rejects(
       extractZip(buildZip([{ name: 'a' }]), path.join(parent, 'o'), {
@@ -617,7 +610,7 @@ describe('extractZip: aborts and arguments', () => {
   });
 
   it('aborting while a stream is spooled removes the spool', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const zip = await yazlZip(FILES);
     const controller = new AbortController();
     async function* source(): AsyncGenerator<Buffer> {
@@ -634,7 +627,7 @@ describe('extractZip: aborts and arguments', () => {
   });
 
   it('aborting during extraction removes the staging directory and releases leases', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const pool = newPool();
     const zip = await yazlZip(FILES);
     const controller = new AbortController();
@@ -654,7 +647,7 @@ describe('extractZip: aborts and arguments', () => {
   });
 
   it("a stream of chunks that are not bytes is a TypeError; a Lease chunk stays its owner's", async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const pool = newPool();
     const zip = await yazlZip(FILES);
     const lease = pool.acquire(64 * KiB);

@@ -175,7 +175,7 @@ export async function sweepDir(
  * atomic-write temp files (`.<name>.slabio-….tmp`), zip spool files (`….spool`) and staging
  * directories (`….staging`), capability probes (`….probe`). Other entries are never touched,
  * nor entries of a live process. Not recursive. Atomic writes, spools and extractions run a
- * bounded version of this on their directory themselves (see the README).
+ * bounded version of this on their directory themselves (see docs/api/files.md).
  *
  * Each name carries its owner's pid, start time, pid namespace and boot id. An entry is stale when
  * - it was written under this kernel (same boot id), its owner held a flock on it (Linux with the

@@ -88,7 +88,10 @@ export interface MemoryGuardOptions {
    * @default 0.05
    */
   hysteresis?: number;
-  /** Sampling interval in ms; `0` starts no timer (call `sample()` yourself). @default 1000 */
+  /**
+   * Sampling interval in ms. `0`: the guard samples only when `sample()` is called (no timer and
+   * no wake-up thread), so what it does follows from those calls alone. @default 1000
+   */
   intervalMs?: number;
   /** Least time between two rounds of soft actions while the working set stays high. @default 10000 */
   cooldownMs?: number;

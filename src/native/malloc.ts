@@ -31,7 +31,7 @@ export interface MallocInfo {
  * @returns `true` when some memory was released to the OS.
  * @example
  * ```ts
- * import { mallocTrim } from 'slabio';
+ * import { mallocTrim } from 'slabio/linux';
  * pool.trim(); // drops idle slabs
  * mallocTrim(); // and makes the allocator give the pages back
  * ```

@@ -210,7 +210,7 @@ export class BufferPool implements LeaseOwner {
    * Drop every slab whose blocks are all free, so its memory can go back to the OS. Returns the
    * bytes dropped from the reservation. The memory leaves the process once V8 has collected it
    * (at once if nothing else references it); with the native addon loaded slabio then calls
-   * `malloc_trim(0)`, because glibc would otherwise keep the freed pages (see the README).
+   * `malloc_trim(0)`, because glibc would otherwise keep the freed pages (see docs/api/pool.md).
    * @example
    * ```ts
    * pool.trim(); // after a burst

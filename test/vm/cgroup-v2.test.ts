@@ -6,15 +6,15 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type CgroupMemory, readCgroupMemory } from '../../src/memory/index.js';
+import { MiB } from '../helpers.js';
 import {
+  closeTo,
   kernelFigures,
   leftoverGroups,
-  MiB,
   makeColdFile,
   makeGroup,
   startHolder,
   vmSkip,
-  within,
 } from './vm-helpers.js';
 
 const FILE_BYTES = 32 * MiB;
@@ -29,10 +29,10 @@ async function assertWorkingSet(t: { diagnostic(s: string): void }, m: CgroupMem
   );
   assert.ok(k.inactiveFile >= FILE_BYTES / 2, `inactive_file ${k.inactiveFile} holds the file`);
   assert.ok(
-    within(m.workingSet, k.workingSet, 0.01),
+    closeTo(m.workingSet, k.workingSet, 0.01),
     `working set ${m.workingSet} vs kernel ${k.workingSet}`,
   );
-  assert.ok(within(m.inactiveFile, k.inactiveFile, 0.01), `inactive_file ${m.inactiveFile}`);
+  assert.ok(closeTo(m.inactiveFile, k.inactiveFile, 0.01), `inactive_file ${m.inactiveFile}`);
   assert.equal(m.workingSet, Math.max(0, m.usage - m.inactiveFile));
 }
 

@@ -9,16 +9,16 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { InspectReport } from '../../src/cli/inspect.js';
+import { MiB } from '../helpers.js';
 import {
+  closeTo,
   kernelFigures,
   leftoverGroups,
-  MiB,
   makeColdFile,
   makeGroup,
   scratchDir,
   startHolder,
   vmSkip,
-  within,
 } from './vm-helpers.js';
 
 const FILE_BYTES = 32 * MiB;
@@ -95,7 +95,7 @@ describe('slabio inspect --json on cgroup v2 (live)', { skip: vmSkip }, () => {
         listed !== undefined,
         `the holder's file is listed: ${JSON.stringify(report.files)}`,
       );
-      assert.ok(within(listed.cachedBytes, FILE_BYTES, 0.05), `cached ${listed.cachedBytes}`);
+      assert.ok(closeTo(listed.cachedBytes, FILE_BYTES, 0.05), `cached ${listed.cachedBytes}`);
     } finally {
       await h.stop();
       await g.remove();

@@ -14,7 +14,8 @@ import {
   UnsupportedError,
   writeFileNoCache,
 } from '../../src/index.js';
-import { leftoverGroups, MiB, makeGroup, scratchDir, vmSkip } from './vm-helpers.js';
+import { MiB } from '../helpers.js';
+import { leftoverGroups, makeGroup, scratchDir, vmSkip } from './vm-helpers.js';
 
 const FILE_MIB = 96;
 const WINDOW = DEFAULT_WINDOW_BYTES;

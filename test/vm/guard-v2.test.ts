@@ -6,11 +6,11 @@ import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { MemoryGuard, type ReliefReport, readCgroupMemory } from '../../src/memory/index.js';
+import { MiB } from '../helpers.js';
 import {
   HOLDER_FILL,
   kernelFigures,
   leftoverGroups,
-  MiB,
   makeColdFile,
   makeGroup,
   startHolder,

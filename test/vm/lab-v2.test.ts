@@ -3,13 +3,13 @@
 // groups, run both variants under a limit, and put everything back.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LabResults } from '../../lab/report.js';
+import { tempDir } from '../helpers.js';
 import { leftoverGroups, makeGroup, vmSkip } from './vm-helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../lab/main.js', import.meta.url));
@@ -21,7 +21,7 @@ describe('the lab on cgroup v2 (live)', { skip: vmSkip }, () => {
 
   it('--quick: leaf group, job groups with memory.max, all reverted', async (t) => {
     const g = await makeGroup('lab');
-    const out = await mkdtemp(path.join(os.tmpdir(), 'slabio-test-lab-'));
+    const out = await tempDir(t);
     try {
       const prefix = `slabio-test-${process.pid}-lab`;
       await promisify(execFile)(
@@ -50,7 +50,6 @@ describe('the lab on cgroup v2 (live)', { skip: vmSkip }, () => {
       assert.equal((await readFile(path.join(g.dir, 'cgroup.subtree_control'), 'utf8')).trim(), '');
       assert.equal((await readFile(path.join(g.dir, 'cgroup.procs'), 'utf8')).trim(), '');
     } finally {
-      await rm(out, { recursive: true, force: true });
       await g.remove();
     }
   });

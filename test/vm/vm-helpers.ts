@@ -7,6 +7,7 @@ import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { removeCgroupDir } from '../cgroup-helpers.js';
+import { MiB } from '../helpers.js';
 
 /** `false` inside the VM, else the reason the check skips (for node:test's `skip`). */
 export const vmSkip: string | false =
@@ -15,7 +16,6 @@ export const vmSkip: string | false =
 /** The ext4 scratch disk of the VM: page cache is only charged as file cache on a block fs. */
 export const scratchDir = (): string => process.env.SLABIO_VM_SCRATCH ?? '/scratch';
 
-export const MiB = 1024 * 1024;
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 const INDEX = new URL('../../src/index.js', import.meta.url).href;
 
@@ -42,7 +42,7 @@ export async function kernelFigures(dir: string) {
 }
 
 /** Assert-style check: `|actual − expected| ≤ fraction × expected`. */
-export function within(actual: number, expected: number, fraction: number): boolean {
+export function closeTo(actual: number, expected: number, fraction: number): boolean {
   return Math.abs(actual - expected) <= fraction * Math.abs(expected);
 }
 

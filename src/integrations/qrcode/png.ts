@@ -93,7 +93,7 @@ export function writeScanlines(
   while (row < width) repeat();
 }
 
-/** Deflate settings used for every code; see the README's QR section (design notes) for how they were chosen. */
+/** Deflate settings used for every code; see docs/design/qrcode.md for how they were chosen. */
 export const DEFLATE_OPTIONS = {
   level: 6,
   strategy: constants.Z_DEFAULT_STRATEGY,
