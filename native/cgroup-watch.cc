@@ -156,7 +156,8 @@ class CgroupWatcher : public Napi::ObjectWrap<CgroupWatcher> {
   void ThrowErrno(Napi::Env env, const char* syscall) {
     int err = errno;
     Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + std::strerror(err));
-    e.Set("errno", Napi::Number::New(env, err));
+    // Negated, as Node's own errors carry it.
+    e.Set("errno", Napi::Number::New(env, -err));
     e.Set("syscall", Napi::String::New(env, syscall));
     e.ThrowAsJavaScriptException();
     CloseFds();

@@ -5,8 +5,8 @@
 // bounded directory scan.
 //
 // Every call that can block on IO runs on the libuv threadpool (Napi::AsyncWorker) and returns a
-// Promise; the rejection is an Error with `errno` (the positive number) and `syscall`, which the
-// TypeScript layer (src/native/binding.ts) turns into a SystemError with the errno name. Argument
+// Promise; the rejection is an Error with `errno` (the negative number) and `syscall`, which the
+// TypeScript layer (src/native/binding.ts) gives the shape of Node's fs errors. Argument
 // validation with useful messages happens in TypeScript; the checks here only keep a bad call from
 // crashing the process or reaching the wrong file.
 #include <napi.h>
@@ -80,12 +80,14 @@ void InitCgroupWatch(Napi::Env env, Napi::Object exports);  // cgroup-watch.cc
 
 namespace {
 
-// The rejection carries the errno as a number and the syscall; the TypeScript layer names it with
-// util.getSystemErrorName. There is no name table here: strerrorname_np is glibc >= 2.32 only, and
-// a hand-written fallback for musl was bound to miss most errnos.
+// The rejection carries the errno negated, as Node's own errors do (libuv's convention), the
+// syscall, and the strerror text as its message; the TypeScript layer adds the name (`code`, from
+// util.getSystemErrorName) and Node's message format. There is no name table here:
+// strerrorname_np is glibc >= 2.32 only, and a hand-written fallback for musl was bound to miss
+// most errnos.
 Napi::Error MakeSysError(Napi::Env env, int err, const std::string& syscall) {
-  Napi::Error e = Napi::Error::New(env, syscall + ": " + std::strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
+  Napi::Error e = Napi::Error::New(env, std::strerror(err));
+  e.Set("errno", Napi::Number::New(env, -err));
   e.Set("syscall", Napi::String::New(env, syscall));
   return e;
 }

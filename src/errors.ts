@@ -2,10 +2,29 @@
  * Every failure slabio detects is a {@link SlabioError} with a stable `code`.
  *
  * Bad arguments are reported with the built-in `TypeError` / `RangeError` instead, aborts reject
- * with the signal's `reason`, and errors thrown by user callbacks pass through unchanged.
+ * with the signal's `reason`, and errors thrown by user callbacks pass through unchanged. A system
+ * call the kernel fails, whether Node or slabio's native addon made it, rejects with an error
+ * shaped like Node's own fs errors (`code` the errno name, e.g. `'ENOSPC'`; `errno` the negative
+ * number; `syscall`; `path` when the call took one), never with a `SlabioError`.
  *
  * @module
  */
+
+/** Every `code` a {@link SlabioError} can have; one per subclass. */
+export type SlabioErrorCode =
+  | 'ERR_SLABIO_POOL_EXHAUSTED'
+  | 'ERR_SLABIO_TIMEOUT'
+  | 'ERR_SLABIO_DOUBLE_RELEASE'
+  | 'ERR_SLABIO_RELEASED'
+  | 'ERR_SLABIO_CLOSED'
+  | 'ERR_SLABIO_LIMIT'
+  | 'ERR_SLABIO_LENGTH_MISMATCH'
+  | 'ERR_SLABIO_BAD_INPUT'
+  | 'ERR_SLABIO_UNSAFE_ARCHIVE'
+  | 'ERR_SLABIO_UNSUPPORTED'
+  | 'ERR_SLABIO_DESTINATION'
+  | 'ERR_SLABIO_CGROUP'
+  | 'ERR_SLABIO_WORKER';
 
 /** Options accepted by every slabio error constructor. */
 export interface SlabioErrorOptions {
@@ -14,8 +33,9 @@ export interface SlabioErrorOptions {
 }
 
 /**
- * Base class of all errors slabio raises. Check `err.code` (stable across versions) or use
- * `instanceof` with the subclass.
+ * Base class of all errors slabio raises. Check `err.code` (stable across versions; typed as the
+ * union {@link SlabioErrorCode}, so a `switch` on it is checked) or use `instanceof` with the
+ * subclass.
  *
  * @example
  * ```ts
@@ -27,9 +47,9 @@ export interface SlabioErrorOptions {
  */
 export class SlabioError extends Error {
   /** Stable machine-readable code, `ERR_SLABIO_*`. */
-  readonly code: string;
+  readonly code: SlabioErrorCode;
 
-  constructor(code: string, message: string, options?: SlabioErrorOptions) {
+  constructor(code: SlabioErrorCode, message: string, options?: SlabioErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
   }
@@ -60,8 +80,20 @@ export class PoolExhaustedError extends SlabioError {
   }
 }
 
-/** An operation did not finish within `timeoutMs`. Code `ERR_SLABIO_TIMEOUT`. */
-export class TimeoutError extends SlabioError {
+/**
+ * An operation did not finish within `timeoutMs`. Code `ERR_SLABIO_TIMEOUT`.
+ *
+ * Not the `DOMException` named `'TimeoutError'` that `AbortSignal.timeout()` aborts with: that one
+ * is the `signal.reason` of an abort (its `code` is the number 23); this one is slabio's own bound
+ * (`timeoutMs`, `waitTimeoutMs`, `acquireTimeoutMs`, `timeoutSeconds`) running out.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof SlabioTimeoutError) retryLater(); // err.code === 'ERR_SLABIO_TIMEOUT'
+ * else if (err instanceof DOMException && err.name === 'TimeoutError') giveUp(); // the signal
+ * ```
+ */
+export class SlabioTimeoutError extends SlabioError {
   declare readonly code: 'ERR_SLABIO_TIMEOUT';
   /** The timeout that elapsed, in milliseconds. */
   readonly timeoutMs: number;
@@ -162,34 +194,34 @@ export class UnsupportedError extends SlabioError {
   }
 }
 
-/** Options of the {@link SystemError} constructor. */
-export interface SystemErrorOptions extends SlabioErrorOptions {
-  /** The positive errno number, e.g. `9` for `EBADF` (as in `os.constants.errno`). */
-  errnoNumber?: number;
-}
+/**
+ * Why `extractZip` cannot use its destination: `'not-empty'` (it exists and holds entries, found
+ * before any work or, when someone filled it meanwhile, at the final rename), `'not-directory'`
+ * (a file or another non-directory is there) or `'symbolic-link'` (a link, even to an empty
+ * directory: rename(2) would not follow it).
+ */
+export type DestinationProblem = 'not-empty' | 'not-directory' | 'symbolic-link';
 
-/** A system call failed. Code `ERR_SLABIO_SYSTEM`; `errno` and `syscall` name the failure. */
-export class SystemError extends SlabioError {
-  declare readonly code: 'ERR_SLABIO_SYSTEM';
-  /** The errno name, e.g. `EBADF`. */
-  readonly errno: string;
-  /**
-   * The positive errno number, e.g. `9` for `EBADF` (compare with `os.constants.errno`);
-   * `undefined` when the failure has no errno (a check slabio made itself).
-   */
-  readonly errnoNumber: number | undefined;
-  /** The failing call, e.g. `posix_fadvise`. */
-  readonly syscall: string;
+/**
+ * A destination directory exists and is not an empty directory; nothing was written into it.
+ * Code `ERR_SLABIO_DESTINATION`.
+ */
+export class DestinationError extends SlabioError {
+  declare readonly code: 'ERR_SLABIO_DESTINATION';
+  /** The destination, as resolved. */
+  readonly destination: string;
+  /** What is wrong with it. */
+  readonly reason: DestinationProblem;
 
-  constructor(syscall: string, errno: string, message?: string, options?: SystemErrorOptions) {
-    super(
-      'ERR_SLABIO_SYSTEM',
-      `${syscall} failed: ${errno}${message ? ` (${message})` : ''}`,
-      options,
-    );
-    this.errno = errno;
-    this.errnoNumber = options?.errnoNumber;
-    this.syscall = syscall;
+  constructor(
+    destination: string,
+    reason: DestinationProblem,
+    message: string,
+    options?: SlabioErrorOptions,
+  ) {
+    super('ERR_SLABIO_DESTINATION', `${destination} ${message}`, options);
+    this.destination = destination;
+    this.reason = reason;
   }
 }
 

@@ -5,11 +5,11 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SystemError } from '../src/errors.js';
+import { SlabioError } from '../src/errors.js';
 import { dropCache } from '../src/fs/index.js';
 import { fadvise, nativeAvailable, preadv2, pwritev2, syncFileRange } from '../src/linux/index.js';
 import { type LinuxBinding, loadBinding } from '../src/native/binding.js';
-import { errnoName, toSystemError } from '../src/native/system-error.js';
+import { asNodeError, errnoName } from '../src/native/system-error.js';
 import { tempDir } from './helpers.js';
 
 const skip = process.platform !== 'linux' || !nativeAvailable() ? 'native addon not loaded' : false;
@@ -49,7 +49,7 @@ test('fd above 0x7fffffff is a RangeError naming fd, not a write into fd mod 2^3
     name: 'RangeError',
     message: /2147483648/,
   });
-  await assert.rejects(pwritev2(MAX_FD, data, 0), { code: 'ERR_SLABIO_SYSTEM', errno: 'EBADF' });
+  await assert.rejects(pwritev2(MAX_FD, data, 0), { code: 'EBADF', errno: -constants.errno.EBADF });
   await assert.rejects(pwritev2(-1, data, 0), RangeError);
   await assert.rejects(pwritev2(1.5, data, 0), RangeError);
   await assert.rejects(pwritev2('3' as unknown as number, data, 0), {
@@ -115,34 +115,35 @@ async function dirFd(t: TestContext): Promise<number> {
   return fd;
 }
 
-test('a failed syscall is a SystemError with the errno name, the errno number and the strerror text', {
+test("a failed syscall is Node's fs error shape: the errno name as code, the negative number, Node's message", {
   skip,
 }, async (t) => {
   const fd = await dirFd(t);
   const err = await preadv2(fd, [Buffer.alloc(16)], 0).then(
     () => assert.fail('preadv2 on a directory must fail'),
-    (e: unknown) => e,
+    (e: unknown) => e as NodeJS.ErrnoException,
   );
-  assert.ok(err instanceof SystemError);
-  assert.equal(err.code, 'ERR_SLABIO_SYSTEM');
-  assert.equal(err.errno, 'EISDIR');
-  assert.equal(err.errnoNumber, constants.errno.EISDIR);
+  assert.ok(err instanceof Error && !(err instanceof SlabioError));
+  assert.equal(err.name, 'Error');
+  assert.equal(err.code, 'EISDIR');
+  assert.equal(err.errno, -constants.errno.EISDIR);
   assert.equal(err.syscall, 'preadv2');
-  assert.equal(err.message, 'preadv2 failed: EISDIR (Is a directory)');
-  // The addon's own error stays reachable, and is not itself a converted one.
-  assert.ok(err.cause instanceof Error && !(err.cause instanceof SystemError));
+  assert.equal(err.message, 'EISDIR: illegal operation on a directory, preadv2');
+  assert.match(String(err.stack), /^Error: EISDIR: illegal operation on a directory, preadv2/);
+  assert.equal('path' in err, false, 'a descriptor call has no path, as in Node');
+  assert.equal('cause' in err, false);
 });
 
-test('the addon rejects with the numeric errno and the syscall; TypeScript names it', {
+test('the addon rejects with the negative errno, the syscall and the strerror text; TypeScript names it', {
   skip,
 }, async (t) => {
   const fd = await dirFd(t);
   await assert.rejects(rawAddon().preadv2(fd, [Buffer.alloc(16)], 0, 0), (e: unknown) => {
-    assert.ok(e instanceof Error && !(e instanceof SystemError));
+    assert.ok(e instanceof Error);
     const { errno, syscall } = e as { errno?: unknown; syscall?: unknown };
-    assert.equal(errno, constants.errno.EISDIR);
+    assert.equal(errno, -constants.errno.EISDIR);
     assert.equal(syscall, 'preadv2');
-    assert.equal(e.message, 'preadv2: Is a directory');
+    assert.equal(e.message, 'Is a directory');
     // No name from C++: its table (strerrorname_np or 9 hand-written entries) is gone.
     assert.equal('code' in e, false);
     return true;
@@ -151,44 +152,50 @@ test('the addon rejects with the numeric errno and the syscall; TypeScript names
 
 test('errno names cover what the old 9-entry C++ table turned into UNKNOWN', () => {
   const names = ['EPERM', 'EDQUOT', 'EFBIG', 'EROFS', 'EAGAIN', 'EISDIR', 'EMFILE', 'ESTALE'];
-  // EOPNOTSUPP, not libuv's ENOTSUP (one number on Linux): src/fs and capabilities() test for it.
-  for (const name of [...names, 'EOPNOTSUPP', 'ENOSYS']) {
-    const n = constants.errno[name as keyof typeof constants.errno];
+  // Linux's EOPNOTSUPP is ENOTSUP, as Node names the number in its own fs errors.
+  for (const [name, n] of [
+    ...names.map((x) => [x, constants.errno[x as keyof typeof constants.errno]] as const),
+    ['ENOTSUP', constants.errno.EOPNOTSUPP] as const,
+    ['ENOSYS', constants.errno.ENOSYS] as const,
+  ]) {
     assert.equal(errnoName(n), name);
-    // Shaped as the addon sends it: a number, no name.
-    const raw = Object.assign(new Error(`cachestat: text for ${name}`), {
-      errno: n,
-      syscall: 'cachestat',
-    });
-    const e = toSystemError(raw);
-    assert.ok(e instanceof SystemError);
-    assert.deepEqual([e.errno, e.errnoNumber, e.syscall], [name, n, 'cachestat']);
-    assert.equal(e.message, `cachestat failed: ${name} (text for ${name})`);
-    assert.equal(e.cause, raw);
+    // Shaped as the addon sends it: a negative number, no name.
+    const raw = Object.assign(new Error(`Text for ${name}`), { errno: -n, syscall: 'cachestat' });
+    const e = asNodeError(raw) as NodeJS.ErrnoException;
+    assert.ok(e === raw, 'given the shape in place');
+    assert.deepEqual([e.code, e.errno, e.syscall], [name, -n, 'cachestat']);
+    // libuv's description where it has one (as Node's messages), else the strerror text.
+    assert.match(e.message, new RegExp(`^${name}: [a-z].*, cachestat$`));
   }
   assert.match(errnoName(100_000), /unknown/i);
   assert.throws(() => errnoName(0), RangeError);
   assert.throws(() => errnoName(-1), RangeError);
 });
 
-test('toSystemError: a SystemError comes back unchanged; non-system errors pass through', () => {
-  const sys = new SystemError('pwritev2', 'EIO', undefined, { errnoNumber: constants.errno.EIO });
-  assert.equal(toSystemError(sys), sys);
-  const type = new TypeError('bad');
-  assert.equal(toSystemError(type), type);
-  assert.equal(toSystemError('reason'), 'reason');
-  // Node's own system errors (negative errno, code set) convert the same way.
+test('asNodeError: an error with a code comes back untouched; non-system errors pass through', () => {
+  // Node's own system errors already have the shape.
   const nodeErr = Object.assign(new Error('EISDIR: illegal operation on a directory, read'), {
     errno: -constants.errno.EISDIR,
     code: 'EISDIR',
     syscall: 'read',
   });
-  const e = toSystemError(nodeErr);
-  assert.ok(e instanceof SystemError);
-  assert.deepEqual([e.errno, e.errnoNumber, e.syscall], ['EISDIR', constants.errno.EISDIR, 'read']);
+  assert.equal(asNodeError(nodeErr), nodeErr);
+  assert.equal(nodeErr.message, 'EISDIR: illegal operation on a directory, read');
+  const type = new TypeError('bad');
+  assert.equal(asNodeError(type), type);
+  assert.equal(type.message, 'bad');
+  assert.equal(asNodeError('reason'), 'reason');
+  // With a path: Node's format for calls that take one.
+  const raw = Object.assign(new Error('No such file or directory'), {
+    errno: -constants.errno.ENOENT,
+    syscall: 'opendir',
+  });
+  const e = asNodeError(raw, '/nowhere') as NodeJS.ErrnoException;
+  assert.equal(e.message, "ENOENT: no such file or directory, opendir '/nowhere'");
+  assert.equal(e.path, '/nowhere');
 });
 
-test('every promise-returning call of the loaded binding rejects with a SystemError', {
+test("every promise-returning call of the loaded binding rejects with Node's fs error shape", {
   skip,
 }, async () => {
   const b = loadBinding() as LinuxBinding;
@@ -206,11 +213,12 @@ test('every promise-returning call of the loaded binding rejects with a SystemEr
   const tooLarge = calls(MAX_FD + 1);
   for (const [i, [name, syscall, call]] of calls(MAX_FD).entries()) {
     await assert.rejects(call(), (e: unknown) => {
-      assert.ok(e instanceof SystemError, `${name}: ${String(e)}`);
-      assert.equal(e.code, 'ERR_SLABIO_SYSTEM');
-      assert.equal(e.errno, 'EBADF', name);
-      assert.equal(e.errnoNumber, constants.errno.EBADF, name);
-      assert.equal(e.syscall, syscall, name);
+      const x = e as NodeJS.ErrnoException;
+      assert.ok(x instanceof Error && !(x instanceof SlabioError), `${name}: ${String(x)}`);
+      assert.equal(x.code, 'EBADF', name);
+      assert.equal(x.errno, -constants.errno.EBADF, name);
+      assert.equal(x.syscall, syscall, name);
+      assert.equal(x.message, `EBADF: bad file descriptor, ${syscall}`, name);
       return true;
     });
     // The addon's own fd check sits in front of every call, for src/fs's callers too.
@@ -218,7 +226,7 @@ test('every promise-returning call of the loaded binding rejects with a SystemEr
   }
 });
 
-test('src/fs converting an already converted error keeps the errno (dropCache on a pipe: ESPIPE)', {
+test("dropCache on a pipe: the kernel's ESPIPE, shaped once (not a second time by src/fs)", {
   skip,
 }, async (t) => {
   // A FIFO opened read-write does not block and is a pipe: sync_file_range refuses it.
@@ -229,12 +237,13 @@ test('src/fs converting an already converted error keeps the errno (dropCache on
   const fd = openSync(fifo, 'r+');
   t.after(() => closeSync(fd));
   await assert.rejects(dropCache(fd), (e: unknown) => {
-    assert.ok(e instanceof SystemError, String(e));
+    const x = e as NodeJS.ErrnoException;
+    assert.ok(x instanceof Error && !(x instanceof SlabioError), String(x));
     assert.deepEqual(
-      [e.errno, e.errnoNumber, e.syscall],
-      ['ESPIPE', constants.errno.ESPIPE, 'sync_file_range'],
+      [x.code, x.errno, x.syscall],
+      ['ESPIPE', -constants.errno.ESPIPE, 'sync_file_range'],
     );
-    assert.ok(!(e.cause instanceof SystemError), 'converted twice');
+    assert.equal(x.message, 'ESPIPE: invalid seek, sync_file_range', 'shaped twice');
     return true;
   });
 });
@@ -261,7 +270,7 @@ test('tryLock: flock(LOCK_EX | LOCK_NB) per open file description, let go on clo
   }
 });
 
-test('scanDir: at most maxEntries entries, the names with the needle, a SystemError when unreadable', {
+test("scanDir: at most maxEntries entries, the names with the needle, Node's error with the path when unreadable", {
   skip,
 }, async (t) => {
   const dir = await tempDir(t);
@@ -276,10 +285,12 @@ test('scanDir: at most maxEntries entries, the names with the needle, a SystemEr
   const some = await b.scanDir(dir, 2, '.slabio-');
   assert.deepEqual([some.scanned, some.complete], [2, false]);
   assert.deepEqual(await b.scanDir(dir, 0, ''), { names: [], scanned: 0, complete: false });
-  await assert.rejects(b.scanDir(join(dir, 'missing'), 10, ''), (e: unknown) => {
-    assert.ok(e instanceof SystemError);
-    assert.deepEqual([e.errno, e.syscall], ['ENOENT', 'opendir']);
+  const missing = join(dir, 'missing');
+  await assert.rejects(b.scanDir(missing, 10, ''), (e: unknown) => {
+    const x = e as NodeJS.ErrnoException;
+    assert.deepEqual([x.code, x.syscall, x.path], ['ENOENT', 'opendir', missing]);
+    assert.equal(x.message, `ENOENT: no such file or directory, opendir '${missing}'`);
     return true;
   });
-  await assert.rejects(b.scanDir(join(dir, 'a'), 10, ''), { errno: 'ENOTDIR' });
+  await assert.rejects(b.scanDir(join(dir, 'a'), 10, ''), { code: 'ENOTDIR' });
 });

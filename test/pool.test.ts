@@ -9,7 +9,7 @@ import {
   getDefaultPool,
   type Lease,
   PoolExhaustedError,
-  TimeoutError,
+  SlabioTimeoutError,
   UseAfterReleaseError,
 } from '../src/index.js';
 import { KiB } from './helpers.js';
@@ -342,7 +342,7 @@ describe('BufferPool.acquireAsync', () => {
     const pool = tight();
     const held = pool.acquire(300 * KiB);
     await assert.rejects(pool.acquireAsync(1, { timeoutMs: 10 }), (e: unknown) => {
-      assert.ok(e instanceof TimeoutError);
+      assert.ok(e instanceof SlabioTimeoutError);
       assert.equal(e.code, 'ERR_SLABIO_TIMEOUT');
       assert.equal(e.timeoutMs, 10);
       return true;
@@ -518,7 +518,7 @@ describe('waiters after the head leaves', () => {
     const { pool, held } = busyPool();
     const head = pool.acquireAsync(512 * KiB, { timeoutMs: 5 });
     const next = pool.acquireAsync(64 * KiB, { signal: AbortSignal.timeout(5000) });
-    await assert.rejects(head, TimeoutError);
+    await assert.rejects(head, SlabioTimeoutError);
     (await next).release();
     for (const l of held) l.release();
     pool.close();

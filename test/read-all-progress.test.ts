@@ -16,7 +16,7 @@ import {
   PoolExhaustedError,
   pump,
   readAll,
-  TimeoutError,
+  SlabioTimeoutError,
 } from '../src/index.js';
 import { eventually, KiB, MiB } from './helpers.js';
 
@@ -66,7 +66,7 @@ async function readConcurrently(
         else lease.release();
       } catch (err) {
         if (err instanceof PoolExhaustedError) out.exhausted++;
-        else if (err instanceof TimeoutError) out.timeouts++;
+        else if (err instanceof SlabioTimeoutError) out.timeouts++;
         else out.other.push(err);
       }
     }),

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { BadInputError, BufferPool, TimeoutError } from 'slabio';
+import { BadInputError, BufferPool, SlabioTimeoutError } from 'slabio';
 import {
   DEFAULT_INPUT_FORMATS,
   decodeRaw,
@@ -180,7 +180,10 @@ describe('allowed vector input: timeoutSeconds stops the render with ERR_SLABIO_
       await assert.rejects(
         entry(svg, { pool, inputFormats: ['svg'], timeoutSeconds: 1 }),
         (err: unknown) => {
-          assert.ok(err instanceof TimeoutError, `${entryName}: expected TimeoutError, got ${err}`);
+          assert.ok(
+            err instanceof SlabioTimeoutError,
+            `${entryName}: expected SlabioTimeoutError, got ${err}`,
+          );
           assert.equal(err.code, 'ERR_SLABIO_TIMEOUT');
           assert.equal(err.timeoutMs, 1000);
           assert.match(String((err.cause as Error)?.message), /timeout/);

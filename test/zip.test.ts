@@ -8,9 +8,9 @@ import { describe, it } from 'node:test';
 import {
   BadInputError,
   BufferPool,
+  DestinationError,
   type Lease,
   LimitExceededError,
-  SystemError,
   UnsafeArchiveError,
 } from 'slabio';
 import { type ExtractZipOptions, extractZip, type ZipEntry } from 'slabio/zip';
@@ -125,15 +125,21 @@ describe('extractZip: real archives', () => {
     await mkdir(path.join(parent, 'full'));
     await writeFile(path.join(parent, 'full', 'keep.txt'), 'mine');
     await assert.rejects(extractZip(zip, path.join(parent, 'full')), (err: unknown) => {
-      assert.ok(err instanceof SystemError);
-      assert.equal(err.errno, 'ENOTEMPTY');
+      assert.ok(err instanceof DestinationError);
+      assert.equal(err.code, 'ERR_SLABIO_DESTINATION');
+      assert.equal(err.reason, 'not-empty');
+      assert.equal(err.destination, path.join(parent, 'full'));
       return true;
     });
     assert.deepEqual(await tree(path.join(parent, 'full')), {
       'keep.txt': sha256(Buffer.from('mine')),
     });
     await writeFile(path.join(parent, 'file'), 'x');
-    await assert.rejects(extractZip(zip, path.join(parent, 'file')), /ENOTDIR/);
+    await assert.rejects(extractZip(zip, path.join(parent, 'file')), {
+      code: 'ERR_SLABIO_DESTINATION',
+      reason: 'not-directory',
+      message: /is not a directory/,
+    });
     assert.deepEqual((await leftovers(parent)).sort(), ['empty', 'file', 'full']);
   });
 });
@@ -156,7 +162,7 @@ describe('extractZip: the destination', () => {
     assert.deepEqual(await leftovers(parent), ['new']);
   });
 
-  it('a symbolic link (to an empty directory, or dangling) is refused up front with ENOTDIR', async (t) => {
+  it('a symbolic link (to an empty directory, or dangling) is refused up front (ERR_SLABIO_DESTINATION)', async (t) => {
     const parent = await tempDir(t);
     const zip = buildZip([{ name: 'a.txt', data: Buffer.from('a') }]);
     await mkdir(path.join(parent, 'real'));
@@ -165,8 +171,8 @@ describe('extractZip: the destination', () => {
     for (const name of ['link', 'dangling']) {
       for (const source of [zip, Readable.from([zip])]) {
         await assert.rejects(extractZip(source, path.join(parent, name)), (err: unknown) => {
-          assert.ok(err instanceof SystemError, String(err));
-          assert.equal(err.errno, 'ENOTDIR');
+          assert.ok(err instanceof DestinationError, String(err));
+          assert.equal(err.reason, 'symbolic-link');
           assert.match(err.message, /is a symbolic link/);
           return true;
         });

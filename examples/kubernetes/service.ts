@@ -35,7 +35,7 @@ import {
   readAll,
   readFileNoCache,
   SlabioError,
-  TimeoutError,
+  SlabioTimeoutError,
   trackFile,
   writeFileNoCache,
 } from 'slabio';
@@ -169,7 +169,7 @@ function statusOf(err: unknown): number {
   if (err instanceof LimitExceededError) return 413;
   if (err instanceof BadInputError) return 415;
   // The pool's budget is spent (or a wait for it ran out): overloaded, the client may retry.
-  if (err instanceof PoolExhaustedError || err instanceof TimeoutError) return 503;
+  if (err instanceof PoolExhaustedError || err instanceof SlabioTimeoutError) return 503;
   return 500;
 }
 

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { type SystemError, UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../errors.js';
 import type { LinuxBinding } from '../native/binding.js';
+import { refusedDontcache } from '../native/system-error.js';
 import type { OpenedFile } from '../read-all/from-file.js';
-import { refusedDontcache } from './errno.js';
 
 /** How reads keep the cache out: asked for (`'auto'`) or in use. */
 export type ReadStrategy = 'auto' | 'dontcache' | 'fadvise' | 'none';
@@ -20,7 +20,7 @@ export type ReadStrategy = 'auto' | 'dontcache' | 'fadvise' | 'none';
  *
  * `'auto'` decides on the file's own descriptor, never on a probe file next to it (which fails on
  * read-only mounts and in /proc): the first read tries `RWF_DONTCACHE`, and when the filesystem
- * refuses it (`EOPNOTSUPP`, or `EINVAL` from kernels that reject the flag) the rest of the file is
+ * refuses it (`ENOTSUP`, or `EINVAL` from kernels that reject the flag) the rest of the file is
  * read with `'fadvise'`. Files without positions (pipes, character devices) have no page cache to
  * drop and are read plainly.
  */
@@ -94,12 +94,11 @@ export class CacheDroppingFile implements OpenedFile {
         if (this.#mode === 'auto') this.#mode = 'dontcache';
         return n;
       } catch (err) {
-        const e = err as SystemError; // the binding rejects with SystemErrors only
-        const refused = refusedDontcache(e);
+        const refused = refusedDontcache(err);
         if (this.#mode === 'dontcache' && refused) {
-          throw new UnsupportedError('RWF_DONTCACHE was refused for this file', { cause: e });
+          throw new UnsupportedError('RWF_DONTCACHE was refused for this file', { cause: err });
         }
-        if (!refused) throw e;
+        if (!refused) throw err;
         this.#mode = 'fadvise';
         await this.#fadvise(0, 0, 'POSIX_FADV_SEQUENTIAL');
       }

@@ -6,9 +6,8 @@
 
 import { fstat } from 'node:fs';
 import { promisify } from 'node:util';
-import { SystemError } from '../errors.js';
 import { linuxBindingOrWarn, noNativeReason, requireLinuxBinding } from '../native/binding.js';
-import { toSystemError } from '../native/syscalls.js';
+import { errnoCode } from '../native/system-error.js';
 import { closeFd, openPath } from '../read-all/fd-calls.js';
 import { checkFd, checkObject, checkSignal, oneOf, toPath } from '../validate.js';
 
@@ -88,8 +87,8 @@ async function withFd<T>(pathOrFd: string | number, fn: (fd: number) => Promise<
  *
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon (or off Linux),
  * after the one-time `SLABIO_NO_NATIVE` warning.
- * @throws {SystemError} `ERR_SLABIO_SYSTEM` when the syscall fails (e.g. `cachestat` forced on a
- * kernel before 6.5: `ENOSYS`).
+ * @throws {Error} the kernel's error when a syscall fails, shaped as Node's fs errors (e.g.
+ * `code: 'ENOSYS'` for `cachestat` forced on a kernel before 6.5; `'ENOENT'` from `open`).
  * @example
  * ```ts
  * const r = await residency('out.bin');
@@ -106,30 +105,26 @@ export async function residency(
   checkSignal(options.signal)?.throwIfAborted();
   const b = requireLinuxBinding('residency');
   return withFd(target, async (fd) => {
-    try {
-      if (method !== 'mincore') {
-        try {
-          const [cs, st] = await Promise.all([b.cachestat(fd, 0, 0), fstatAsync(fd)]);
-          return {
-            bytes: st.size,
-            cachedBytes: cs.cachedBytes,
-            dirtyBytes: cs.dirtyBytes,
-            writebackBytes: cs.writebackBytes,
-            method: 'cachestat',
-            exact: true,
-          };
-        } catch (err) {
-          // ENOSYS: kernel < 6.5. EPERM: a seccomp filter older than cachestat (some container
-          // runtimes' default profiles) refuses it; mmap + mincore still works there.
-          const errno = err instanceof SystemError ? err.errno : undefined;
-          if (method === 'cachestat' || (errno !== 'ENOSYS' && errno !== 'EPERM')) throw err;
-        }
+    if (method !== 'mincore') {
+      try {
+        const [cs, st] = await Promise.all([b.cachestat(fd, 0, 0), fstatAsync(fd)]);
+        return {
+          bytes: st.size,
+          cachedBytes: cs.cachedBytes,
+          dirtyBytes: cs.dirtyBytes,
+          writebackBytes: cs.writebackBytes,
+          method: 'cachestat',
+          exact: true,
+        };
+      } catch (err) {
+        // ENOSYS: kernel < 6.5. EPERM: a seccomp filter older than cachestat (some container
+        // runtimes' default profiles) refuses it; mmap + mincore still works there.
+        const errno = errnoCode(err);
+        if (method === 'cachestat' || (errno !== 'ENOSYS' && errno !== 'EPERM')) throw err;
       }
-      const m = await b.mincore(fd);
-      return { bytes: m.bytes, cachedBytes: m.cachedBytes, method: 'mincore', exact: m.exact };
-    } catch (err) {
-      throw toSystemError(err);
     }
+    const m = await b.mincore(fd);
+    return { bytes: m.bytes, cachedBytes: m.cachedBytes, method: 'mincore', exact: m.exact };
   });
 }
 
@@ -144,8 +139,8 @@ export async function residency(
  *
  * @returns Whether the cache was dropped, and why not.
  * @throws {TypeError|RangeError} for a bad `pathOrFd` or `signal`.
- * @throws {SystemError} `ERR_SLABIO_SYSTEM` when a syscall fails.
- * @throws the `fs` error of `open` (`ENOENT`, `EACCES`, ...).
+ * @throws {Error} the kernel's error when a syscall fails, shaped as Node's fs errors (`code`
+ * `ESPIPE` on a pipe, `ENOENT` or `EACCES` from `open`, …).
  * @example
  * ```ts
  * const r = await dropCache('render.pdf');
@@ -166,7 +161,6 @@ export async function dropCache(
     return { dropped: false, reason: noNativeReason() };
   }
   const c = b.constants;
-  // The binding rejects with SystemErrors already.
   await withFd(target, async (fd) => {
     const all =
       c.SYNC_FILE_RANGE_WAIT_BEFORE | c.SYNC_FILE_RANGE_WRITE | c.SYNC_FILE_RANGE_WAIT_AFTER;

@@ -113,7 +113,11 @@ export async function chooseStrategy(
       `strategy '${requested}' needs the slabio native addon: ${noNativeReason()}`,
     );
   }
-  const caps = await capabilities(dirname(resolve(path)));
+  // A directory that cannot be probed (missing, not a directory, not writable) is not the error
+  // to report: the open that follows fails with the one naming the file, exactly as it does
+  // without the addon. Should that open succeed after all, the write goes plainly.
+  const caps = await capabilities(dirname(resolve(path))).catch(() => null);
+  if (caps === null) return { strategy: requested === 'auto' ? 'none' : requested, binding };
   if (requested === 'dontcache' && !caps.dontcache.available) {
     throw new UnsupportedError(`strategy 'dontcache' is not available: ${caps.dontcache.reason}`);
   }

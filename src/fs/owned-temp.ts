@@ -19,16 +19,13 @@ import { join } from 'node:path';
 import { debug } from '../debug.js';
 import { loadBinding } from '../native/binding.js';
 import { ownerIdentity, type TempKind, type TempNames, tempNames } from '../native/owner.js';
+import { errnoCode } from '../native/system-error.js';
 import { sweepBeforeWrite } from './auto-sweep.js';
 
 // Names are random (48 bits): a collision (EEXIST) twice in a row means something else is wrong.
 const ATTEMPTS = 3;
 
 function noop(): void {}
-
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
 
 /** `flock` from the addon when a lock can be trusted by sweepers: Linux with a boot id. */
 function lockCall(): ((fd: number) => Promise<boolean>) | undefined {
@@ -46,7 +43,7 @@ async function fresh<T>(
     try {
       return await create(tempNames(base, kind));
     } catch (err) {
-      if (errnoOf(err) !== 'EEXIST' || attempt >= ATTEMPTS) throw err;
+      if (errnoCode(err) !== 'EEXIST' || attempt >= ATTEMPTS) throw err;
     }
   }
 }

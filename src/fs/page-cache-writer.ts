@@ -7,8 +7,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import { ClosedError, UnsupportedError } from '../errors.js';
 import type { LinuxBinding } from '../native/binding.js';
-import { IOV_MAX, toSystemError } from '../native/syscalls.js';
-import { refusedDontcache } from './errno.js';
+import { IOV_MAX } from '../native/syscalls.js';
+import { refusedDontcache } from '../native/system-error.js';
 import type { ResolvedStrategy } from './options.js';
 
 /**
@@ -132,7 +132,7 @@ export class PageCacheWriter {
 
   /**
    * Run one native call on the descriptor, read at the call (never cached: after close it is -1),
-   * tracked until it settles; its failure becomes a {@link SystemError}.
+   * tracked until it settles.
    * @throws {ClosedError} once {@link PageCacheWriter.settle} has begun.
    */
   async #call<T>(fn: (fd: number) => Promise<T>): Promise<T> {
@@ -144,11 +144,7 @@ export class PageCacheWriter {
     );
     this.#inflight.add(done);
     void done.then(() => this.#inflight.delete(done));
-    try {
-      return await p;
-    } catch (err) {
-      throw toSystemError(err);
-    }
+    return p;
   }
 
   async #writev(batch: Uint8Array[]): Promise<number> {

@@ -53,8 +53,9 @@ const READ_STRATEGIES = ['auto', 'dontcache', 'fadvise', 'none'] as const;
  * that cannot work here: without the native addon, on a file without positions (pipe, device), or
  * (`'dontcache'`) on a filesystem or kernel that refuses `RWF_DONTCACHE`.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from the pool.
- * @throws {SystemError} `ERR_SLABIO_SYSTEM` when a cache-control syscall fails.
- * @throws the `fs` errors of `open`/`read` (`ENOENT`, `EISDIR`, ...), or `signal.reason` on abort.
+ * @throws {Error} the kernel's error when a system call fails (`open`, `read`, `preadv2`,
+ * `posix_fadvise`), shaped as Node's fs errors: `code` `ENOENT`, `EISDIR`, `EIO`, …
+ * @throws `signal.reason` on abort.
  * @example
  * ```ts
  * using input = await readFileNoCache('upload.zip', { maxBytes: 100 << 20 });

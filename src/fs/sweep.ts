@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { channels, debug } from '../debug.js';
 import { loadBinding } from '../native/binding.js';
 import { parseTempName, type TempKind } from '../native/owner.js';
+import { errnoCode } from '../native/system-error.js';
 import { booleanOption, checkObject, checkSignal, numberOption, toPath } from '../validate.js';
 import { judge, type SweepKeepReason, type SweepRemoveReason } from './sweep-judge.js';
 
@@ -84,10 +85,6 @@ export interface SweepSettings {
 /** Default {@link SweepStaleOptions.maxAgeMs}: 24 hours. */
 export const DEFAULT_SWEEP_MAX_AGE_MS = 24 * 3_600_000;
 
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
-
 // Every temp name format contains it, almost no other name does.
 const NEEDLE = '.slabio-';
 
@@ -98,11 +95,9 @@ async function candidates(
 ): Promise<{ names: string[]; scanned: number; complete: boolean }> {
   const scan = loadBinding()?.scanDir;
   if (scan !== undefined) {
-    // Whatever it fails with, Node's own listing below fails the same way with Node's error.
-    const r = await scan(dir, Math.min(s.maxEntries, Number.MAX_SAFE_INTEGER), NEEDLE).catch(
-      () => null,
-    );
-    if (r !== null) return { ...r, names: r.names.filter((n) => parseTempName(n) !== null) };
+    // Its failure (opendir's ENOENT, ENOTDIR, EACCES) is the error Node's opendir below gives.
+    const r = await scan(dir, Math.min(s.maxEntries, Number.MAX_SAFE_INTEGER), NEEDLE);
+    return { ...r, names: r.names.filter((n) => parseTempName(n) !== null) };
   }
   const names: string[] = [];
   let scanned = 0;
@@ -158,7 +153,7 @@ export async function sweepDir(
       result.removed.push({ ...entry, reason: verdict.reason });
     } catch (err) {
       // Gone already: another sweeper was faster.
-      if (errnoOf(err) !== 'ENOENT') result.failed.push({ path, error: err as Error });
+      if (errnoCode(err) !== 'ENOENT') result.failed.push({ path, error: err as Error });
     } finally {
       await verdict.lock?.close().catch(() => {});
     }

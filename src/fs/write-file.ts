@@ -44,7 +44,9 @@ const BATCH_BYTES = 1 << 20;
  * @throws {TypeError|RangeError} for bad arguments, naming the option.
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` for a forced strategy that cannot work here,
  * or a non-atomic `path` that is a FIFO or socket (one without a reader fails with `ENXIO` at once).
- * @throws {SystemError} `ERR_SLABIO_SYSTEM` when a cache-control syscall fails.
+ * @throws {Error} the kernel's error when a system call fails (`open`, `write`, `pwritev2`,
+ * `sync_file_range`, `fsync`, `rename`, …), shaped as Node's fs errors: `code` `ENOSPC`, `EDQUOT`,
+ * `ENOENT`, … whichever of them failed.
  * @example
  * ```ts
  * await writeFileNoCache('report.pdf', pdfLease, { atomic: true }); // releases the lease

@@ -45,8 +45,9 @@ function makeReader(read: ReadTextFile, signal: AbortSignal | undefined): Reader
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       // EOPNOTSUPP: memory.pressure exists but PSI is disabled (psi=0 on the kernel command line).
+      // Node names that number ENOTSUP (one number on Linux).
       const code = (err as { code?: unknown } | null)?.code;
-      if (optional && (isMissing(err) || code === 'EOPNOTSUPP')) return null;
+      if (optional && (isMissing(err) || code === 'ENOTSUP' || code === 'EOPNOTSUPP')) return null;
       throw new CgroupError(file, isMissing(err) ? 'missing' : `cannot read (${String(code)})`, {
         cause: err,
       });

@@ -79,7 +79,7 @@ async function dropAll(tools: ReliefTools, report: ReliefReport): Promise<void> 
       await drop(file);
       report.droppedFiles++;
     } catch (err) {
-      if (isMissing(err) || (err as { errno?: unknown }).errno === 'ENOENT') {
+      if (isMissing(err)) {
         tools.registry.untrack(file);
         continue;
       }

@@ -4,8 +4,8 @@
  * {@link loadBinding} and get `null` plus a recorded reason when the addon is missing.
  *
  * The loaded addon is wrapped once here, so that no caller sees its raw rejections: every
- * promise-returning call checks `fd` (where it takes one) and rejects with a {@link SystemError} (`ERR_SLABIO_SYSTEM`,
- * errno name, `errnoNumber`, `syscall`).
+ * promise-returning call checks `fd` (where it takes one) and rejects with an error shaped like
+ * Node's fs errors (`code` the errno name, negative `errno`, `syscall`; see `system-error.ts`).
  *
  * @module
  */
@@ -13,8 +13,8 @@ import { createRequire } from 'node:module';
 import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debug, warnOnce } from '../debug.js';
-import { type SystemError, UnsupportedError } from '../errors.js';
-import { toSystemError } from './system-error.js';
+import { UnsupportedError } from '../errors.js';
+import { asNodeError } from './system-error.js';
 
 /** Counters from `cachestat(2)`, converted from pages to bytes. */
 export interface RawCachestat {
@@ -62,7 +62,7 @@ export interface RawCgroupWatcher {
   mode(): 'eventfd' | 'poll' | 'starting';
 }
 
-/** Constructor of {@link RawCgroupWatcher}; throws an Error with `errno`/`syscall` when a file cannot be opened. */
+/** Constructor of {@link RawCgroupWatcher}; throws an Error with a negative `errno` and `syscall` when a file cannot be opened. */
 export type RawCgroupWatcherClass = new (
   usageFile: string,
   statFile: string,
@@ -90,7 +90,7 @@ export interface NativeConstants {
 /**
  * The addon surface as {@link loadBinding} returns it. The Linux-only members are absent on other
  * platforms. The promise-returning calls throw a `RangeError` for an `fd` outside 0..0x7fffffff and
- * reject with a {@link SystemError}, never with the addon's raw error.
+ * reject with a Node-shaped system error (`code: 'EBADF'`, …), never with the addon's raw error.
  */
 export interface NativeBinding {
   mallocTrim(): boolean;
@@ -163,22 +163,22 @@ let state: LoadState | undefined;
 const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * `call` with its rejection converted to a {@link SystemError}. Arguments are checked by the
- * public entry points (src/validate.ts), and the addon itself refuses an fd outside
- * 0..0x7fffffff with a synchronous RangeError, so nothing here checks them again.
+ * `call` with its rejection given Node's fs error shape. Arguments are checked by the public entry
+ * points (src/validate.ts), and the addon itself refuses an fd outside 0..0x7fffffff with a
+ * synchronous RangeError, so nothing here checks them again.
  */
 function guarded<A extends unknown[], R>(
   call: (fd: number, ...rest: A) => Promise<R>,
 ): (fd: number, ...rest: A) => Promise<R> {
   return (fd, ...rest) => {
     return call(fd, ...rest).catch((err: unknown) => {
-      throw toSystemError(err);
+      throw asNodeError(err);
     });
   };
 }
 
 /** A copy of the addon whose promise-returning calls are {@link guarded}; the rest as it is. */
-function withSystemErrors(raw: NativeBinding): NativeBinding {
+function withNodeErrors(raw: NativeBinding): NativeBinding {
   const b: NativeBinding = { ...raw };
   if (raw.fadvise) b.fadvise = guarded(raw.fadvise);
   if (raw.syncFileRange) b.syncFileRange = guarded(raw.syncFileRange);
@@ -191,7 +191,7 @@ function withSystemErrors(raw: NativeBinding): NativeBinding {
   if (scanDir) {
     b.scanDir = (path, maxEntries, needle) =>
       scanDir(path, maxEntries, needle).catch((err: unknown) => {
-        throw toSystemError(err);
+        throw asNodeError(err, path);
       });
   }
   return b;
@@ -213,7 +213,7 @@ function load(): LoadState {
     const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
     // Resolved and loaded in two steps (node-gyp-build does the same inside) so the origin is known.
     const file = nodeGypBuild.resolve(packageRoot);
-    const binding = withSystemErrors(require(file) as NativeBinding);
+    const binding = withNodeErrors(require(file) as NativeBinding);
     const inPrebuilds = relative(packageRoot, file).split(sep)[0] === 'prebuilds';
     debug('native addon loaded from %s', file);
     return {

@@ -7,7 +7,6 @@
 import { open, stat, statfs, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SystemError } from '../errors.js';
 import { toPath } from '../validate.js';
 import {
   type LinuxBinding,
@@ -17,6 +16,7 @@ import {
   nativeOrigin,
 } from './binding.js';
 import { tempNames } from './owner.js';
+import { errnoCode, refusedDontcache } from './system-error.js';
 
 /** One capability: whether it works and, when not, why. */
 export interface Capability {
@@ -77,9 +77,9 @@ const ok: Capability = { available: true };
 function off(reason: string): Capability {
   return { available: false, reason };
 }
-function errnoOf(err: unknown): string {
-  if (err instanceof SystemError) return err.errno;
-  return err instanceof Error ? err.message : String(err);
+/** The errno name of a probe's failure, or its message when it is not one from the kernel. */
+function failure(err: unknown): string {
+  return errnoCode(err) ?? (err instanceof Error ? err.message : String(err));
 }
 
 async function probeOnce(dir: string, fsType: string): Promise<FsProbe> {
@@ -99,21 +99,20 @@ async function probeOnce(dir: string, fsType: string): Promise<FsProbe> {
     const page = Buffer.alloc(c.PAGE_SIZE);
     const result: FsProbe = { fadvise: ok, syncFileRange: ok, dontcache: ok, cachestat: ok };
     await lb.pwritev2(fh.fd, [page], 0, c.RWF_DONTCACHE).catch((err: unknown) => {
-      const errno = errnoOf(err);
       result.dontcache = off(
-        errno === 'EOPNOTSUPP' || errno === 'EINVAL'
-          ? `RWF_DONTCACHE refused on ${fsType} (${errno}): needs Linux >= 6.14 and a filesystem that supports uncached buffered IO`
-          : `RWF_DONTCACHE probe failed: ${errno}`,
+        refusedDontcache(err)
+          ? `RWF_DONTCACHE refused on ${fsType} (${failure(err)}): needs Linux >= 6.14 and a filesystem that supports uncached buffered IO`
+          : `RWF_DONTCACHE probe failed: ${failure(err)}`,
       );
     });
     await lb.syncFileRange(fh.fd, 0, 0, c.SYNC_FILE_RANGE_WRITE).catch((err: unknown) => {
-      result.syncFileRange = off(`sync_file_range failed on ${fsType}: ${errnoOf(err)}`);
+      result.syncFileRange = off(`sync_file_range failed on ${fsType}: ${failure(err)}`);
     });
     await lb.fadvise(fh.fd, 0, 0, c.POSIX_FADV_DONTNEED).catch((err: unknown) => {
-      result.fadvise = off(`posix_fadvise failed on ${fsType}: ${errnoOf(err)}`);
+      result.fadvise = off(`posix_fadvise failed on ${fsType}: ${failure(err)}`);
     });
     await lb.cachestat(fh.fd, 0, 0).catch((err: unknown) => {
-      const errno = errnoOf(err);
+      const errno = failure(err);
       result.cachestat = off(
         errno === 'ENOSYS'
           ? 'cachestat needs Linux >= 6.5'

@@ -1,17 +1,13 @@
 /**
  * Promise wrappers for the page-cache syscalls in the native addon. Each runs on the libuv
- * threadpool; failures are `SystemError`s with the errno name and number (converted once, where
- * the binding is loaded: src/native/binding.ts).
+ * threadpool; a failure rejects with an error shaped like Node's fs errors (`code` the errno name,
+ * negative `errno`, `syscall`), given that shape where the binding is loaded (binding.ts).
  *
  * @module
  */
 
 import { checkFd, checkInteger, checkObject, checkSignal, oneOf } from '../validate.js';
 import { type LinuxBinding, requireLinuxBinding } from './binding.js';
-
-// src/fs imports toSystemError from here; the binding already converts every rejection, and
-// toSystemError returns a SystemError unchanged, so those calls are harmless until they go.
-export { toSystemError } from './system-error.js';
 
 /** `posix_fadvise` advice names. */
 export type FadviseAdvice =
@@ -60,7 +56,7 @@ function checkAbort(options: SyscallOptions): void {
  * negative or not a safe integer, or `advice` is not one of the names above (`TypeError` when an
  * argument has the wrong type).
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
- * @throws {SystemError} `ERR_SLABIO_SYSTEM` with `errno` (`EBADF`, `ESPIPE`, …).
+ * @throws {Error} the kernel's error, as Node shapes its fs errors: `code` `EBADF`, `ESPIPE`, …
  * @example
  * ```ts
  * await fadvise(fh.fd, 0, 0, 'dontneed');
@@ -100,7 +96,7 @@ export interface SyncFileRangeFlags {
  * @throws {RangeError} When `fd` is not an integer from 0 to 0x7fffffff, or another argument is
  * negative or not a safe integer (`TypeError` when it is not a number).
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
- * @throws {SystemError} `ERR_SLABIO_SYSTEM` with `errno`.
+ * @throws {Error} the kernel's error, as Node shapes its fs errors (`code` the errno name).
  * @example
  * ```ts
  * await syncFileRange(fh.fd, 0, 8 << 20, { write: true }); // start writeback of the first 8 MiB
@@ -150,8 +146,8 @@ function checkBuffers(buffers: readonly Uint8Array[]): void {
  * @throws {RangeError} When `fd` is not an integer from 0 to 0x7fffffff, or another argument is
  * negative or not a safe integer (`TypeError` when it is not a number).
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
- * @throws {SystemError} `ERR_SLABIO_SYSTEM`; `errno` `EOPNOTSUPP` when the filesystem refuses
- * `RWF_DONTCACHE` (tmpfs, kernels before 6.14).
+ * @throws {Error} the kernel's error, as Node shapes its fs errors: `code` `ENOSPC`, …, and
+ * `ENOTSUP` when the filesystem refuses `RWF_DONTCACHE` (tmpfs, kernels before 6.14).
  * @example
  * ```ts
  * const n = await pwritev2(fh.fd, [chunk], 0, { dontcache: true });
@@ -178,7 +174,7 @@ export async function pwritev2(
  * @throws {RangeError} When `fd` is not an integer from 0 to 0x7fffffff, or another argument is
  * negative or not a safe integer (`TypeError` when it is not a number).
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` without the native addon.
- * @throws {SystemError} `ERR_SLABIO_SYSTEM` with `errno`.
+ * @throws {Error} the kernel's error, as Node shapes its fs errors (`code` the errno name).
  * @example
  * ```ts
  * const n = await preadv2(fh.fd, [lease.buffer], 0, { dontcache: true });

@@ -164,7 +164,7 @@ export class BufferPool implements LeaseOwner {
    * `onExhausted` is `'wait'`.
    *
    * @throws {RangeError} for a bad `size` or `timeoutMs` (rejects).
-   * @throws {TimeoutError} `ERR_SLABIO_TIMEOUT` when `timeoutMs` passes first (rejects).
+   * @throws {SlabioTimeoutError} `ERR_SLABIO_TIMEOUT` when `timeoutMs` passes first (rejects).
    * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` under `'throw'`, or when `size` is
    * larger than `maxBytes` and could never be served (rejects).
    * @throws {ClosedError} `ERR_SLABIO_CLOSED` when the pool is or gets closed (rejects).

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { TimeoutError } from '../errors.js';
+import { SlabioTimeoutError } from '../errors.js';
 import type { Lease } from './lease.js';
 
 /** Options for {@link BufferPool.acquireAsync}. */
@@ -105,7 +105,7 @@ export class WaitQueue {
         timer = setTimeout(() => {
           this.#remove(waiter);
           onTimeout();
-          reject(new TimeoutError('acquireAsync', timeoutMs));
+          reject(new SlabioTimeoutError('acquireAsync', timeoutMs));
         }, timeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });

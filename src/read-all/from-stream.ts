@@ -9,7 +9,7 @@ import {
   LengthMismatchError,
   LimitExceededError,
   PoolExhaustedError,
-  TimeoutError,
+  SlabioTimeoutError,
 } from '../errors.js';
 import type { BlockWriter } from './block-writer.js';
 import { StreamDrain } from './stream-drain.js';
@@ -37,7 +37,7 @@ export function stopStream(stream: Readable, reason: unknown): void {
     (reason instanceof LimitExceededError ||
       reason instanceof LengthMismatchError ||
       reason instanceof PoolExhaustedError ||
-      reason instanceof TimeoutError);
+      reason instanceof SlabioTimeoutError);
   if (answerable) stream.pause();
   else stream.destroy();
 }

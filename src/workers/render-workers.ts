@@ -4,7 +4,7 @@
  * @module
  */
 import genericPool from 'generic-pool';
-import { ClosedError, TimeoutError, WorkerError } from '../errors.js';
+import { ClosedError, SlabioTimeoutError, WorkerError } from '../errors.js';
 import { type RenderWorkersOptions, type WorkersSettings, workersSettings } from './options.js';
 import { WorkerHandle } from './worker-handle.js';
 
@@ -138,7 +138,7 @@ export class RenderWorkers {
    * @internal Borrow a running thread; give it back with {@link release} or {@link destroy}.
    * @throws {WorkerError} `'start'` when the thread that would serve this could not start,
    * `'closed'` after `close()`.
-   * @throws {TimeoutError} `ERR_SLABIO_TIMEOUT` after `acquireTimeoutMs`.
+   * @throws {SlabioTimeoutError} `ERR_SLABIO_TIMEOUT` after `acquireTimeoutMs`.
    * @throws `signal.reason` on abort.
    */
   acquire(signal?: AbortSignal): Promise<WorkerHandle> {
@@ -169,7 +169,10 @@ export class RenderWorkers {
           if (this.#closed !== undefined) reject(this.#closedError());
           else if ((err as Error | null)?.name === 'TimeoutError') {
             reject(
-              new TimeoutError('waiting for a render worker', this.#settings.acquireTimeoutMs),
+              new SlabioTimeoutError(
+                'waiting for a render worker',
+                this.#settings.acquireTimeoutMs,
+              ),
             );
           } else reject(err);
         },

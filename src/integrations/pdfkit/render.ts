@@ -148,7 +148,8 @@ async function renderDocument<T>(
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` when the PDF grows past `maxBytes`.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait.
  * @throws {ClosedError} `ERR_SLABIO_CLOSED` when `build` destroyed the document.
- * @throws {SystemError} `ERR_SLABIO_SYSTEM` (and `fs` errors such as `ENOENT`) when writing `path` fails.
+ * @throws {Error} the kernel's error when writing `path` fails, shaped as Node's fs errors
+ * (`code` `ENOENT`, `ENOSPC`, …).
  * @throws whatever `build` or pdfkit throws, unchanged, or `signal.reason` on abort.
  * @example
  * ```ts

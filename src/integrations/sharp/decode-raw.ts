@@ -83,7 +83,7 @@ function rawBytesFromHeader(meta: Metadata, s: ImageSettings): number {
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for input in a format `inputFormats` does not
  * allow (SVG and PDF by default, refused from its bytes), for corrupt, truncated, empty or
  * non-image input and over `limitInputPixels`; sharp's error is the `cause` where it raised one.
- * @throws {TimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
+ * @throws {SlabioTimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` above `maxInputBytes` or `maxOutputBytes`.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait, or for
  * pixels larger than the pool's whole budget.

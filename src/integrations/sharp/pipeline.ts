@@ -5,7 +5,7 @@
  * @module
  */
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
-import { BadInputError, LimitExceededError, TimeoutError } from '../../errors.js';
+import { BadInputError, LimitExceededError, SlabioTimeoutError } from '../../errors.js';
 import type { Lease } from '../../pool/index.js';
 import type { Holder } from '../../pool/wait-queue.js';
 import { checkInputFormat } from './formats.js';
@@ -64,7 +64,7 @@ export async function applyBuild(image: Sharp, build: BuildPipeline): Promise<Sh
  * the promise settles only after libvips has let go of the input, so the caller may release it
  * then, also on abort.
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` with sharp's error as the cause.
- * @throws {TimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
+ * @throws {SlabioTimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
  * @throws `signal.reason` when aborted meanwhile.
  */
 export async function runPipeline(
@@ -79,7 +79,7 @@ export async function runPipeline(
   } catch (err) {
     s.signal?.throwIfAborted();
     if (s.timeoutSeconds > 0 && err instanceof Error && SHARP_TIMEOUT.test(err.message)) {
-      throw new TimeoutError('image processing', s.timeoutSeconds * 1000, { cause: err });
+      throw new SlabioTimeoutError('image processing', s.timeoutSeconds * 1000, { cause: err });
     }
     throw badInput(err, 'image could not be processed');
   }

@@ -58,7 +58,7 @@ export type ImageLease = Lease & {
  * allow (SVG and PDF by default; refused from its bytes before sharp sees it), for corrupt,
  * truncated, empty or non-image input and for an image over `limitInputPixels` (refused from its
  * header, before decoding); sharp's error is the `cause` where it raised one.
- * @throws {TimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
+ * @throws {SlabioTimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` above `maxInputBytes` or `maxOutputBytes`.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait.
  * @throws `signal.reason` on abort.

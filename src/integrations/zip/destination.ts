@@ -7,11 +7,8 @@
 import type { Stats } from 'node:fs';
 import { lstat, readdir, rename, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { SystemError } from '../../errors.js';
-
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
+import { DestinationError } from '../../errors.js';
+import { errnoCode } from '../../native/system-error.js';
 
 /**
  * Refuse a destination that exists and is not an empty directory, before any work is done.
@@ -24,21 +21,21 @@ export async function checkDestination(destination: string): Promise<void> {
   try {
     info = await lstat(destination);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return;
+    if (errnoCode(err) === 'ENOENT') return;
     throw err;
   }
   if (info.isSymbolicLink()) {
-    throw new SystemError(
-      'extractZip',
-      'ENOTDIR',
-      `${destination} is a symbolic link; pass the directory it points to`,
+    throw new DestinationError(
+      destination,
+      'symbolic-link',
+      'is a symbolic link; pass the directory it points to',
     );
   }
   if (!info.isDirectory()) {
-    throw new SystemError('extractZip', 'ENOTDIR', `${destination} is not a directory`);
+    throw new DestinationError(destination, 'not-directory', 'is not a directory');
   }
   if ((await readdir(destination)).length > 0) {
-    throw new SystemError('extractZip', 'ENOTEMPTY', `${destination} is not empty`);
+    throw new DestinationError(destination, 'not-empty', 'is not empty');
   }
 }
 
@@ -47,20 +44,28 @@ export async function commit(staging: string, destination: string): Promise<void
   try {
     await rename(staging, destination);
   } catch (err) {
-    const code = errnoOf(err);
+    const code = errnoCode(err);
     // Windows (and some filesystems) refuse to rename over an empty directory: remove it first.
     if (code === 'EPERM' || code === 'EEXIST' || code === 'EACCES') {
-      await rmdir(destination);
+      await rmdir(destination).catch((e: unknown) => {
+        throw filledMeanwhile(destination, e);
+      });
       await rename(staging, destination);
       return;
     }
-    if (code === 'ENOTEMPTY') {
-      throw new SystemError('extractZip', code, `${destination} was filled by someone else`, {
-        cause: err,
-      });
-    }
-    throw err;
+    throw filledMeanwhile(destination, err);
   }
+}
+
+/**
+ * The up-front refusal, found late: someone filled the destination during the extraction. The
+ * kernel's ENOTEMPTY is the cause; any other error is returned as it is.
+ */
+function filledMeanwhile(destination: string, err: unknown): unknown {
+  if (errnoCode(err) !== 'ENOTEMPTY') return err;
+  return new DestinationError(destination, 'not-empty', 'was filled by someone else', {
+    cause: err,
+  });
 }
 
 /**

@@ -197,9 +197,11 @@ async function extractEntries(
  * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` for sizes or ratios past the limits.
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for a corrupt or truncated archive, a CRC
  * mismatch, encrypted entries or compression methods other than stored and deflate.
- * @throws {SystemError} `ERR_SLABIO_SYSTEM` (`ENOTEMPTY`/`ENOTDIR`) for an unusable destination:
- * not empty, not a directory, or a symbolic link (checked with lstat, before any work).
- * @throws the `onEntry` callback's own error unchanged, fs errors, or `signal.reason` on abort.
+ * @throws {DestinationError} `ERR_SLABIO_DESTINATION` for an unusable destination (`reason`
+ * `'not-empty'`, `'not-directory'` or `'symbolic-link'`; checked with lstat before any work, and
+ * again by the final rename).
+ * @throws the `onEntry` callback's own error unchanged, the kernel's errors as Node shapes them
+ * (`ENOSPC`, …), or `signal.reason` on abort.
  * @example
  * ```ts
  * import { extractZip } from 'slabio/zip';
