@@ -59,7 +59,10 @@ export interface WriteSettings {
   signal: AbortSignal | undefined;
 }
 
-/** Default writeback window: 8 MiB, as in the issue (PostgreSQL's flush_after works the same way). */
+/**
+ * Default writeback window: 8 MiB. Small enough that a container's dirty pages stay far below its
+ * limit, large enough for sequential writeback; PostgreSQL's `*_flush_after` bounds it the same way.
+ */
 export const DEFAULT_WINDOW_BYTES = 8 << 20;
 const MIN_WINDOW_BYTES = 64 << 10;
 const STRATEGIES: readonly CacheStrategy[] = ['auto', 'dontcache', 'windowed', 'none'];

@@ -31,7 +31,7 @@ export interface BufferPoolOptions {
   /**
    * Ascending block sizes in bytes. A request is served by the smallest class that holds it;
    * a request above the largest class is allocated once, unpooled ("oversize").
-   * The field report's Go pools used `[100 * 1024, 200 * 1024, 300 * 1024]`.
+   * A service with known payload sizes can name them, e.g. `[100 * 1024, 200 * 1024, 300 * 1024]`.
    * @default {@link defaultSizeClasses}(): 4 KiB … 16 MiB, four classes per doubling (waste < 25%)
    */
   sizeClasses?: readonly number[];
