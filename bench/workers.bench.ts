@@ -10,8 +10,13 @@
  * [--pdfs 60] [--pages 2] [--workers 2] [--json]` (through `npm run bench -- workers` pass values
  * as `--count=10000`). `qrcode.toBuffer` runs on `--baseline` codes (it is the slow one); its rate
  * is compared with the others' rates.
+ *
+ * The timed part runs in a child process in a cpu cgroup of its own (see `cpu-share.ts`), as a
+ * service runs in a container with its CPU share; `--no-cgroup` runs it at equal weight with
+ * every other process instead. The output names the method used, or why there was no group.
  */
 
+import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +25,7 @@ import qrcode from 'qrcode';
 import { BufferPool, RenderWorkers } from '../src/index.js';
 import { renderPdf, renderPdfInWorker } from '../src/integrations/pdfkit/index.js';
 import { qrBatch, renderQr } from '../src/integrations/qrcode/index.js';
+import { joinCpuShare, runInCpuShare } from './cpu-share.js';
 import { interleave, mib, positiveInteger, printResults, runChild, table } from './harness.js';
 import { report } from './worker-builds.js';
 
@@ -32,6 +38,9 @@ const { values } = parseArgs({
     pages: { type: 'string', default: '2' },
     workers: { type: 'string', default: '2' },
     child: { type: 'string' },
+    'no-cgroup': { type: 'boolean', default: false },
+    part: { type: 'string' },
+    cgroup: { type: 'string' },
   },
 });
 const count = positiveInteger('count', values.count);
@@ -156,7 +165,10 @@ async function memoryChild(n: number): Promise<void> {
   console.log(JSON.stringify({ workers: n, started, rss, heapUsed }));
 }
 
-async function main(): Promise<void> {
+/** Child: the timed part (in the cpu cgroup when `--cgroup` names one); prints its rows. */
+async function timedChild(): Promise<void> {
+  if (values.cgroup !== undefined) await joinCpuShare(values.cgroup);
+  const load = loadavg()[0] as number;
   const pool = new BufferPool({ shared: true });
   const workers = new RenderWorkers({ max: threads });
   const rows: Row[] = [];
@@ -228,8 +240,26 @@ async function main(): Promise<void> {
     lease.release();
   }
   await workers.close();
+  console.log(JSON.stringify({ rows, mismatches, load: [load, loadavg()[0]] }));
+}
 
+async function main(): Promise<void> {
   const script = fileURLToPath(import.meta.url);
+  const pass = [
+    '--count',
+    String(count),
+    '--baseline',
+    String(baselineCount),
+    '--pdfs',
+    String(pdfs),
+  ];
+  pass.push('--pages', String(pages), '--workers', String(threads), '--part', 'timed');
+  const { value, method } = await runInCpuShare<{
+    rows: Row[];
+    mismatches: number;
+    load: number[];
+  }>(!values['no-cgroup'], script, pass);
+  const { rows, mismatches, load } = value;
   // Three children per count, interleaved; the median RSS of each count is reported.
   type Mem = { workers: number; started: number; rss: number; heapUsed: number };
   const byCount = await interleave(
@@ -247,9 +277,12 @@ async function main(): Promise<void> {
   const pdfBase = rate(rows[4] as Row);
   printResults(
     'Rendering on worker threads',
-    { count, baselineCount, pdfs, pages, threads, rows, mismatches, memory },
+    { count, baselineCount, pdfs, pages, threads, method, load, rows, mismatches, memory },
     () =>
       [
+        `scheduling: ${method}`,
+        `load average (1 min) at start / end of the timed part: ${load.map((l) => l.toFixed(1)).join(' / ')}`,
+        '',
         table(
           ['variant', 'items', 'items/s', 'vs baseline', 'loop delay p99 ms', 'max ms'],
           rows.map((r, i) => [
@@ -278,4 +311,5 @@ async function main(): Promise<void> {
 }
 
 if (values.child !== undefined) await memoryChild(Number(values.child));
+else if (values.part === 'timed') await timedChild();
 else await main();
