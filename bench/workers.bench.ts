@@ -86,7 +86,8 @@ async function timed(name: string, units: number, run: () => Promise<void>): Pro
 
 /**
  * The transfer alternative: `threads` plain workers, chunks of 32 codes (qrBatch's default), two
- * chunks in flight per worker; each transferred PNG is copied into a pool lease. Started and warmed before timing.
+ * chunks in flight per worker; each transferred PNG is copied into a pool lease. Started and
+ * warmed before timing.
  */
 async function startTransfer(pool: BufferPool): Promise<{
   batch(n: number): Promise<void>;
