@@ -1,0 +1,69 @@
+/**
+ * Iterating a web `ReadableStream` so that giving up cancels it at once. Internal.
+ *
+ * @module
+ */
+import type { ReadableStreamDefaultReader } from 'node:stream/web';
+
+/** The one web stream type the readers need: `getReader()` (global and `node:stream/web` alike). */
+export interface WebStream {
+  readonly locked: boolean;
+  getReader(): unknown;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * A web stream's chunks through one reader. Web streams are async iterable on Node ≥ 20 (byte
+ * streams and `fetch` bodies included), but their iterator's `return()` waits for a pending
+ * `next()` to settle before it cancels (the WebIDL async iterator queues it): a stalled stream
+ * aborted mid-read would never be cancelled, and a `fetch` body would keep its connection.
+ * `return(reason)` here cancels through the reader at once, which also ends the pending read, and
+ * releases the lock; so does the end of the stream or an error from it. Streams without
+ * `Symbol.asyncIterator` (another realm, a polyfill) read the same way.
+ */
+export class WebChunks implements AsyncIterableIterator<unknown> {
+  #reader: ReadableStreamDefaultReader<unknown> | null;
+
+  /** @throws {TypeError} from `getReader()` when the stream is locked. */
+  constructor(stream: WebStream) {
+    this.#reader = stream.getReader() as ReadableStreamDefaultReader<unknown>;
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    const reader = this.#reader;
+    if (reader === null) return Promise.resolve(DONE);
+    return reader.read().then(
+      (step) => {
+        if (step.done) this.#release();
+        return step;
+      },
+      (err: unknown) => {
+        this.#release();
+        throw err;
+      },
+    );
+  }
+
+  /** Cancel the stream with `reason` (unless it already ended) and release the lock. */
+  return(reason?: unknown): Promise<IteratorResult<unknown>> {
+    const reader = this.#reader;
+    if (reader !== null) {
+      // cancel() runs the source's cancel algorithm synchronously and resolves a pending read.
+      reader.cancel(reason).catch(() => {});
+      this.#release();
+    }
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  #release(): void {
+    const reader = this.#reader;
+    this.#reader = null;
+    reader?.releaseLock();
+  }
+}
