@@ -12,7 +12,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { gunzip, pump, readAll, readChunks, readFilePooled } from 'slabio';
 import { extractZip } from 'slabio/zip';
 import { compressSync } from './decompress-helpers.js';
-import { assertNoLeases, KiB, newPool, pattern, split } from './read-all-helpers.js';
+import { assertNoLeases, KiB, newPool, pattern, split, tick } from './read-all-helpers.js';
 import { yazlZip } from './zip-helpers.js';
 
 /** The web stream kinds a caller may have: a plain one, a byte stream, a fetch body, `from()`. */
@@ -131,6 +131,32 @@ describe('sources: every web stream kind', () => {
       const result = await extractZip(make(), dest, { pool: newPool() });
       assert.equal(result.entries, 1, name);
     }
+  });
+});
+
+describe('sources: a web stream that errors between reads', () => {
+  it('readAll rejects with its error, also when it errored while a block was being leased', async () => {
+    const pool = newPool({ sizeClasses: [16 * KiB], maxBytes: 32 * KiB, onExhausted: 'wait' });
+    const hog = pool.acquire(16 * KiB);
+    const boom = new Error('upstream reset');
+    let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        controller = c;
+        c.enqueue(Buffer.alloc(16 * KiB, 1));
+        c.enqueue(Buffer.alloc(16 * KiB, 2));
+      },
+    });
+    const read = readAll(stream, { pool });
+    // The second chunk needs a second block, which waits for the hog.
+    for (let i = 0; i < 100 && pool.stats().waiting === 0; i++) await tick();
+    assert.equal(pool.stats().waiting, 1);
+    controller?.error(boom);
+    await tick();
+    hog.release();
+    await assert.rejects(read, (err) => err === boom);
+    assert.equal(stream.locked, false);
+    assertNoLeases(pool);
   });
 });
 

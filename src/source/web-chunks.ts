@@ -20,30 +20,32 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * `next()` to settle before it cancels (the WebIDL async iterator queues it): a stalled stream
  * aborted mid-read would never be cancelled, and a `fetch` body would keep its connection.
  * `return(reason)` here cancels through the reader at once, which also ends the pending read, and
- * releases the lock; so does the end of the stream or an error from it. Streams without
+ * releases the lock; so do the end of the stream and an error from it. Streams without
  * `Symbol.asyncIterator` (another realm, a polyfill) read the same way.
  */
 export class WebChunks implements AsyncIterableIterator<unknown> {
   #reader: ReadableStreamDefaultReader<unknown> | null;
+  /** The stream's error once it errored: every later `next()` rejects with it, as a read would. */
+  #failure: { error: unknown } | null = null;
 
   /** @throws {TypeError} from `getReader()` when the stream is locked. */
   constructor(stream: WebStream) {
-    this.#reader = stream.getReader() as ReadableStreamDefaultReader<unknown>;
+    const reader = stream.getReader() as ReadableStreamDefaultReader<unknown>;
+    this.#reader = reader;
+    // The lock goes when the stream closes or errors. `closed` settles before the read that sees
+    // the end or the error does (ReadableStreamClose / ReadableStreamError settle it first), so
+    // the lock is gone by the time the reader of the chunks learns of it, without a promise per
+    // read wrapped around `read()`.
+    reader.closed.then(this.#release, (error: unknown) => {
+      if (this.#reader !== null) this.#failure = { error };
+      this.#release();
+    });
   }
 
   next(): Promise<IteratorResult<unknown>> {
     const reader = this.#reader;
-    if (reader === null) return Promise.resolve(DONE);
-    return reader.read().then(
-      (step) => {
-        if (step.done) this.#release();
-        return step;
-      },
-      (err: unknown) => {
-        this.#release();
-        throw err;
-      },
-    );
+    if (reader !== null) return reader.read();
+    return this.#failure === null ? Promise.resolve(DONE) : Promise.reject(this.#failure.error);
   }
 
   /** Cancel the stream with `reason` (unless it already ended) and release the lock. */
@@ -61,9 +63,9 @@ export class WebChunks implements AsyncIterableIterator<unknown> {
     return this;
   }
 
-  #release(): void {
+  readonly #release = (): void => {
     const reader = this.#reader;
     this.#reader = null;
     reader?.releaseLock();
-  }
+  };
 }
