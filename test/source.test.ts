@@ -4,15 +4,15 @@
  * hands out, and lets go of a source the same way when it gives up.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { gunzip, pump, readAll, readChunks, readFilePooled } from 'slabio';
 import { extractZip } from 'slabio/zip';
 import { compressSync } from './decompress-helpers.js';
-import { assertNoLeases, KiB, newPool, pattern, split, tick } from './read-all-helpers.js';
+import { KiB, seededBytes, tempDir, tick, within } from './helpers.js';
+import { assertNoLeases, newPool, split } from './read-all-helpers.js';
 import { yazlZip } from './zip-helpers.js';
 
 /** The web stream kinds a caller may have: a plain one, a byte stream, a fetch body, `from()`. */
@@ -78,32 +78,8 @@ function stalledWeb(type: 'default' | 'bytes'): {
   return { stream: stream as ReadableStream<Uint8Array>, cancelled: () => cancelled };
 }
 
-async function workdir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slabio-source-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** `p`'s settlement, or `'pending'` if it has not settled within `ms` (the test then cleans up). */
-function within<T>(
-  p: Promise<T>,
-  ms: number,
-): Promise<{ value: T } | { error: unknown } | 'pending'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'pending'>((resolve) => {
-    timer = setTimeout(() => resolve('pending'), ms);
-  });
-  return Promise.race([
-    p.then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    ),
-    late,
-  ]).finally(() => clearTimeout(timer));
-}
-
 describe('sources: every web stream kind', () => {
-  const data = pattern(200 * KiB);
+  const data = seededBytes(200 * KiB);
   for (const [name, make] of webKinds(data)) {
     it(`readAll reads a ${name} and releases its lock`, async () => {
       const pool = newPool();
@@ -124,7 +100,7 @@ describe('sources: every web stream kind', () => {
   }
 
   it('extractZip spools every kind', async (t) => {
-    const parent = await workdir(t);
+    const parent = await tempDir(t);
     const zip = await yazlZip({ 'a.bin': data });
     for (const [name, make] of webKinds(zip)) {
       const dest = path.join(parent, name.replace(/\W+/g, '-'));
@@ -163,7 +139,7 @@ describe('sources: a web stream that errors between reads', () => {
 describe('sources: an abort cancels a web stream whose read is pending', () => {
   for (const type of ['default', 'bytes'] as const) {
     it(`readAll, gunzip and extractZip cancel a stalled ${type} stream with the reason`, async (t) => {
-      const parent = await workdir(t);
+      const parent = await tempDir(t);
       const pool = newPool();
       const entries: Array<
         [string, (s: ReadableStream<Uint8Array>, signal: AbortSignal) => Promise<unknown>]
