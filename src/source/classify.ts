@@ -8,10 +8,10 @@ import type { Readable } from 'node:stream';
 import { Lease } from '../pool/index.js';
 import {
   abandonIterator,
-  describe,
   iterableChunks,
   readableChunks,
   type SourceChunks,
+  valueKind,
   webChunks,
 } from './iterate.js';
 import { isFileHandle } from './open-file.js';
@@ -97,7 +97,7 @@ export function classifySource<K extends SourceKind>(
   );
   const list =
     labels.length > 1 ? `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}` : labels[0];
-  throw new TypeError(`${name} must be ${list}, got ${describe(value)}`);
+  throw new TypeError(`${name} must be ${list}, got ${valueKind(value)}`);
 }
 
 /** The bytes of a `bytes` source (a lease's buffer: read, never released). */

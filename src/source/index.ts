@@ -17,7 +17,7 @@ export {
 } from './classify.js';
 export { closeFd, FILE_READ_BYTES, openPath } from './fd-calls.js';
 export { FileReadable } from './file-readable.js';
-export { abandonIterator, describe, iteratorOf, type SourceChunks } from './iterate.js';
+export { abandonIterator, iteratorOf, type SourceChunks } from './iterate.js';
 export { isFileHandle, type OpenedFile, openFile } from './open-file.js';
 export { checkFlowable, declaredLength, stopStream } from './readable.js';
 export { ReadableReader } from './readable-reader.js';

@@ -11,7 +11,7 @@ import { WebChunks, type WebStream } from './web-chunks.js';
 function noop(): void {}
 
 /** What `value` is, for a `TypeError`: `null`, its class name, or its `typeof`. */
-export function describe(value: unknown): string {
+export function valueKind(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return value.constructor?.name ?? 'object';
   return typeof value;
@@ -29,7 +29,7 @@ export function iteratorOf<T>(
     if (Symbol.asyncIterator in value) return value[Symbol.asyncIterator]();
     if (Symbol.iterator in value) return value[Symbol.iterator]();
   }
-  throw new TypeError(`${name} must be an iterable or an async iterable, got ${describe(value)}`);
+  throw new TypeError(`${name} must be an iterable or an async iterable, got ${valueKind(value)}`);
 }
 
 /**
