@@ -9,7 +9,6 @@ import { debug } from '../../debug.js';
 import { LimitExceededError, UnsafeArchiveError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import { createOwnedFile, type OwnedFile } from '../../fs/owned-temp.js';
-import type { Lease } from '../../pool/index.js';
 import {
   bytesOf,
   chunksOf,
