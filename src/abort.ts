@@ -1,6 +1,6 @@
 /**
  * Racing something that cannot itself be cancelled against an `AbortSignal`. Shared by the
- * readers (read-all), the stream helpers and the no-cache writers (fs). Internal.
+ * readers (read-all, source), the stream helpers and the no-cache writers (fs). Internal.
  *
  * @module
  */

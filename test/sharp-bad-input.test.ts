@@ -308,7 +308,11 @@ describe('caller mistakes', () => {
         /sharpOptions\.limitInputPixels.*options\.limitInputPixels/,
         TypeError,
       ],
-      [() => transformImage(42 as never, (i) => i, { pool }), /source must be/, TypeError],
+      [
+        () => transformImage(42 as never, (i) => i, { pool }),
+        /input must be .* got number/,
+        TypeError,
+      ],
       [
         () => decodeRaw(jpeg, { build: 1 as never }),
         /options\.build must be a function/,

@@ -7,7 +7,7 @@ import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import { debug } from '../debug.js';
 import { BadInputError, LimitExceededError } from '../errors.js';
-import { isChunk, notChunkError } from '../read-all/bytes.js';
+import { isChunk, notChunkError } from '../source/index.js';
 import {
   type CompressionFormat,
   checkFormat,

@@ -6,9 +6,17 @@
  */
 import { pipeline, type Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Lease } from '../pool/index.js';
-import { FileReadable } from '../read-all/file-readable.js';
+import type { Lease } from '../pool/index.js';
 import { readAll } from '../read-all/index.js';
+import {
+  abandonSource,
+  bytesOf,
+  checkFlowable,
+  chunksOf,
+  classifySource,
+  FileReadable,
+  type SourceChunks,
+} from '../source/index.js';
 import { DecompressStream } from './decompress-stream.js';
 import {
   type CompressionFormat,
@@ -53,53 +61,7 @@ function isObject(value: unknown): value is Record<string | symbol, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-type InputKind = 'bytes' | 'path' | 'readable' | 'web' | 'iterable';
-
-/** What `input` is, without opening or reading anything; `null` when it is none of them. */
-function kindOf(input: unknown): InputKind | null {
-  if (input instanceof Uint8Array || input instanceof Lease) return 'bytes';
-  if (typeof input === 'string' || input instanceof URL) return 'path';
-  if (!isObject(input)) return null;
-  if (typeof input.pipe === 'function' && typeof input.on === 'function') return 'readable';
-  if (typeof input.getReader === 'function') return 'web';
-  if (typeof input[Symbol.asyncIterator] === 'function') return 'iterable';
-  return null;
-}
-
-/**
- * The input as bytes, or as something `pipeline` reads. A path is opened as `readAll` opens one,
- * so a FIFO's pending read ends as soon as the pipeline destroys the stream.
- */
-function open(
-  kind: InputKind,
-  input: DecompressInput,
-): Uint8Array | Readable | AsyncIterable<unknown> {
-  switch (kind) {
-    case 'bytes':
-      return input instanceof Lease ? input.buffer : (input as Uint8Array);
-    case 'path':
-      return new FileReadable(input as string | URL);
-    case 'web':
-      // Web streams are async iterable: pipeline reads them without an intermediate Readable
-      // buffer and, on failure, ends the iteration, which cancels the stream.
-      return input as unknown as AsyncIterable<unknown>;
-    default:
-      return input as unknown as Readable | AsyncIterable<unknown>;
-  }
-}
-
-/**
- * Give up on a caller's stream as `pipeline` would on abort: destroy a Readable, cancel a web
- * stream, end an iterator. Bytes and paths have nothing open yet.
- */
-function discard(kind: InputKind, input: DecompressInput, reason: unknown): void {
-  if (kind === 'readable') (input as { destroy?: () => void }).destroy?.();
-  else if (kind === 'web') (input as ReadableStream).cancel(reason).catch(noop);
-  else if (kind === 'iterable') {
-    const it = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    it.return?.().catch(noop);
-  }
-}
+const INPUT_KINDS = ['bytes', 'path', 'readable', 'web', 'iterable'] as const;
 
 async function run(
   format: CompressionFormat,
@@ -108,32 +70,37 @@ async function run(
 ): Promise<Lease> {
   const limits = resolveLimits(options);
   const pool = resolvePool(options);
-  const kind = kindOf(input);
-  if (kind === null) {
-    const what = isObject(input) ? (input.constructor?.name ?? 'object') : typeof input;
-    throw new TypeError(
-      `input must be a Buffer, Uint8Array, Lease, Readable, async iterable, ReadableStream or path, got ${what}`,
-    );
-  }
+  const source = classifySource(input, 'input', INPUT_KINDS);
+  if (source.kind === 'readable') checkFlowable(source.value);
   // Before a path is opened: a stream made here would never be read, so never closed (an fd per call).
   if (limits.signal?.aborted === true) {
-    discard(kind, input, limits.signal.reason);
+    abandonSource(source, limits.signal.reason);
     throw limits.signal.reason;
   }
-  const source = open(kind, input);
   // The signal goes to readAll only: it destroys the decompressor, and pipeline the source.
   const stream = new DecompressStream(format, {
     maxOutputBytes: limits.maxOutputBytes,
     maxRatio: limits.maxRatio,
   });
-  if (source instanceof Uint8Array) {
+  // pipeline destroys the source when the decompressor stops (limit, abort, corrupt input);
+  // readAll reports the error, so its callback has nothing left to do.
+  let file: FileReadable | undefined;
+  let chunks: SourceChunks | undefined;
+  if (source.kind === 'bytes') {
     // readAll attaches its listeners after an await; until then an early 'error' must not crash.
     stream.on('error', noop);
-    stream.end(source);
+    stream.end(bytesOf(source.value));
+  } else if (source.kind === 'path') {
+    // Opened as readAll opens a path, so a FIFO's pending read ends as soon as pipeline destroys it.
+    file = new FileReadable(source.value);
+    pipeline(file, stream, noop);
+  } else if (source.kind === 'readable') {
+    pipeline(source.value, stream, noop);
   } else {
-    // pipeline destroys the source when the decompressor stops (limit, abort, corrupt input);
-    // readAll reports the error, so the callback has nothing left to do.
-    pipeline(source, stream, noop);
+    // pipeline ends an iteration only once its pending next() settles; chunksOf's return() stops
+    // the source at once (a stalled web stream is cancelled with the error).
+    chunks = chunksOf(source);
+    pipeline(chunks, stream, noop);
   }
   const { signal } = limits;
   const read = readAll(stream, {
@@ -141,11 +108,19 @@ async function run(
     maxBytes: limits.maxOutputBytes,
     ...(signal === undefined ? {} : { signal }),
   });
-  if (!(source instanceof FileReadable)) return read;
+  if (chunks !== undefined) {
+    const iterated = chunks;
+    return read.catch((err: unknown) => {
+      iterated.return(err);
+      throw err;
+    });
+  }
+  if (file === undefined) return read;
   // A file slabio opened is closed before the call settles. Destroyed here because zlib may end
   // its output before the input ends (inflate stops at the end of the deflate stream), leaving the
   // rest of a FIFO unread and open; on failure pipeline has destroyed it already.
-  return read.finally(() => source.closeNow());
+  const opened = file;
+  return read.finally(() => opened.closeNow());
 }
 
 /**

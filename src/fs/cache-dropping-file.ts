@@ -1,13 +1,13 @@
 /**
  * A file being read whose page cache is dropped behind the reader: the per-read hook that turns
- * the read-all file engine into `readFileNoCache`.
+ * readAll's file engine into `readFileNoCache`.
  *
  * @module
  */
 import { UnsupportedError } from '../errors.js';
 import type { LinuxBinding } from '../native/binding.js';
 import { refusedDontcache } from '../native/system-error.js';
-import type { OpenedFile } from '../read-all/from-file.js';
+import type { OpenedFile } from '../source/index.js';
 
 /** How reads keep the cache out: asked for (`'auto'`) or in use. */
 export type ReadStrategy = 'auto' | 'dontcache' | 'fadvise' | 'none';

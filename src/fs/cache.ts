@@ -8,7 +8,7 @@ import { fstat } from 'node:fs';
 import { promisify } from 'node:util';
 import { linuxBindingOrWarn, noNativeReason, requireLinuxBinding } from '../native/binding.js';
 import { errnoCode } from '../native/system-error.js';
-import { closeFd, openPath } from '../read-all/fd-calls.js';
+import { closeFd, openPath } from '../source/index.js';
 import { checkFd, checkObject, checkSignal, oneOf, toPath } from '../validate.js';
 
 /** How much of a file is in the page cache. */

@@ -6,7 +6,8 @@
 import { linuxBindingOrWarn, requireLinuxBinding } from '../native/binding.js';
 import type { BufferPool, Lease } from '../pool/index.js';
 import { BlockWriter } from '../read-all/block-writer.js';
-import { drainFile, openFile } from '../read-all/from-file.js';
+import { drainFile } from '../read-all/from-file.js';
+import { openFile } from '../source/index.js';
 import { checkObject, checkSignal, intOption, oneOf, poolOption, toPath } from '../validate.js';
 import { CacheDroppingFile } from './cache-dropping-file.js';
 import { DEFAULT_WINDOW_BYTES } from './options.js';

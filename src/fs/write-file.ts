@@ -4,6 +4,7 @@
  * @module
  */
 import { abortRace, raced } from '../abort.js';
+import { abandonIterator, iteratorOf } from '../source/index.js';
 import { chunkBytes, releaseChunk, type WriteChunk } from './chunks.js';
 import {
   chooseStrategy,
@@ -90,7 +91,7 @@ export async function writeFileNoCache(
       batchBytes = 0;
       batchChunks = [];
     };
-    iterator = iteratorOf(source);
+    iterator = iteratorOf(source, 'data');
     for (;;) {
       // A source stalled in next() (a peer that stopped sending) must not hold the abort back.
       const next = Promise.resolve(iterator.next());
@@ -123,8 +124,7 @@ export async function writeFileNoCache(
     }
     return { bytesWritten: w.bytesWritten, strategy: w.strategy };
   } catch (err) {
-    // Not awaited: a generator stuck in a pending next() only runs its finally once that resolves.
-    if (iterator !== null) closeIterator(iterator);
+    if (iterator !== null) abandonIterator(iterator, err);
     // Every native call on the descriptor (a pwritev2 still reading a batch, a background
     // writeback job) must finish before the descriptor is closed (and its number reused) and
     // before the batch's leases go back to the pool.
@@ -135,19 +135,4 @@ export async function writeFileNoCache(
     abort.dispose();
     for (const c of pending) releaseChunk(c);
   }
-}
-
-function iteratorOf(
-  source: Iterable<unknown> | AsyncIterable<unknown>,
-): Iterator<unknown> | AsyncIterator<unknown> {
-  return Symbol.asyncIterator in source
-    ? source[Symbol.asyncIterator]()
-    : (source as Iterable<unknown>)[Symbol.iterator]();
-}
-
-/** Tell an abandoned source to clean up, without waiting for it (nor letting it throw). */
-function closeIterator(iterator: Iterator<unknown> | AsyncIterator<unknown>): void {
-  Promise.resolve()
-    .then(() => iterator.return?.())
-    .catch(() => {});
 }

@@ -8,7 +8,7 @@
 import { BadInputError, ClosedError, LengthMismatchError, LimitExceededError } from '../errors.js';
 import type { BufferPool, Lease } from '../pool/index.js';
 import { type Holder, nextTicket } from '../pool/wait-queue.js';
-import { copyBytes } from './bytes.js';
+import { copyBytes } from '../source/index.js';
 import { ChunkList } from './chunk-list.js';
 import { growthClasses, MIN_BLOCK } from './growth-classes.js';
 

@@ -8,21 +8,24 @@ import type { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { debug } from '../debug.js';
 import type { Lease } from '../pool/index.js';
+import {
+  abandonSource,
+  checkFlowable,
+  chunksOf,
+  classifySource,
+  declaredLength,
+  openFile,
+} from '../source/index.js';
 import { BlockWriter } from './block-writer.js';
 import type { ChunkList } from './chunk-list.js';
-import { drainFile, isFileHandle, openFile } from './from-file.js';
-import {
-  abandonIterable,
-  abandonWebStream,
-  drainIterable,
-  drainWebStream,
-} from './from-iterable.js';
-import { declaredLength, drainStream, stopStream } from './from-stream.js';
+import { drainFile } from './from-file.js';
+import { drainIterator } from './from-iterable.js';
 import {
   type ReadAllOptions,
   type ResolvedReadAllOptions,
   resolveReadAllOptions,
 } from './options.js';
+import { drainStream } from './stream-drain.js';
 
 export { ChunkList } from './chunk-list.js';
 export type { ReadAllOptions } from './options.js';
@@ -42,64 +45,23 @@ export type ReadAllSource =
   | string
   | URL;
 
-type Classified =
-  | { kind: 'file'; source: string | URL | FileHandle }
-  | { kind: 'stream'; source: Readable }
-  | { kind: 'web'; source: WebReadableStream<unknown> }
-  | { kind: 'iterable'; source: AsyncIterable<unknown> };
-
-function isObject(value: unknown): value is Record<string | symbol, unknown> {
-  return typeof value === 'object' && value !== null;
-}
-
-/** @throws {TypeError} naming what was passed when it is no source readAll knows. */
-function classify(source: unknown): Classified {
-  if (typeof source === 'string' || source instanceof URL) return { kind: 'file', source };
-  if (isFileHandle(source)) return { kind: 'file', source };
-  if (isObject(source)) {
-    // Node streams first: they are async iterable too, but 'data' events avoid read()'s concat.
-    if (
-      typeof source.on === 'function' &&
-      typeof source.pause === 'function' &&
-      typeof source.resume === 'function' &&
-      typeof source.read === 'function'
-    ) {
-      const stream = source as unknown as Readable;
-      // With a 'readable' listener Node keeps a stream paused whatever 'data' listeners and
-      // resume() do, so the read would never progress: refuse it, leaving the stream as it is.
-      if (typeof stream.listenerCount === 'function' && stream.listenerCount('readable') > 0) {
-        throw new TypeError(
-          "source has a 'readable' listener, which keeps it paused: remove it before reading the stream",
-        );
-      }
-      return { kind: 'stream', source: stream };
-    }
-    if (typeof source.getReader === 'function') {
-      return { kind: 'web', source: source as unknown as WebReadableStream<unknown> };
-    }
-    if (typeof source[Symbol.asyncIterator] === 'function') {
-      return { kind: 'iterable', source: source as unknown as AsyncIterable<unknown> };
-    }
-  }
-  const what = isObject(source) ? (source.constructor?.name ?? 'object') : typeof source;
-  throw new TypeError(
-    `source must be a Readable, an async iterable, a ReadableStream, a FileHandle or a path, got ${what}`,
-  );
-}
+const READ_ALL_KINDS = ['path', 'handle', 'readable', 'web', 'iterable'] as const;
 
 /** Run one read to its end and hand the writer to `finish`; on any failure release and stop. */
 async function collect<T>(
-  source: unknown,
+  value: unknown,
   options: ReadAllOptions | undefined,
   finish: (writer: BlockWriter) => T | Promise<T>,
 ): Promise<T> {
   const opts = resolveReadAllOptions(options);
-  const classified = classify(source);
-  if (classified.kind === 'file') return collectFile(classified.source, opts, finish);
+  const source = classifySource(value, 'source', READ_ALL_KINDS);
+  if (source.kind === 'path' || source.kind === 'handle') {
+    return collectFile(source.value, opts, finish);
+  }
+  if (source.kind === 'readable') checkFlowable(source.value);
   const { pool, maxBytes, signal } = opts;
   const declared =
-    opts.lengthHint ??
-    (classified.kind === 'stream' ? declaredLength(classified.source) : undefined);
+    opts.lengthHint ?? (source.kind === 'readable' ? declaredLength(source.value) : undefined);
   const writer = new BlockWriter({ pool, maxBytes, declared, signal });
   let draining = false;
   try {
@@ -107,22 +69,20 @@ async function collect<T>(
     // Leasing the first block may wait (a declared length on a 'wait' pool). A stream the caller
     // already set flowing would emit 'data' meanwhile with nobody storing it; paused, it buffers.
     // The drain resumes it.
-    if (classified.kind === 'stream') classified.source.pause();
+    if (source.kind === 'readable') source.value.pause();
     await writer.start();
     draining = true;
-    if (classified.kind === 'stream') await drainStream(classified.source, writer, signal);
-    else if (classified.kind === 'web') await drainWebStream(classified.source, writer, signal);
-    else await drainIterable(classified.source, writer, signal);
+    // Node streams through their 'data' events (read() would concatenate buffered chunks); the
+    // rest through one iterator. Each drain stops its source on its own failures.
+    if (source.kind === 'readable') await drainStream(source.value, writer, signal);
+    else await drainIterator(chunksOf(source), writer, signal);
     // An abort that raced the source's end still wins: the caller asked to stop before we settled.
     signal?.throwIfAborted();
     return await finish(writer);
   } catch (err) {
     writer.close();
     debug('readAll failed after %d bytes: %s', writer.bytesRead, (err as Error)?.message);
-    // drainStream stops the stream itself on its failures; this covers those before it ran.
-    if (classified.kind === 'stream' && !draining) stopStream(classified.source, err);
-    else if (!draining && classified.kind === 'web') abandonWebStream(classified.source, err);
-    else if (!draining) abandonIterable(classified.source);
+    if (!draining) abandonSource(source, err);
     throw err;
   }
 }
@@ -239,10 +199,10 @@ export function readFilePooled(
   path: string | URL | FileHandle,
   options?: ReadAllOptions,
 ): Promise<Lease> {
-  if (typeof path !== 'string' && !(path instanceof URL) && !isFileHandle(path)) {
-    return Promise.reject(
-      new TypeError(`path must be a string, URL or FileHandle, got ${typeof path}`),
-    );
+  try {
+    classifySource(path, 'path', ['path', 'handle']);
+  } catch (err) {
+    return Promise.reject(err);
   }
   return readAll(path, options);
 }

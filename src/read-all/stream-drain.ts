@@ -1,18 +1,42 @@
 /**
- * The state machine under `drainStream`. Internal.
+ * Reading a Node `Readable` (including `http.IncomingMessage`) into a {@link BlockWriter}.
+ * Internal; `renderPdf` reads pdfkit's document through it too.
  *
  * @module
  */
 import type { Readable } from 'node:stream';
+import { onEnd, stopStream, toBytes } from '../source/index.js';
 import type { BlockWriter } from './block-writer.js';
-import { toBytes } from './bytes.js';
-import { onEnd } from './stream-end.js';
+
+/**
+ * Feed `stream` into `writer` until it ends. 'data' events deliver the source's chunks as they are
+ * (`read()` would concatenate buffered chunks into a new Buffer); the stream is paused only while
+ * a new block is being leased and chunks arrive meanwhile. Rejects with the source's error, the
+ * writer's limit/length errors, a `TypeError` for non-byte chunks, or `signal.reason`; the source
+ * is stopped on every failure (see `stopStream`).
+ */
+export function drainStream(
+  stream: Readable,
+  writer: BlockWriter,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    new StreamDrain(stream, writer, signal, (err) => {
+      if (err === undefined) {
+        resolve();
+      } else {
+        stopStream(stream, err);
+        reject(err);
+      }
+    }).start();
+  });
+}
 
 /**
  * Moves a stream's 'data' chunks into a writer and calls `done` once: with no argument at the
  * end, or with the error (source error, limit, length, non-bytes chunk, abort reason).
  */
-export class StreamDrain {
+class StreamDrain {
   readonly #stream: Readable;
   readonly #writer: BlockWriter;
   readonly #signal: AbortSignal | undefined;

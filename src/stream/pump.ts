@@ -5,13 +5,19 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { finished, type Readable, type Writable } from 'node:stream';
+import { raced } from '../abort.js';
 import type { BufferPool } from '../pool/index.js';
-import { raced } from '../read-all/bytes.js';
-import { isFileHandle, type OpenedFile, openFile } from '../read-all/from-file.js';
+import {
+  abandonSource,
+  checkFlowable,
+  classifySource,
+  type OpenedFile,
+  openFile,
+  ReadableReader,
+} from '../source/index.js';
 import { checkObject, checkSignal, intOption, poolOption } from '../validate.js';
 import { BlockRing } from './block-ring.js';
 import { DEFAULT_BLOCK_SIZE } from './options.js';
-import { ReadableReader } from './readable-reader.js';
 
 /** Options of {@link pump}. Every option is optional. */
 export interface PumpOptions {
@@ -33,13 +39,6 @@ export type PumpSource = Readable | FileHandle | string | URL;
 interface Reader {
   readInto(target: Buffer): Promise<number>;
   close(failed: boolean): Promise<void>;
-}
-
-function isReadable(value: unknown): value is Readable {
-  const v = value as Partial<Readable> | null;
-  return (
-    typeof v?.on === 'function' && typeof v.pause === 'function' && typeof v.read === 'function'
-  );
 }
 
 function isWritable(value: unknown): value is Writable {
@@ -191,10 +190,8 @@ export async function pump(
   });
   const count = intOption('options.blocks', options.blocks, 4, { min: 1 });
   const end = options.end ?? true;
-  const fromFile = typeof source === 'string' || source instanceof URL || isFileHandle(source);
-  if (!fromFile && !isReadable(source)) {
-    throw new TypeError('source must be a Readable, a FileHandle or a path');
-  }
+  const input = classifySource(source, 'source', ['path', 'handle', 'readable']);
+  if (input.kind === 'readable') checkFlowable(input.value);
   if (!isWritable(destination)) throw new TypeError('destination must be a Writable');
 
   const watch = watchDestination(destination, signal);
@@ -202,9 +199,10 @@ export async function pump(
   let reader: Reader | undefined;
   try {
     signal?.throwIfAborted();
-    reader = fromFile
-      ? fileReader(await openFile(source as string | URL | FileHandle, signal))
-      : streamReader(source as Readable, blockSize);
+    reader =
+      input.kind === 'readable'
+        ? streamReader(input.value, blockSize)
+        : fileReader(await openFile(input.value, signal));
     const total = await copyThroughRing(reader, ring, destination, watch.failure, signal);
     if (end) {
       destination.end();
@@ -212,7 +210,7 @@ export async function pump(
     }
     return total;
   } catch (err) {
-    if (reader === undefined && !fromFile) (source as Readable).destroy();
+    if (reader === undefined) abandonSource(input, err);
     await reader?.close(true).catch(() => {});
     reader = undefined;
     destination.destroy();

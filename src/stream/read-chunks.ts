@@ -5,7 +5,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { BufferPool, Lease } from '../pool/index.js';
-import { isFileHandle, openFile } from '../read-all/from-file.js';
+import { classifySource, openFile } from '../source/index.js';
 import { checkObject, checkSignal, intOption, poolOption } from '../validate.js';
 import { DEFAULT_BLOCK_SIZE } from './options.js';
 
@@ -68,9 +68,7 @@ export function readChunks(
   options: ReadChunksOptions = {},
 ): AsyncGenerator<Buffer, void, undefined> {
   checkObject('options', options);
-  if (typeof source !== 'string' && !(source instanceof URL) && !isFileHandle(source)) {
-    throw new TypeError(`source must be a path, URL or FileHandle, got ${typeof source}`);
-  }
+  classifySource(source, 'source', ['path', 'handle']);
   const pool = poolOption(options.pool);
   const signal = checkSignal(options.signal);
   const blockSize = intOption('options.blockSize', options.blockSize, DEFAULT_BLOCK_SIZE, {

@@ -8,7 +8,8 @@ import { ClosedError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import type { Lease } from '../../pool/index.js';
 import { BlockWriter } from '../../read-all/block-writer.js';
-import { drainStream } from '../../read-all/from-stream.js';
+import { drainStream } from '../../read-all/stream-drain.js';
+import { isPrematureClose } from '../../source/index.js';
 import { checkFunction } from '../../validate.js';
 import { PdfBuildContext } from './build-context.js';
 import type { PdfDocument } from './document.js';
@@ -27,11 +28,6 @@ export interface PdfFileResult {
   path: string;
   /** Its size in bytes. */
   bytesWritten: number;
-}
-
-/** What Node reports (`stream.finished`, readAll's `onEnd`) for a stream closed before 'end'. */
-function isPrematureClose(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
 /**

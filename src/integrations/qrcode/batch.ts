@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileNoCache } from '../../fs/index.js';
 import type { Lease } from '../../pool/index.js';
+import { iteratorOf } from '../../source/index.js';
 import { type BatchSettings, batchSettings, type QrBatchOptions } from './options.js';
 import { renderQrAsync } from './render.js';
 import { QrDispatcher } from './worker-render.js';
@@ -109,14 +110,6 @@ async function discard<Id>(task: Task<Id>): Promise<void> {
   }
   if ('lease' in result) result.lease.release();
   else await rm(result.path, { force: true });
-}
-
-function iteratorOf<T>(items: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> | Iterator<T> {
-  if (items !== null && typeof items === 'object') {
-    if (Symbol.asyncIterator in items) return items[Symbol.asyncIterator]();
-    if (Symbol.iterator in items) return items[Symbol.iterator]();
-  }
-  throw new TypeError(`items must be an iterable or async iterable, got ${String(items)}`);
 }
 
 async function* run<Id>(
@@ -267,5 +260,5 @@ export function qrBatch<Id = string>(
   options: QrBatchOptions = {},
 ): AsyncGenerator<QrBatchResult<Id>, void, undefined> {
   const s = batchSettings(options);
-  return run(iteratorOf(items), s);
+  return run(iteratorOf(items, 'items'), s);
 }

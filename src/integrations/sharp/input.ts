@@ -6,9 +6,10 @@
 import { fileURLToPath } from 'node:url';
 import { LimitExceededError } from '../../errors.js';
 import { readFileNoCache } from '../../fs/index.js';
-import { Lease } from '../../pool/index.js';
+import type { Lease } from '../../pool/index.js';
 import { type Holder, nextTicket } from '../../pool/wait-queue.js';
 import { type ReadAllSource, readAll } from '../../read-all/index.js';
+import { classifySource } from '../../source/index.js';
 import type { ImageSettings } from './options.js';
 
 /**
@@ -50,6 +51,8 @@ function held(
   };
 }
 
+const INPUT_KINDS = ['bytes', 'path', 'handle', 'readable', 'web', 'iterable'] as const;
+
 function checkLength(length: number, s: ImageSettings): void {
   if (length > s.maxInputBytes)
     throw new LimitExceededError(s.maxInputBytes, length, 'image input');
@@ -62,25 +65,25 @@ function checkLength(length: number, s: ImageSettings): void {
  * @throws {UseAfterReleaseError} `ERR_SLABIO_RELEASED` for a released lease.
  */
 export async function openInput(input: ImageInput, s: ImageSettings): Promise<HeldInput> {
-  if (input instanceof Lease) {
-    const bytes = input.buffer;
+  const source = classifySource(input, 'input', INPUT_KINDS);
+  if (source.kind === 'bytes') {
+    const { value } = source;
+    // A caller's lease is read in place and stays theirs.
+    const bytes = value instanceof Uint8Array ? value : value.buffer;
     checkLength(bytes.length, s);
-    return held(bytes, input, s, false);
-  }
-  if (input instanceof Uint8Array) {
-    checkLength(input.length, s);
-    return held(input, undefined, s, false);
+    return held(bytes, value instanceof Uint8Array ? undefined : value, s, false);
   }
   const options = {
     pool: s.pool,
     maxBytes: s.maxInputBytes,
     ...(s.signal === undefined ? {} : { signal: s.signal }),
   };
-  if (typeof input === 'string' || input instanceof URL) {
-    const path = typeof input === 'string' ? input : fileURLToPath(input);
+  if (source.kind === 'path') {
+    const { value } = source;
+    const path = typeof value === 'string' ? value : fileURLToPath(value);
     const lease = await readFileNoCache(path, options);
     return held(lease.buffer, lease, s, true);
   }
-  const lease = await readAll(input, options);
+  const lease = await readAll(source.value as ReadAllSource, options);
   return held(lease.buffer, lease, s, true);
 }

@@ -9,10 +9,16 @@ import { debug } from '../../debug.js';
 import { LimitExceededError, UnsafeArchiveError } from '../../errors.js';
 import { writeFileNoCache } from '../../fs/index.js';
 import { createOwnedFile, type OwnedFile } from '../../fs/owned-temp.js';
-import { Lease } from '../../pool/index.js';
-import { toBytes } from '../../read-all/bytes.js';
-import { FileReadable } from '../../read-all/file-readable.js';
-import { type OpenedFile, openFile } from '../../read-all/from-file.js';
+import {
+  bytesOf,
+  chunksOf,
+  classifySource,
+  FileReadable,
+  type OpenedFile,
+  openFile,
+  type SourceChunks,
+  toBytes,
+} from '../../source/index.js';
 import type { ReadAt } from './byte-window.js';
 import { type EndRecords, readEndRecords } from './end-records.js';
 import { asBadInput } from './entry-bytes.js';
@@ -30,6 +36,8 @@ export interface OpenArchive {
   /** Close the file and remove a spool file, if any. Never throws. */
   close(): Promise<void>;
 }
+
+const SOURCE_KINDS = ['bytes', 'path', 'readable', 'iterable', 'web'] as const;
 
 const OPEN_OPTIONS: yauzl.Options = {
   lazyEntries: true,
@@ -127,14 +135,6 @@ async function* counted(
   }
 }
 
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Record<symbol, unknown>)[Symbol.asyncIterator] === 'function'
-  );
-}
-
 /** Remove a spool file, then drop its lock (in that order: see `createOwnedFile`). */
 async function removeSpool(spool: OwnedFile): Promise<void> {
   await unlink(spool.path).catch(noop);
@@ -143,10 +143,11 @@ async function removeSpool(spool: OwnedFile): Promise<void> {
 
 /**
  * Write `source` to an owned spool file (named after `spoolBase`) in `spoolDir` and open that;
- * the file is removed on failure, else by the archive's `close()`.
+ * the file is removed on failure, else by the archive's `close()`. On failure the source is let
+ * go of at once: the writer's own abandon reaches it only once a pending read settles.
  */
 async function spooled(
-  source: AsyncIterable<unknown>,
+  source: SourceChunks,
   spoolDir: string,
   spoolBase: string,
   maxArchiveBytes: number,
@@ -163,6 +164,7 @@ async function spooled(
     const opened = await fromFile(await openFile(owned.path), Number.POSITIVE_INFINITY);
     return { opened, spool: owned };
   } catch (err) {
+    source.return(err);
     await removeSpool(owned);
     throw err;
   }
@@ -187,8 +189,9 @@ export async function openArchive(
 ): Promise<OpenArchive> {
   let opened: Opened;
   let spool: OwnedFile | null = null;
-  if (typeof source === 'string' || source instanceof URL) {
-    const file = await openFile(source, signal);
+  const input = classifySource(source, 'source', SOURCE_KINDS);
+  if (input.kind === 'path') {
+    const file = await openFile(input.value, signal);
     if (file.position !== null) {
       opened = await fromFile(file, maxArchiveBytes);
     } else {
@@ -197,13 +200,14 @@ export async function openArchive(
       // a spool that fails before reading it still closes the descriptor.
       const stream = new FileReadable(file);
       try {
-        ({ opened, spool } = await spooled(stream, spoolDir, spoolBase, maxArchiveBytes, signal));
+        const chunks = chunksOf({ kind: 'readable', value: stream });
+        ({ opened, spool } = await spooled(chunks, spoolDir, spoolBase, maxArchiveBytes, signal));
       } finally {
         await stream.closeNow();
       }
     }
-  } else if (source instanceof Uint8Array || source instanceof Lease) {
-    const bytes = source instanceof Lease ? source.buffer : source;
+  } else if (input.kind === 'bytes') {
+    const bytes = bytesOf(input.value);
     if (bytes.length > maxArchiveBytes) {
       throw new LimitExceededError(maxArchiveBytes, bytes.length, 'zip archive');
     }
@@ -211,16 +215,9 @@ export async function openArchive(
       ? bytes
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     opened = await fromBuffer(buffer, signal);
-  } else if (isAsyncIterable(source)) {
-    ({ opened, spool } = await spooled(source, spoolDir, spoolBase, maxArchiveBytes, signal));
   } else {
-    const what =
-      typeof source === 'object' && source !== null
-        ? ((source as object).constructor?.name ?? 'object')
-        : typeof source;
-    throw new TypeError(
-      `source must be a path, Buffer, Uint8Array, Lease, Readable, async iterable or ReadableStream, got ${what}`,
-    );
+    const chunks = chunksOf(input);
+    ({ opened, spool } = await spooled(chunks, spoolDir, spoolBase, maxArchiveBytes, signal));
   }
   const { zipfile } = opened;
   // Errors are delivered to eachEntry()'s listener; one emitted outside it must not crash.

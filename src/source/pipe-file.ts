@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { ClosedError } from '../errors.js';
-import type { OpenedFile } from './from-file.js';
+import type { OpenedFile } from './open-file.js';
 
 /** Bytes taken from the kernel per read: a Linux pipe's default capacity. */
 const SCRATCH_BYTES = 64 * 1024;

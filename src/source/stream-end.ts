@@ -10,6 +10,11 @@ function prematureClose(): Error {
   return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
+/** Whether `err` is what {@link onEnd} (or Node's `finished()`) reports for a close before 'end'. */
+export function isPrematureClose(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
 /**
  * Call `done()` on 'end', `done(err)` on 'error' or on 'close' before 'end'; returns a function
  * that stops listening. Unlike `stream.finished()`, 'end' is enough: an `fs.ReadStream` emits

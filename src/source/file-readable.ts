@@ -4,7 +4,8 @@
  * @module
  */
 import { Readable } from 'node:stream';
-import { FILE_READ_BYTES, type OpenedFile, openFile } from './from-file.js';
+import { FILE_READ_BYTES } from './fd-calls.js';
+import { type OpenedFile, openFile } from './open-file.js';
 
 /**
  * What `fs.createReadStream` does, on the descriptor {@link openFile} gives: a FIFO path is

@@ -6,7 +6,7 @@
  */
 import { ClosedError } from '../errors.js';
 import { closeFd, readFd } from './fd-calls.js';
-import type { OpenedFile } from './from-file.js';
+import type { OpenedFile } from './open-file.js';
 
 /** First wait after a read found no data, doubled after each empty read up to the cap. */
 export const FIRST_WAIT_MS = 1;

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { abortRace, raced } from '../abort.js';
 import { FIRST_WAIT_MS, MAX_WAIT_MS, wouldBlock } from './device-file.js';
 import { FILE_READ_BYTES, readFd } from './fd-calls.js';
-import type { OpenedFile } from './from-file.js';
+import type { OpenedFile } from './open-file.js';
 
 /**
  * A caller's handle on a FIFO or device, left open. Its descriptor keeps the mode it was opened

@@ -4,8 +4,8 @@
  * @module
  */
 import type { Readable } from 'node:stream';
-import { copyBytes, toBytes } from '../read-all/bytes.js';
-import { onEnd } from '../read-all/stream-end.js';
+import { copyBytes, toBytes } from './chunks.js';
+import { onEnd } from './stream-end.js';
 
 /**
  * Reads a `Readable` into caller-supplied buffers: `readInto(target)` copies whatever the stream has

@@ -1,5 +1,6 @@
 /**
- * Reading a Node `Readable` (including `http.IncomingMessage`) into a {@link BlockWriter}. Internal.
+ * Node `Readable` sources: what their length is, whether they can be read, and letting go of
+ * one. Internal.
  *
  * @module
  */
@@ -11,8 +12,20 @@ import {
   PoolExhaustedError,
   SlabioTimeoutError,
 } from '../errors.js';
-import type { BlockWriter } from './block-writer.js';
-import { StreamDrain } from './stream-drain.js';
+
+/**
+ * Refuse a stream that 'data' listeners and `resume()` cannot start: with a 'readable' listener
+ * Node keeps a stream paused whatever they do, so the read would never progress. The stream is
+ * left as it is.
+ * @throws {TypeError} when `stream` has a 'readable' listener.
+ */
+export function checkFlowable(stream: Readable): void {
+  if (typeof stream.listenerCount === 'function' && stream.listenerCount('readable') > 0) {
+    throw new TypeError(
+      "source has a 'readable' listener, which keeps it paused: remove it before reading the stream",
+    );
+  }
+}
 
 /** The `content-length` of an incoming message, when it is the body's length. */
 export function declaredLength(stream: Readable): number | undefined {
@@ -40,28 +53,4 @@ export function stopStream(stream: Readable, reason: unknown): void {
       reason instanceof SlabioTimeoutError);
   if (answerable) stream.pause();
   else stream.destroy();
-}
-
-/**
- * Feed `stream` into `writer` until it ends. 'data' events deliver the source's chunks as they are
- * (`read()` would concatenate buffered chunks into a new Buffer); the stream is paused only while
- * a new block is being leased and chunks arrive meanwhile. Rejects with the source's error, the
- * writer's limit/length errors, a `TypeError` for non-byte chunks, or `signal.reason`; the source
- * is stopped on every failure.
- */
-export function drainStream(
-  stream: Readable,
-  writer: BlockWriter,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    new StreamDrain(stream, writer, signal, (err) => {
-      if (err === undefined) {
-        resolve();
-      } else {
-        stopStream(stream, err);
-        reject(err);
-      }
-    }).start();
-  });
 }

@@ -1,5 +1,5 @@
 /**
- * Small helpers shared by the readers: chunk conversion and copying. Internal.
+ * What a source may produce as a chunk, and copying chunks. Internal.
  *
  * @module
  */
@@ -41,7 +41,3 @@ export function copyBytes(
   if (Buffer.isBuffer(source)) source.copy(target, at, from, to);
   else target.set(from === 0 && to === source.length ? source : source.subarray(from, to), at);
 }
-
-// The abort race moved to src/abort.ts so src/fs can share it without importing sideways;
-// re-exported here for the read-all and stream modules that already import it from this file.
-export { abortRace, raced } from '../abort.js';
