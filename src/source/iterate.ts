@@ -81,11 +81,13 @@ function stoppable(
 
 /** A Readable's chunks (its own async iterator; an old-style stream through `wrap()`). */
 export function readableChunks(stream: Readable): SourceChunks {
-  const iterable: AsyncIterable<unknown> =
-    typeof stream[Symbol.asyncIterator] === 'function'
-      ? stream
-      : new Readable({ objectMode: true }).wrap(stream);
-  return stoppable(iterable[Symbol.asyncIterator](), (reason) => stopStream(stream, reason));
+  // The iterator must not destroy the stream on return(): stopStream decides, so an
+  // IncomingMessage refused for its size is paused and its handler can still answer 413.
+  const iterator: AsyncIterator<unknown> =
+    typeof stream.iterator === 'function'
+      ? stream.iterator({ destroyOnReturn: false })
+      : new Readable({ objectMode: true }).wrap(stream).iterator({ destroyOnReturn: false });
+  return stoppable(iterator, (reason) => stopStream(stream, reason));
 }
 
 /** A web stream's chunks, cancelled at once by `return()` (see {@link WebChunks}). */

@@ -120,14 +120,18 @@ async function fromBuffer(buffer: Buffer, signal: AbortSignal | undefined): Prom
 }
 
 async function* counted(
-  source: AsyncIterable<unknown>,
+  source: SourceChunks,
   maxArchiveBytes: number,
 ): AsyncGenerator<Uint8Array> {
   let bytes = 0;
-  for await (const chunk of source) {
+  // Not `for await`: its implicit return() on a throw would stop the source without the reason,
+  // and a Readable stopped without one is destroyed. `spooled` stops it with the error instead.
+  for (;;) {
+    const step = await source.next();
+    if (step.done === true) return;
     // Checked here, before counting: the spool writer also takes leases (and releases them),
     // which would neither be counted against the limit nor stay the caller's.
-    const data = toBytes(chunk);
+    const data = toBytes(step.value);
     bytes += data.length;
     if (bytes > maxArchiveBytes)
       throw new LimitExceededError(maxArchiveBytes, bytes, 'zip archive');
