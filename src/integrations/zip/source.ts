@@ -119,10 +119,7 @@ async function fromBuffer(buffer: Buffer, signal: AbortSignal | undefined): Prom
   return { ...(await openChecked(read, buffer.length, open, signal)), buffer };
 }
 
-async function* counted(
-  source: SourceChunks,
-  maxArchiveBytes: number,
-): AsyncGenerator<Uint8Array> {
+async function* counted(source: SourceChunks, maxArchiveBytes: number): AsyncGenerator<Uint8Array> {
   let bytes = 0;
   // Not `for await`: its implicit return() on a throw would stop the source without the reason,
   // and a Readable stopped without one is destroyed. `spooled` stops it with the error instead.
