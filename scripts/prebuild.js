@@ -10,7 +10,16 @@
 // makes). SLABIO_PREBUILD_TARGETS=linux-x64 limits the run to the listed targets; the others in
 // prebuilds/ are kept as they are. A binary newer than its sources is not rebuilt (--force does).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,8 +44,11 @@ const TARGETS = {
     needs: `the aarch64 cross compiler, qemu-user and an arm64 Node sysroot: run \`bash scripts/arm64-sysroot.sh\` (Debian, root) or set SLABIO_PREBUILD_TARGETS=linux-x64`,
   },
 };
+// Every file the binary is built from: a binary older than any of them is rebuilt.
 const SOURCES = [
-  'native/slabio.cc',
+  ...readdirSync(path.join(root, 'native'))
+    .filter((f) => /\.(cc|c|h|hh)$/.test(f))
+    .map((f) => `native/${f}`),
   'binding.gyp',
   'scripts/prebuild.js',
   'scripts/smoke-addon.cjs',
@@ -103,7 +115,14 @@ function buildTarget(name, target) {
   const tools = [target.env.CXX, target.run[0]].filter((t) => t && !path.isAbsolute(t));
   const missing = tools.filter((t) => !onPath(t));
   if (missing.length > 0 || (target.needs && !existsSync(target.run.at(-1)))) {
-    fail(`${name} needs ${target.needs} (missing: ${missing.join(', ') || target.run.at(-1)})`);
+    const why = `${name} needs ${target.needs} (missing: ${missing.join(', ') || target.run.at(-1)})`;
+    // Named explicitly (SLABIO_PREBUILD_TARGETS, as .ci/run does): a missing toolchain is an
+    // error. Otherwise (a developer's `npm pack`) the target is skipped, and an out-of-date
+    // binary of it is removed so that a stale one never ships.
+    if (process.env.SLABIO_PREBUILD_TARGETS !== undefined) fail(why);
+    rmSync(dest, { force: true });
+    console.error(`prebuild: skipped: ${why}; the package will have no ${name} binary`);
+    return;
   }
   const stage = mkdtempSync(path.join(os.tmpdir(), 'slabio-prebuild-'));
   try {
