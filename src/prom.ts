@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Counter, Gauge, register as globalRegistry, type Registry } from 'prom-client';
+import { Counter, Gauge, register as globalRegistry, Registry } from 'prom-client';
 import { debug } from './debug.js';
 import type { CgroupMemory, ReadCgroupMemoryOptions } from './memory/cgroup.js';
 import { readCgroupMemory } from './memory/cgroup.js';
@@ -104,7 +104,10 @@ export function registerSlabioMetrics(options: RegisterSlabioMetricsOptions = {}
   const registry = options.registry ?? globalRegistry;
   const p = options.prefix ?? 'slabio_';
   const cacheMs = numberOption('options.cacheMs', options.cacheMs, 500);
-  const registers = [registry];
+  // Built on a registry of its own and moved over only when no name clashes, so a second call on
+  // one registry fails before changing it instead of half-registering.
+  const staging = new Registry();
+  const registers = [staging];
   const names: string[] = [];
   let cached: { at: number; value: Promise<CgroupMemory> } | null = null;
   const memory = (): Promise<CgroupMemory> => {
@@ -210,6 +213,16 @@ export function registerSlabioMetrics(options: RegisterSlabioMetricsOptions = {}
   const pools = labelPools(options.pools ?? {});
   if (pools.length > 0) registerPools(pools, p, registers, names);
 
+  const taken = names.filter((n) => registry.getSingleMetric(n) !== undefined);
+  if (taken.length > 0) {
+    throw new RangeError(
+      `options.registry already has ${taken.join(', ')}: registerSlabioMetrics was called on it before (call unregister() first, or give options.prefix)`,
+    );
+  }
+  for (const name of names) {
+    const metric = staging.getSingleMetric(name);
+    if (metric !== undefined) registry.registerMetric(metric);
+  }
   return {
     names,
     unregister() {

@@ -68,3 +68,36 @@ test('pools as a list are labelled by name; unnamed or equally named pools by th
   );
   assert.deepEqual(poolSeries(await registry.metrics()), []);
 });
+
+test('a second registration on one registry is refused before it changes anything', async (t) => {
+  const pool = new BufferPool({ name: 'twice', sizeClasses: [4096], maxBytes: 1 << 20 });
+  t.after(() => pool.close());
+  const registry = new Registry();
+  const first = registerSlabioMetrics({ registry, pools: [pool] });
+  const before = registry.getMetricsAsArray().map((m) => m.name);
+  assert.throws(
+    () => registerSlabioMetrics({ registry, pools: [pool] }),
+    (err: Error) =>
+      err instanceof RangeError && /options\.registry already has slabio_/.test(err.message),
+  );
+  // Only the clashing last name: the others must not be left registered either.
+  const other = new Registry();
+  const clash = registerSlabioMetrics({ registry: other });
+  const last = clash.names.at(-1) as string;
+  clash.unregister();
+  other.registerMetric(
+    new (await import('prom-client')).Gauge({ name: last, help: 'x', registers: [] }),
+  );
+  assert.throws(() => registerSlabioMetrics({ registry: other }), RangeError);
+  assert.deepEqual(
+    other.getMetricsAsArray().map((m) => m.name),
+    [last],
+    'nothing of the refused call stays registered',
+  );
+  assert.deepEqual(
+    registry.getMetricsAsArray().map((m) => m.name),
+    before,
+  );
+  first.unregister();
+  assert.equal(registry.getMetricsAsArray().length, 0);
+});

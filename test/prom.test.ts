@@ -92,6 +92,10 @@ describe('slabio/prom', () => {
     const registry = new Registry();
     let reads = 0;
     let failFirst: (err: Error) => void = () => {};
+    let stalled: () => void = () => {};
+    const firstStalls = new Promise<void>((resolve) => {
+      stalled = resolve;
+    });
     const m = registerSlabioMetrics({
       registry,
       cacheMs: 100,
@@ -103,6 +107,7 @@ describe('slabio/prom', () => {
           if (++reads > 1) return readFile(f, 'utf8');
           return new Promise<string>((_resolve, reject) => {
             failFirst = reject;
+            stalled();
           });
         },
       },
@@ -116,8 +121,8 @@ describe('slabio/prom', () => {
     const slow = gauge('memory_working_set_bytes').get(); // read 1: stalls, will fail
     slow.catch(() => {});
     // Let read 1 reach memory.stat before read 2 starts: otherwise read 2, racing it through the
-    // other files, may be the one that stalls (bounded: at most 1000 turns of the loop).
-    for (let i = 0; i < 1000 && reads === 0; i++) await new Promise(setImmediate);
+    // other files, may be the one that stalls.
+    await firstStalls;
     assert.equal(reads, 1);
     clock = 200; // read 1's entry has expired: the next scrape reads again
     await gauge('memory_usage_bytes').get(); // read 2: good, cached at 200
@@ -180,7 +185,7 @@ describe('slabio/prom', () => {
     const m = registerSlabioMetrics({ registry, reader: { cgroupDir: CTR, root: ROOT } });
     assert.throws(
       () => registerSlabioMetrics({ registry, reader: { cgroupDir: CTR, root: ROOT } }),
-      /already been registered/,
+      /options\.registry already has slabio_/,
     );
     m.unregister();
     assert.equal(await registry.metrics(), '\n');
