@@ -261,3 +261,43 @@ export class WorkerError extends SlabioError {
     this.exitCode = options?.exitCode;
   }
 }
+
+/**
+ * Every error class slabio throws, as one union discriminated by `code`: after
+ * {@link isSlabioError}, `switch (err.code)` narrows `err` itself to the class of that code, so
+ * its fields (`limit`, `requested`, `reason`, …) are typed in each case.
+ */
+export type AnySlabioError =
+  | PoolExhaustedError
+  | SlabioTimeoutError
+  | DoubleReleaseError
+  | UseAfterReleaseError
+  | ClosedError
+  | LimitExceededError
+  | LengthMismatchError
+  | BadInputError
+  | UnsafeArchiveError
+  | UnsupportedError
+  | DestinationError
+  | CgroupError
+  | WorkerError;
+
+/**
+ * Whether `value` is one of slabio's errors; typed as {@link AnySlabioError}, so a `switch` on
+ * its `code` narrows it (`instanceof SlabioError` narrows only to the base class).
+ *
+ * @example
+ * ```ts
+ * if (isSlabioError(err)) {
+ *   switch (err.code) {
+ *     case 'ERR_SLABIO_LIMIT':
+ *       return res.writeHead(413).end(`over ${err.limit} bytes`);
+ *     case 'ERR_SLABIO_POOL_EXHAUSTED':
+ *       return res.writeHead(503).end();
+ *   }
+ * }
+ * ```
+ */
+export function isSlabioError(value: unknown): value is AnySlabioError {
+  return value instanceof SlabioError;
+}

@@ -55,6 +55,23 @@ function describeCode(err: errors.SlabioError): string {
   }
 }
 
+/** Compiles only while isSlabioError's union narrows `err` itself by its code. */
+function fieldOf(value: unknown): string {
+  if (!errors.isSlabioError(value)) return 'not slabio';
+  switch (value.code) {
+    case 'ERR_SLABIO_LIMIT':
+      return `limit ${value.limit}`;
+    case 'ERR_SLABIO_POOL_EXHAUSTED':
+      return `requested ${value.requested}`;
+    case 'ERR_SLABIO_WORKER':
+      return `reason ${value.reason}`;
+    case 'ERR_SLABIO_DESTINATION':
+      return `reason ${value.reason}`;
+    default:
+      return value.code;
+  }
+}
+
 // One row per error class. The last test fails when a class is added without a row here.
 const table: Row[] = [
   [
@@ -143,6 +160,14 @@ describe('error classes', () => {
     assert.deepEqual([...codes].sort(), Object.keys(everyCode).sort());
     assert.equal(new Set(codes).size, codes.length);
     for (const [, make] of table) assert.ok(describeCode(make()).length > 0);
+  });
+
+  it('isSlabioError narrows the error itself by its code', () => {
+    assert.equal(fieldOf(new errors.LimitExceededError(10, 11)), 'limit 10');
+    assert.equal(fieldOf(new errors.PoolExhaustedError(5, 4, 4)), 'requested 5');
+    assert.equal(fieldOf(new errors.ClosedError('pool')), 'ERR_SLABIO_CLOSED');
+    assert.equal(fieldOf(new Error('x')), 'not slabio');
+    for (const [, make] of table) assert.ok(errors.isSlabioError(make()));
   });
 
   it('a subclass types its code as its own literal', () => {
