@@ -4,7 +4,7 @@
  * @module
  */
 import { abortRace, raced } from '../abort.js';
-import { abandonIterator, iteratorOf } from '../source/index.js';
+import { abandonIterator, absorbSourceErrors, iteratorOf } from '../source/index.js';
 import { chunkBytes, releaseChunk, type WriteChunk } from './chunks.js';
 import {
   chooseStrategy,
@@ -68,6 +68,8 @@ export async function writeFileNoCache(
   let abort = abortRace(undefined);
   try {
     const s = writeSettings(path, options);
+    // A Readable is iterated only once the file is open: its error must not find no listener.
+    absorbSourceErrors(data);
     abort = abortRace(s.signal);
     const { strategy, binding } = await chooseStrategy(s.strategy, s.path);
     s.signal?.throwIfAborted();
