@@ -9,6 +9,7 @@ import { chunkBytes, releaseChunk, type WriteChunk } from './chunks.js';
 import {
   chooseStrategy,
   type ResolvedStrategy,
+  strategyFor,
   type WriteFileNoCacheOptions,
   writeSettings,
 } from './options.js';
@@ -43,6 +44,8 @@ const BATCH_BYTES = 1 << 20;
  *
  * @default options `{ strategy: 'auto', windowBytes: 8 MiB, atomic: false, fsync: false }`
  * @throws {TypeError|RangeError} for bad arguments, naming the option.
+ * @throws {DestinationError} `ERR_SLABIO_DESTINATION` (`reason: 'not-file'`) with `atomic: true`
+ * when `path`, after its symbolic links, is a directory, device, FIFO or socket.
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` for a forced strategy that cannot work here,
  * or a non-atomic `path` that is a FIFO or socket (one without a reader fails with `ENXIO` at once).
  * @throws {Error} the kernel's error when a system call fails (`open`, `write`, `pwritev2`,
@@ -74,7 +77,8 @@ export async function writeFileNoCache(
     const { strategy, binding } = await chooseStrategy(s.strategy, s.path);
     s.signal?.throwIfAborted();
     target = await TargetFile.open(s.path, s.atomic, s.mode);
-    const w = new PageCacheWriter(target.handle, strategy, s.windowBytes, binding);
+    const used = strategyFor(s.strategy, strategy, target.regular);
+    const w = new PageCacheWriter(target.handle, used, s.windowBytes, binding);
     writer = w;
     const source: Iterable<unknown> | AsyncIterable<unknown> = single
       ? [data]
