@@ -195,15 +195,18 @@ export class UnsupportedError extends SlabioError {
 }
 
 /**
- * Why `extractZip` cannot use its destination: `'not-empty'` (it exists and holds entries, found
- * before any work or, when someone filled it meanwhile, at the final rename), `'not-directory'`
- * (a file or another non-directory is there) or `'symbolic-link'` (a link, even to an empty
- * directory: rename(2) would not follow it).
+ * Why a destination cannot be used. For `extractZip`'s directory: `'not-empty'` (it exists and
+ * holds entries, found before any work or, when someone filled it meanwhile, at the final
+ * rename), `'not-directory'` (a file or another non-directory is there) or `'symbolic-link'` (a
+ * link, even to an empty directory: rename(2) would not follow it). For an atomic
+ * `writeFileNoCache` / `createNoCacheWriteStream`: `'not-file'` (the path, after its symbolic
+ * links, is a directory, device, FIFO or socket, which the final rename would replace).
  */
-export type DestinationProblem = 'not-empty' | 'not-directory' | 'symbolic-link';
+export type DestinationProblem = 'not-empty' | 'not-directory' | 'symbolic-link' | 'not-file';
 
 /**
- * A destination directory exists and is not an empty directory; nothing was written into it.
+ * A destination exists and is not what the call can replace: `extractZip`'s is not an empty
+ * directory, an atomic write's is not a regular file. Nothing was written into it.
  * Code `ERR_SLABIO_DESTINATION`.
  */
 export class DestinationError extends SlabioError {

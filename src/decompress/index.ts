@@ -11,11 +11,11 @@ import { readAll } from '../read-all/index.js';
 import {
   abandonSource,
   bytesOf,
-  checkFlowable,
   chunksOf,
   classifySource,
   FileReadable,
   type SourceChunks,
+  takeReadable,
 } from '../source/index.js';
 import { DecompressStream } from './decompress-stream.js';
 import {
@@ -71,7 +71,7 @@ async function run(
   const limits = resolveLimits(options);
   const pool = resolvePool(options);
   const source = classifySource(input, 'input', INPUT_KINDS);
-  if (source.kind === 'readable') checkFlowable(source.value);
+  if (source.kind === 'readable') takeReadable(source.value);
   // Before a path is opened: a stream made here would never be read, so never closed (an fd per call).
   if (limits.signal?.aborted === true) {
     abandonSource(source, limits.signal.reason);

@@ -9,6 +9,7 @@ import { chunkBytes, releaseChunk, type WriteChunk } from './chunks.js';
 import {
   chooseStrategy,
   type ResolvedStrategy,
+  strategyFor,
   type WriteFileNoCacheOptions,
   type WriteSettings,
   writeSettings,
@@ -87,9 +88,11 @@ export class NoCacheWriteStream extends Writable {
     const s = this.#settings;
     chooseStrategy(s.strategy, this.#path)
       .then(async ({ strategy, binding }) => {
-        this.#target = await TargetFile.open(this.#path, s.atomic, s.mode);
-        this.#writer = new PageCacheWriter(this.#target.handle, strategy, s.windowBytes, binding);
-        debug('no-cache write %s: strategy %s', this.#path, strategy);
+        const target = await TargetFile.open(this.#path, s.atomic, s.mode);
+        this.#target = target;
+        const used = strategyFor(s.strategy, strategy, target.regular);
+        this.#writer = new PageCacheWriter(target.handle, used, s.windowBytes, binding);
+        debug('no-cache write %s: strategy %s', this.#path, used);
       })
       .then(() => callback(), callback);
   }
@@ -159,6 +162,8 @@ export class NoCacheWriteStream extends Writable {
  * @throws {TypeError|RangeError} for bad options (synchronously), naming the option.
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` (as an `'error'` event) for a forced strategy
  * the filesystem or platform cannot do.
+ * @throws {DestinationError} `ERR_SLABIO_DESTINATION` (as an `'error'` event, `reason:
+ * 'not-file'`) with `atomic` when `path`, after its symbolic links, is not a regular file.
  * @example
  * ```ts
  * import { pipeline } from 'node:stream/promises';

@@ -36,6 +36,9 @@ export interface WriteFileNoCacheOptions {
   /**
    * Write to a temporary name in the same directory, `fdatasync`, rename over `path`, fsync the
    * directory. On failure the temporary file is removed and an existing `path` is untouched.
+   * A symbolic link is followed to its final target, which is replaced (the link stays); a path
+   * that is, after its links, not a regular file (directory, device, FIFO, socket) is refused
+   * with a `DestinationError` (`reason: 'not-file'`) before any temporary file exists.
    * @default false
    */
   atomic?: boolean;
@@ -45,6 +48,15 @@ export interface WriteFileNoCacheOptions {
   mode?: number;
   /** Aborting stops the write, removes what was written and rejects with `signal.reason`. */
   signal?: AbortSignal;
+}
+
+/** The strategy for what was opened: `'auto'` writes a device (not a regular file) plainly. */
+export function strategyFor(
+  requested: CacheStrategy,
+  chosen: ResolvedStrategy,
+  regular: boolean,
+): ResolvedStrategy {
+  return requested === 'auto' && !regular ? 'none' : chosen;
 }
 
 /** Validated options with defaults applied. */

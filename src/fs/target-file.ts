@@ -10,6 +10,7 @@ import { basename, dirname } from 'node:path';
 import { debug } from '../debug.js';
 import { UnsupportedError } from '../errors.js';
 import { createOwnedFile } from './owned-temp.js';
+import { checkStillReplaceable, replaceTarget } from './replace-target.js';
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_NONBLOCK } = constants;
 
@@ -19,7 +20,10 @@ const { O_WRONLY, O_CREAT, O_TRUNC, O_NONBLOCK } = constants;
  * changes nothing for regular files. A FIFO or socket that did open is refused: the no-cache
  * writers' page-cache control means nothing there, and their writes would block the same way.
  */
-async function openInPlace(path: string, mode: number): Promise<FileHandle> {
+async function openInPlace(
+  path: string,
+  mode: number,
+): Promise<{ fh: FileHandle; regular: boolean }> {
   const fh = await open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, mode);
   const stat = await fh.stat().catch(async (err: unknown) => {
     await fh.close();
@@ -31,39 +35,62 @@ async function openInPlace(path: string, mode: number): Promise<FileHandle> {
       `${path} is a ${stat.isFIFO() ? 'FIFO' : 'socket'}: the no-cache writers write files`,
     );
   }
-  return fh;
+  return { fh, regular: stat.isFile() };
 }
 
 /** An open output file and how to finish or undo it. */
 export class TargetFile {
+  /** What the caller named. */
   #path: string;
+  /** What the write replaces: `#path`, or in atomic mode the end of its symbolic links. */
+  #finalPath: string;
   #writePath: string;
   #atomic: boolean;
   #locked: boolean;
+  #regular: boolean;
   #fh: FileHandle | null;
 
   private constructor(
     path: string,
+    finalPath: string,
     writePath: string,
     atomic: boolean,
     locked: boolean,
     fh: FileHandle,
+    regular = true,
   ) {
     this.#path = path;
+    this.#finalPath = finalPath;
     this.#writePath = writePath;
     this.#atomic = atomic;
     this.#locked = locked;
+    this.#regular = regular;
     this.#fh = fh;
   }
 
   /**
-   * Open `path` for writing (truncating), or, when `atomic`, a fresh temp file next to it whose
-   * name tells a later sweep who owns it (the directory is swept first, see `sweepStale`).
+   * Open `path` for writing (truncating), or, when `atomic`, a fresh temp file next to the file
+   * it will replace (`path`, or the end of its symbolic links: see `replaceTarget`) whose name
+   * tells a later sweep who owns it (the directory is swept first, see `sweepStale`).
+   * @throws {DestinationError} in atomic mode, before any temp file exists, when what `path`
+   * names is not a regular file.
    */
   static async open(path: string, atomic: boolean, mode: number): Promise<TargetFile> {
-    if (!atomic) return new TargetFile(path, path, false, false, await openInPlace(path, mode));
-    const t = await createOwnedFile(dirname(path), basename(path), 'tmp', mode);
-    return new TargetFile(path, t.path, true, t.locked, t.handle);
+    if (!atomic) {
+      const { fh, regular } = await openInPlace(path, mode);
+      return new TargetFile(path, path, path, false, false, fh, regular);
+    }
+    const target = await replaceTarget(path);
+    const t = await createOwnedFile(dirname(target), basename(target), 'tmp', mode);
+    return new TargetFile(path, target, t.path, true, t.locked, t.handle);
+  }
+
+  /**
+   * Whether a regular file is being written: a device written in place (`/dev/null`) has no
+   * page cache to bound, and may refuse the calls that bound it.
+   */
+  get regular(): boolean {
+    return this.#regular;
   }
 
   /** The open handle. */
@@ -83,9 +110,10 @@ export class TargetFile {
     // rename() is only atomic for readers after a crash if the data reached the disk first.
     if (fsync) await fh.sync();
     else if (this.#atomic) await fh.datasync();
+    if (this.#atomic) await checkStillReplaceable(this.#finalPath, this.#path);
     if (this.#locked) {
       // The flock on the temp file says "owner alive" to sweepers: keep it until the name is gone.
-      await rename(this.#writePath, this.#path);
+      await rename(this.#writePath, this.#finalPath);
       this.#fh = null;
       // The data is already on disk (fsync/fdatasync above) and under its final name.
       await fh.close().catch((err: unknown) => debug('close %s: %s', this.#path, String(err)));
@@ -93,10 +121,10 @@ export class TargetFile {
       this.#fh = null;
       await fh.close();
       if (!this.#atomic) return;
-      await rename(this.#writePath, this.#path);
+      await rename(this.#writePath, this.#finalPath);
     }
     // The rename itself lives in the directory: fsync it so the new name survives a crash.
-    const dir = await open(dirname(this.#path), 'r');
+    const dir = await open(dirname(this.#finalPath), 'r');
     try {
       await dir.sync();
     } finally {

@@ -4,11 +4,12 @@
  * @module
  */
 import { abortRace, raced } from '../abort.js';
-import { abandonIterator, iteratorOf } from '../source/index.js';
+import { abandonIterator, absorbSourceErrors, iteratorOf } from '../source/index.js';
 import { chunkBytes, releaseChunk, type WriteChunk } from './chunks.js';
 import {
   chooseStrategy,
   type ResolvedStrategy,
+  strategyFor,
   type WriteFileNoCacheOptions,
   writeSettings,
 } from './options.js';
@@ -43,6 +44,8 @@ const BATCH_BYTES = 1 << 20;
  *
  * @default options `{ strategy: 'auto', windowBytes: 8 MiB, atomic: false, fsync: false }`
  * @throws {TypeError|RangeError} for bad arguments, naming the option.
+ * @throws {DestinationError} `ERR_SLABIO_DESTINATION` (`reason: 'not-file'`) with `atomic: true`
+ * when `path`, after its symbolic links, is a directory, device, FIFO or socket.
  * @throws {UnsupportedError} `ERR_SLABIO_UNSUPPORTED` for a forced strategy that cannot work here,
  * or a non-atomic `path` that is a FIFO or socket (one without a reader fails with `ENXIO` at once).
  * @throws {Error} the kernel's error when a system call fails (`open`, `write`, `pwritev2`,
@@ -68,11 +71,14 @@ export async function writeFileNoCache(
   let abort = abortRace(undefined);
   try {
     const s = writeSettings(path, options);
+    // A Readable is iterated only once the file is open: its error must not find no listener.
+    absorbSourceErrors(data);
     abort = abortRace(s.signal);
     const { strategy, binding } = await chooseStrategy(s.strategy, s.path);
     s.signal?.throwIfAborted();
     target = await TargetFile.open(s.path, s.atomic, s.mode);
-    const w = new PageCacheWriter(target.handle, strategy, s.windowBytes, binding);
+    const used = strategyFor(s.strategy, strategy, target.regular);
+    const w = new PageCacheWriter(target.handle, used, s.windowBytes, binding);
     writer = w;
     const source: Iterable<unknown> | AsyncIterable<unknown> = single
       ? [data]

@@ -10,11 +10,11 @@ import { debug } from '../debug.js';
 import type { Lease } from '../pool/index.js';
 import {
   abandonSource,
-  checkFlowable,
   chunksOf,
   classifySource,
   declaredLength,
   openFile,
+  takeReadable,
 } from '../source/index.js';
 import { BlockWriter } from './block-writer.js';
 import type { ChunkList } from './chunk-list.js';
@@ -58,7 +58,7 @@ async function collect<T>(
   if (source.kind === 'path' || source.kind === 'handle') {
     return collectFile(source.value, opts, finish);
   }
-  if (source.kind === 'readable') checkFlowable(source.value);
+  if (source.kind === 'readable') takeReadable(source.value);
   const { pool, maxBytes, signal } = opts;
   const declared =
     opts.lengthHint ?? (source.kind === 'readable' ? declaredLength(source.value) : undefined);

@@ -16,6 +16,7 @@ import {
 } from './iterate.js';
 import { isFileHandle } from './open-file.js';
 import { stopStream } from './readable.js';
+import { absorbErrors } from './stream-end.js';
 import type { WebStream } from './web-chunks.js';
 
 /**
@@ -98,6 +99,15 @@ export function classifySource<K extends SourceKind>(
   const list =
     labels.length > 1 ? `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}` : labels[0];
   throw new TypeError(`${name} must be ${list}, got ${valueKind(value)}`);
+}
+
+/**
+ * When `value` is a Node `Readable`, give it the 'error' listener of `absorbErrors` now: for an
+ * entry point that takes a source, synchronously, but reads it only after awaits of its own.
+ */
+export function absorbSourceErrors(value: unknown): void {
+  const source = recognise(value);
+  if (source?.kind === 'readable') absorbErrors(source.value);
 }
 
 /** The bytes of a `bytes` source (a lease's buffer: read, never released). */

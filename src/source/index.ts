@@ -8,6 +8,7 @@
 export { copyBytes, isChunk, notChunkError, toBytes } from './chunks.js';
 export {
   abandonSource,
+  absorbSourceErrors,
   bytesOf,
   chunksOf,
   classifySource,
@@ -19,7 +20,7 @@ export { closeFd, FILE_READ_BYTES, openPath } from './fd-calls.js';
 export { FileReadable } from './file-readable.js';
 export { abandonIterator, iteratorOf, type SourceChunks } from './iterate.js';
 export { isFileHandle, type OpenedFile, openFile } from './open-file.js';
-export { checkFlowable, declaredLength, stopStream } from './readable.js';
+export { checkFlowable, declaredLength, stopStream, takeReadable } from './readable.js';
 export { ReadableReader } from './readable-reader.js';
-export { isPrematureClose, onEnd } from './stream-end.js';
+export { absorbErrors, isPrematureClose, onEnd } from './stream-end.js';
 export type { WebStream } from './web-chunks.js';

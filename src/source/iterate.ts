@@ -6,6 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { stopStream } from './readable.js';
+import { absorbErrors } from './stream-end.js';
 import { WebChunks, type WebStream } from './web-chunks.js';
 
 function noop(): void {}
@@ -81,6 +82,7 @@ function stoppable(
 
 /** A Readable's chunks (its own async iterator; an old-style stream through `wrap()`). */
 export function readableChunks(stream: Readable): SourceChunks {
+  absorbErrors(stream);
   // The iterator must not destroy the stream on return(): stopStream decides, so an
   // IncomingMessage refused for its size is paused and its handler can still answer 413.
   const iterator: AsyncIterator<unknown> =

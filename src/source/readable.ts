@@ -12,19 +12,39 @@ import {
   PoolExhaustedError,
   SlabioTimeoutError,
 } from '../errors.js';
+import { absorbErrors } from './stream-end.js';
 
 /**
- * Refuse a stream that 'data' listeners and `resume()` cannot start: with a 'readable' listener
- * Node keeps a stream paused whatever they do, so the read would never progress. The stream is
- * left as it is.
- * @throws {TypeError} when `stream` has a 'readable' listener.
+ * Refuse a stream that cannot be read, before anything is attached to it (the stream is left as
+ * it is): one already read to its end, whose bytes are gone (an empty result would pass a
+ * consumed request body off as an empty one), and one with a 'readable' listener, which keeps a
+ * stream paused whatever 'data' listeners and `resume()` do, so the read would never progress.
+ * A stream that failed or was destroyed before its end is read, so the read reports its error
+ * (or a premature close) as it would have while reading.
+ * @throws {TypeError} when `stream` has already ended or has a 'readable' listener.
  */
 export function checkFlowable(stream: Readable): void {
+  if (stream.errored != null || (stream.destroyed && stream.readableEnded !== true)) return;
+  if (stream.readableEnded === true) {
+    throw new TypeError(
+      'source has already ended: its bytes were read before (for await, pipe, another reader); pass a stream that has not been read',
+    );
+  }
   if (typeof stream.listenerCount === 'function' && stream.listenerCount('readable') > 0) {
     throw new TypeError(
       "source has a 'readable' listener, which keeps it paused: remove it before reading the stream",
     );
   }
+}
+
+/**
+ * Take a stream to read: refuse it as {@link checkFlowable} does, else give it the 'error'
+ * listener of {@link absorbErrors}, synchronously, before the caller's first await.
+ * @throws {TypeError} when `stream` cannot be read.
+ */
+export function takeReadable(stream: Readable): void {
+  checkFlowable(stream);
+  absorbErrors(stream);
 }
 
 /** The `content-length` of an incoming message, when it is the body's length. */
@@ -51,6 +71,11 @@ export function stopStream(stream: Readable, reason: unknown): void {
       reason instanceof LengthMismatchError ||
       reason instanceof PoolExhaustedError ||
       reason instanceof SlabioTimeoutError);
-  if (answerable) stream.pause();
-  else stream.destroy();
+  if (answerable) {
+    stream.pause();
+    return;
+  }
+  // Its _destroy may still fail (an fd that does not close) and emit 'error' after we let go.
+  absorbErrors(stream);
+  stream.destroy();
 }

@@ -9,11 +9,11 @@ import { raced } from '../abort.js';
 import type { BufferPool } from '../pool/index.js';
 import {
   abandonSource,
-  checkFlowable,
   classifySource,
   type OpenedFile,
   openFile,
   ReadableReader,
+  takeReadable,
 } from '../source/index.js';
 import { checkObject, checkSignal, intOption, poolOption } from '../validate.js';
 import { BlockRing } from './block-ring.js';
@@ -191,8 +191,8 @@ export async function pump(
   const count = intOption('options.blocks', options.blocks, 4, { min: 1 });
   const end = options.end ?? true;
   const input = classifySource(source, 'source', ['path', 'handle', 'readable']);
-  if (input.kind === 'readable') checkFlowable(input.value);
   if (!isWritable(destination)) throw new TypeError('destination must be a Writable');
+  if (input.kind === 'readable') takeReadable(input.value);
 
   const watch = watchDestination(destination, signal);
   const ring = new BlockRing(pool, blockSize, count, signal);

@@ -11,6 +11,7 @@ import { writeFileNoCache } from '../../fs/index.js';
 import { createOwnedDir, type OwnedDir } from '../../fs/owned-temp.js';
 import { Lease } from '../../pool/index.js';
 import { readAll } from '../../read-all/index.js';
+import { absorbSourceErrors } from '../../source/index.js';
 import { type PlannedEntry, readCatalog } from './catalog.js';
 import { checkDestination, commit, removeCreated } from './destination.js';
 import { asBadInput, entryBytes } from './entry-bytes.js';
@@ -222,6 +223,8 @@ export async function extractZip(
   if (destinationDir === null && opts.onEntry === undefined) {
     throw new TypeError('destinationDir may only be null when options.onEntry is given');
   }
+  // A stream is read only after the destination checks: its error must not find no listener.
+  absorbSourceErrors(source);
   const { signal } = opts;
   signal?.throwIfAborted();
   const destination = destinationDir === null ? null : resolve(destinationDir);
