@@ -134,13 +134,16 @@ export class ClosedError extends SlabioError {
 /** More bytes than allowed were read or produced. Code `ERR_SLABIO_LIMIT`. */
 export class LimitExceededError extends SlabioError {
   declare readonly code: 'ERR_SLABIO_LIMIT';
-  /** The limit in bytes. */
+  /** The limit, in bytes (in pixels for an image output pixel limit, as the message says). */
   readonly limit: number;
-  /** Bytes read (or declared) when the limit was hit; always greater than `limit`. */
+  /** Bytes read (or declared) when the limit was hit, in the limit's unit; always greater than `limit`. */
   readonly bytesRead: number;
 
-  constructor(limit: number, bytesRead: number, what = 'input') {
-    super('ERR_SLABIO_LIMIT', `${what} exceeds the limit of ${limit} bytes (${bytesRead} bytes)`);
+  constructor(limit: number, bytesRead: number, what = 'input', unit = 'bytes') {
+    super(
+      'ERR_SLABIO_LIMIT',
+      `${what} exceeds the limit of ${limit} ${unit} (${bytesRead} ${unit})`,
+    );
     this.limit = limit;
     this.bytesRead = bytesRead;
   }

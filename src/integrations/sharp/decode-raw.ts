@@ -72,8 +72,9 @@ function rawBytesFromHeader(meta: Metadata, s: ImageSettings): number {
 /**
  * Decode an image into a lease of raw pixels plus its `{ width, height, channels }`.
  *
- * Without `build`, the header is read first: an image over `limitInputPixels` or whose pixels
- * would exceed `maxOutputBytes` is refused before decoding, and the lease is taken from the pool
+ * With or without `build`, the header is read first, and an output over `limitOutputPixels`, or
+ * whose pixels cannot fit `maxOutputBytes`, is refused before anything is decoded. Without
+ * `build`, an image over `limitInputPixels` is refused there too, and the lease is taken from the pool
  * before libvips allocates its own copy, so a `'wait'` pool throttles decoding. Ownership of
  * `input` is as for {@link transformImage}. Dispose the result (`using`) or release `lease`.
  *
@@ -104,8 +105,8 @@ export async function decodeRaw(input: ImageInput, options?: DecodeRawOptions): 
   let reserved: Lease | undefined;
   try {
     let image = createSharp(held.bytes, s);
+    let meta: Metadata | undefined;
     if (build === undefined) {
-      let meta: Metadata;
       try {
         meta = await image.metadata();
       } catch (err) {
@@ -118,7 +119,7 @@ export async function decodeRaw(input: ImageInput, options?: DecodeRawOptions): 
     } else {
       image = await applyBuild(image, build);
     }
-    const { data, info } = await runPipeline(image.raw(), s);
+    const { data, info } = await runPipeline(image.raw(), s, meta);
     // libvips has let go of the input: give it back before any other wait for memory.
     held.release();
     const sized = reserved;

@@ -39,15 +39,26 @@ export interface TransformImageOptions {
    */
   limitInputPixels?: number | false | undefined;
   /**
+   * Refuse outputs of more than this many pixels (width × height, all pages), from the input's
+   * header and the pipeline's settings (`resize`, `extend`, `rotate`, `affine`, `extract`), before
+   * libvips renders anything: `ERR_SLABIO_LIMIT`. libvips holds an output's pixels (raw, WebP,
+   * AVIF) or its encoded bytes (PNG, JPEG: up to about 3 bytes a pixel for a photo) in memory
+   * while it produces them, so this is what bounds the memory of an upscale;
+   * `limitInputPixels` covers only the input. `false` turns it off.
+   * @default the value of `limitInputPixels` (50 000 000 unless set; off when that is `false`)
+   */
+  limitOutputPixels?: number | false | undefined;
+  /**
    * Refuse encoded inputs longer than this many bytes (`ERR_SLABIO_LIMIT`). A stream or file is
    * read into the pool only up to this limit.
    * @default {@link DEFAULT_MAX_INPUT_BYTES} (64 MiB)
    */
   maxInputBytes?: number | undefined;
   /**
-   * Refuse outputs longer than this many bytes (`ERR_SLABIO_LIMIT`). `decodeRaw` checks the raw
-   * size from the header before decoding; encoded output can only be checked once libvips has
-   * produced it (the pixel limit bounds that).
+   * Refuse outputs longer than this many bytes (`ERR_SLABIO_LIMIT`). A raw output (`decodeRaw`,
+   * `raw()`) that cannot fit (one byte per pixel already does not) is refused before libvips
+   * renders it; an encoded output's size is known only once libvips has produced it, so it is
+   * checked then, and `limitOutputPixels` bounds the memory spent meanwhile.
    * @default Infinity
    */
   maxOutputBytes?: number | undefined;
@@ -105,6 +116,8 @@ export interface ImageSettings {
   pool: BufferPool;
   /** Pixels, or 0 for no limit (sharp's spelling). */
   limitInputPixels: number;
+  /** Pixels, or 0 for no limit. */
+  limitOutputPixels: number;
   maxInputBytes: number;
   maxOutputBytes: number;
   sharpOptions: SharpInputOptions;
@@ -114,10 +127,10 @@ export interface ImageSettings {
   signal: AbortSignal | undefined;
 }
 
-/** `limitInputPixels` in sharp's spelling: `false` and `Infinity` are no limit, `0`. */
-function pixelLimit(value: unknown): number {
-  if (value === false) return 0;
-  const limit = intOption('options.limitInputPixels', value, DEFAULT_LIMIT_INPUT_PIXELS, {
+/** A pixel limit in sharp's spelling: `false` and `Infinity` are no limit, `0`. */
+function pixelLimit(name: string, value: unknown, fallback: number): number {
+  if (value === false || (value === undefined && fallback === 0)) return 0;
+  const limit = intOption(name, value, fallback, {
     min: 1,
     infinity: true,
   });
@@ -141,9 +154,19 @@ export function resolveImageOptions(options: unknown): ImageSettings {
       );
     }
   }
+  const limitInputPixels = pixelLimit(
+    'options.limitInputPixels',
+    o.limitInputPixels,
+    DEFAULT_LIMIT_INPUT_PIXELS,
+  );
   return {
     pool,
-    limitInputPixels: pixelLimit(o.limitInputPixels),
+    limitInputPixels,
+    limitOutputPixels: pixelLimit(
+      'options.limitOutputPixels',
+      o.limitOutputPixels,
+      limitInputPixels,
+    ),
     maxInputBytes: intOption('options.maxInputBytes', o.maxInputBytes, DEFAULT_MAX_INPUT_BYTES, {
       infinity: true,
     }),

@@ -4,12 +4,13 @@
  *
  * @module
  */
-import sharp, { type OutputInfo, type Sharp } from 'sharp';
+import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { BadInputError, LimitExceededError, SlabioTimeoutError } from '../../errors.js';
 import type { Lease } from '../../pool/index.js';
 import type { Holder } from '../../pool/wait-queue.js';
 import { checkInputFormat } from './formats.js';
 import type { ImageSettings } from './options.js';
+import { outputSize } from './output-size.js';
 
 /** What `build` gets and may return. */
 export type BuildPipeline = (image: Sharp) => Sharp | undefined | Promise<Sharp | undefined>;
@@ -60,17 +61,60 @@ export async function applyBuild(image: Sharp, build: BuildPipeline): Promise<Sh
 }
 
 /**
- * @internal Run the pipeline to the end, or to `timeoutSeconds`. An abort does not interrupt it:
- * the promise settles only after libvips has let go of the input, so the caller may release it
- * then, also on abort.
+ * @internal Refuse, before libvips renders anything, an output over `limitOutputPixels` or a raw
+ * output that cannot fit `maxOutputBytes`, from the input's header and the pipeline's settings.
+ * @throws {LimitExceededError} `ERR_SLABIO_LIMIT`.
+ */
+export async function checkOutputSize(
+  image: Sharp,
+  s: ImageSettings,
+  meta?: Metadata,
+): Promise<void> {
+  if (s.limitOutputPixels === 0 && s.maxOutputBytes === Number.POSITIVE_INFINITY) return;
+  let header = meta;
+  if (header === undefined) {
+    try {
+      header = await image.metadata();
+    } catch (err) {
+      s.signal?.throwIfAborted();
+      throw badInput(err, 'image header could not be read');
+    }
+  }
+  const size = outputSize(image, header);
+  checkPixels(size.width, size.height, s);
+  if (size.minRawBytes !== undefined && size.minRawBytes > s.maxOutputBytes) {
+    throw new LimitExceededError(s.maxOutputBytes, size.minRawBytes, 'raw image output');
+  }
+}
+
+function checkPixels(width: number, height: number, s: ImageSettings): void {
+  const pixels = width * height;
+  if (s.limitOutputPixels > 0 && pixels > s.limitOutputPixels) {
+    throw new LimitExceededError(
+      s.limitOutputPixels,
+      pixels,
+      `image output of ${width}×${height}`,
+      'pixels',
+    );
+  }
+}
+
+/**
+ * @internal Run the pipeline to the end, or to `timeoutSeconds`, once {@link checkOutputSize}
+ * has let it. An abort does not interrupt it: the promise settles only after libvips has let go
+ * of the input, so the caller may release it then, also on abort.
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` with sharp's error as the cause.
  * @throws {SlabioTimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
+ * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` over `limitOutputPixels` or `maxOutputBytes`.
  * @throws `signal.reason` when aborted meanwhile.
  */
 export async function runPipeline(
   image: Sharp,
   s: ImageSettings,
+  meta?: Metadata,
 ): Promise<{ data: Buffer; info: OutputInfo }> {
+  s.signal?.throwIfAborted();
+  await checkOutputSize(image, s, meta);
   s.signal?.throwIfAborted();
   if (s.timeoutSeconds > 0) image.timeout({ seconds: s.timeoutSeconds });
   let result: { data: Buffer; info: OutputInfo };
@@ -84,6 +128,9 @@ export async function runPipeline(
     throw badInput(err, 'image could not be processed');
   }
   s.signal?.throwIfAborted();
+  // The same limits on what was produced: the estimate above covers the geometry sharp's
+  // settings describe, this covers the rest.
+  checkPixels(result.info.width, result.info.height, s);
   if (result.data.length > s.maxOutputBytes) {
     throw new LimitExceededError(s.maxOutputBytes, result.data.length, 'image output');
   }

@@ -44,22 +44,25 @@ export type ImageLease = Lease & {
  * before the promise settles. The returned lease is the caller's: release it (or pass it to
  * `writeFileNoCache`, which does).
  *
- * Memory: sharp hands its output over as one native buffer per image (its stream output pushes
- * that same buffer as one chunk, so streaming it into `readAll` gains nothing); it is copied into
- * the lease and dropped at once, so what the caller holds on to is pooled memory.
+ * Memory: libvips holds the whole output while it produces it (sharp's stream output pushes it as
+ * one chunk at the end, and a running pipeline cannot be stopped at a byte count), so the output's
+ * size is worked out from the header and the pipeline's settings first: over `limitOutputPixels`
+ * (or, for `raw()`, over `maxOutputBytes`) nothing is rendered. The output is then copied into the
+ * lease and sharp's buffer dropped at once, so what the caller holds on to is pooled memory.
  *
  * @param input A lease, `Buffer`/`Uint8Array`, path, file URL, `Readable`, async iterable or web
  * `ReadableStream`; see {@link ImageInput}.
  * @param build Sets up the pipeline; errors it throws pass through unchanged.
  * @param options See {@link TransformImageOptions}.
- * @default options `{ inputFormats: DEFAULT_INPUT_FORMATS, limitInputPixels: 50_000_000, maxInputBytes: 64 MiB, maxOutputBytes: Infinity, timeoutSeconds: 0, pool: getDefaultPool() }`
+ * @default options `{ inputFormats: DEFAULT_INPUT_FORMATS, limitInputPixels: 50_000_000, limitOutputPixels: limitInputPixels, maxInputBytes: 64 MiB, maxOutputBytes: Infinity, timeoutSeconds: 0, pool: getDefaultPool() }`
  * @throws {TypeError|RangeError} for a bad input kind, `build` or option (names it).
  * @throws {BadInputError} `ERR_SLABIO_BAD_INPUT` for input in a format `inputFormats` does not
  * allow (SVG and PDF by default; refused from its bytes before sharp sees it), for corrupt,
  * truncated, empty or non-image input and for an image over `limitInputPixels` (refused from its
  * header, before decoding); sharp's error is the `cause` where it raised one.
  * @throws {SlabioTimeoutError} `ERR_SLABIO_TIMEOUT` when libvips stopped at `timeoutSeconds`.
- * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` above `maxInputBytes` or `maxOutputBytes`.
+ * @throws {LimitExceededError} `ERR_SLABIO_LIMIT` above `maxInputBytes`, `limitOutputPixels`
+ * (before rendering) or `maxOutputBytes`.
  * @throws {PoolExhaustedError} `ERR_SLABIO_POOL_EXHAUSTED` from a pool that cannot wait.
  * @throws `signal.reason` on abort.
  * @example
