@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
+  chmod,
+  chown,
   lstat,
   mkdir,
   readdir,
@@ -168,5 +170,42 @@ describe('non-atomic writes go through what is there, as fs.writeFile does', () 
     await writeFileNoCache(join(dir, 'link'), 'new');
     assert.ok((await lstat(join(dir, 'link'))).isSymbolicLink());
     assert.equal(await readFile(join(dir, 'real'), 'utf8'), 'new');
+  });
+});
+
+describe('an atomic write keeps what a write in place keeps', () => {
+  for (const [name, write] of writers) {
+    it(`${name}: the replaced file's permission bits, owner and group stay`, async (t) => {
+      const dir = await tempDir(t);
+      for (const mode of [0o600, 0o755, 0o640]) {
+        const file = join(dir, `m${mode.toString(8)}`);
+        await writeFile(file, 'old');
+        await chmod(file, mode);
+        if (isRoot) await chown(file, 4321, 4322);
+        await write(file, 'new');
+        const after = await stat(file);
+        assert.equal(await readFile(file, 'utf8'), 'new');
+        assert.equal(after.mode & 0o7777, mode, `mode ${mode.toString(8)} kept`);
+        if (isRoot) assert.deepEqual([after.uid, after.gid], [4321, 4322], 'owner kept');
+      }
+      assert.deepEqual((await readdir(dir)).sort(), ['m600', 'm640', 'm755']);
+    });
+  }
+
+  it('an explicit mode applies to the replacement; a new file gets 0o666 less the umask', async (t) => {
+    const dir = await tempDir(t);
+    const file = join(dir, 'f');
+    await writeFile(file, 'old');
+    await chmod(file, 0o600);
+    // The umask applies to both: compare with what fs.writeFile makes with the same mode.
+    const ref644 = join(dir, 'ref644');
+    await writeFile(ref644, 'r', { mode: 0o644 });
+    await writeFileNoCache(file, 'new', { atomic: true, mode: 0o644 });
+    assert.equal((await stat(file)).mode & 0o777, (await stat(ref644)).mode & 0o777);
+    const ref = join(dir, 'ref');
+    await writeFile(ref, 'r');
+    const fresh = join(dir, 'fresh');
+    await writeFileNoCache(fresh, 'x', { atomic: true });
+    assert.equal((await stat(fresh)).mode & 0o777, (await stat(ref)).mode & 0o777);
   });
 });

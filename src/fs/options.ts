@@ -44,7 +44,11 @@ export interface WriteFileNoCacheOptions {
   atomic?: boolean;
   /** `fsync` the file before closing (with `atomic`, instead of `fdatasync`). @default false */
   fsync?: boolean;
-  /** File mode for a new file. @default 0o666 (before umask) */
+  /**
+   * File mode for a new file. @default 0o666 (before umask). In atomic mode a file that is
+   * replaced keeps its own permission bits (and its owner and group where the process may set
+   * them) unless `mode` is given, as a write in place would keep them.
+   */
   mode?: number;
   /** Aborting stops the write, removes what was written and rejects with `signal.reason`. */
   signal?: AbortSignal;
@@ -67,7 +71,8 @@ export interface WriteSettings {
   windowBytes: number;
   atomic: boolean;
   fsync: boolean;
-  mode: number;
+  /** `undefined` when not given: new files get 0o666, replaced ones keep theirs. */
+  mode: number | undefined;
   signal: AbortSignal | undefined;
 }
 
@@ -90,7 +95,7 @@ export function writeSettings(path: unknown, options: WriteFileNoCacheOptions): 
       `options.windowBytes must be a multiple of 4096 and at least ${MIN_WINDOW_BYTES}, got ${windowBytes}`,
     );
   }
-  const mode = options.mode === undefined ? 0o666 : checkInteger('options.mode', options.mode);
+  const mode = options.mode === undefined ? undefined : checkInteger('options.mode', options.mode);
   const signal = checkSignal(options.signal);
   signal?.throwIfAborted();
   return {

@@ -4,8 +4,10 @@
  *
  * @module
  */
+
+import type { Stats } from 'node:fs';
 import { constants } from 'node:fs';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { debug } from '../debug.js';
 import { UnsupportedError } from '../errors.js';
@@ -13,6 +15,23 @@ import { createOwnedFile } from './owned-temp.js';
 import { checkStillReplaceable, replaceTarget } from './replace-target.js';
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_NONBLOCK } = constants;
+const NEW_FILE_MODE = 0o666;
+
+/**
+ * Give the temp file that will replace `old` the old file's owner, group and permission bits, as
+ * a write in place keeps them (a 0600 file must not come back 0644, an executable must stay so).
+ * The owner is set first (chown clears set-id bits), and only where it differs; a process that
+ * may not give files away (EPERM) keeps its own, as `cp` without privileges does.
+ */
+async function keepOwnership(fh: FileHandle, old: Stats): Promise<void> {
+  const mine = await fh.stat();
+  if (mine.uid !== old.uid || mine.gid !== old.gid) {
+    await fh.chown(old.uid, old.gid).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    });
+  }
+  await fh.chmod(old.mode & 0o7777);
+}
 
 /**
  * Open an existing or new file for writing in place. `O_NONBLOCK` so that a FIFO with no reader
@@ -75,13 +94,28 @@ export class TargetFile {
    * @throws {DestinationError} in atomic mode, before any temp file exists, when what `path`
    * names is not a regular file.
    */
-  static async open(path: string, atomic: boolean, mode: number): Promise<TargetFile> {
+  static async open(path: string, atomic: boolean, mode: number | undefined): Promise<TargetFile> {
     if (!atomic) {
-      const { fh, regular } = await openInPlace(path, mode);
+      const { fh, regular } = await openInPlace(path, mode ?? NEW_FILE_MODE);
       return new TargetFile(path, path, path, false, false, fh, regular);
     }
     const target = await replaceTarget(path);
-    const t = await createOwnedFile(dirname(target), basename(target), 'tmp', mode);
+    // replaceTarget refused anything but a regular file: what is there now is one, or nothing.
+    const old = mode === undefined ? await stat(target).catch(() => null) : null;
+    const t = await createOwnedFile(
+      dirname(target),
+      basename(target),
+      'tmp',
+      mode ?? NEW_FILE_MODE,
+    );
+    if (old !== null) {
+      await keepOwnership(t.handle, old).catch(async (err: unknown) => {
+        // Unlinked before the handle (and with it the owner's lock) goes: see createOwnedFile.
+        await unlink(t.path).catch(() => {});
+        await t.handle.close().catch(() => {});
+        throw err;
+      });
+    }
     return new TargetFile(path, target, t.path, true, t.locked, t.handle);
   }
 
