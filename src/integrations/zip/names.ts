@@ -5,6 +5,9 @@
  */
 import { UnsafeArchiveError } from '../../errors.js';
 
+const NAME_MAX = 255;
+const PATH_MAX = 4095;
+
 /** A checked entry name. */
 export interface EntryPath {
   /** The name as '/'-separated segments, without empty and `.` segments. */
@@ -18,7 +21,8 @@ export interface EntryPath {
  * Check an entry name as the archive spells it. Refused on every platform, because an archive
  * made on one system is extracted on another: absolute paths, drive letters (`C:`), backslashes
  * (a separator on Windows, so `..\\x` would climb there), NUL bytes and any `..` segment (even
- * `a/../b`, which stays inside but is never produced by honest tools).
+ * `a/../b`, which stays inside but is never produced by honest tools), and names no Linux
+ * filesystem can hold (a segment over 255 bytes, a name over 4095).
  *
  * @throws {UnsafeArchiveError} `ERR_SLABIO_UNSAFE_ARCHIVE` naming the entry and the reason.
  */
@@ -33,6 +37,14 @@ export function checkEntryName(raw: string, what = 'entry'): EntryPath {
   const segments = raw.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) refuse('it contains a ".." segment (path traversal)');
   if (segments.length === 0) refuse('it is empty');
+  // Linux's NAME_MAX and PATH_MAX: past them every filesystem refuses the name (ENAMETOOLONG),
+  // so the archive is refused as unsafe up front, before anything is written.
+  if (segments.some((seg) => Buffer.byteLength(seg) > NAME_MAX)) {
+    refuse(`a path segment is longer than ${NAME_MAX} bytes`);
+  }
+  if (Buffer.byteLength(segments.join('/')) > PATH_MAX) {
+    refuse(`it is longer than ${PATH_MAX} bytes`);
+  }
   return { name: segments.join('/'), segments, directory: raw.endsWith('/') };
 }
 
