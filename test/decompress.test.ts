@@ -123,6 +123,36 @@ describe('decompress: every format and input kind gives back the bytes', () => {
 
 describe('decompress: limits', () => {
   for (const format of FORMATS) {
+    it(`${format}: the ratio of a whole input of bytes or a file is its own, not its first megabytes'`, async (t) => {
+      const pool = newPool();
+      // 2 MiB of zeros, then 1 MiB that does not compress: about 3:1 overall, far above 100:1
+      // over the first megabytes.
+      const data = Buffer.concat([Buffer.alloc(2 * MiB), noise(MiB)]);
+      const packed = compressSync(format, data);
+      const file = path.join(await tempDir(t), 'in.z');
+      await writeFile(file, packed);
+      for (const input of [packed, file]) {
+        assert.equal(take(await decompress(input, { format, pool }), pool).length, data.length);
+      }
+      // A whole input exactly at maxRatio passes; one just below the ratio is refused.
+      const bomb = compressSync(format, Buffer.alloc(8 * MiB));
+      const ratio = (8 * MiB) / bomb.length;
+      const lease = await decompress(bomb, { format, pool, maxRatio: ratio });
+      assert.equal(take(lease, pool).length, 8 * MiB);
+      await assert.rejects(
+        decompress(bomb, { format, pool, maxRatio: ratio * 0.99 }),
+        LimitExceededError,
+      );
+      // A stream's size is not known: its ratio is counted against what was read so far.
+      await assert.rejects(
+        decompress(Readable.from(chunked(packed, 1024)), { format, pool }),
+        LimitExceededError,
+      );
+      assert.equal(pool.stats().inUseBytes, 0);
+    });
+  }
+
+  for (const format of FORMATS) {
     it(`${format}: exactly maxOutputBytes succeeds, one byte more is ERR_SLABIO_LIMIT`, async () => {
       const pool = newPool();
       const limit = 200 * KiB + 17;
@@ -179,13 +209,21 @@ describe('decompress: limits', () => {
       const pool = newPool();
       const bomb = await zeroBomb(format, GiB);
       assert.ok(bomb.length < 2 * MiB, `bomb is ${bomb.length} bytes`);
-      // The ratio stops it first by default; with the ratio off, maxOutputBytes does.
+      // For bytes the ratio is the whole input's, so the bomb runs to 100 × its size or to the
+      // default 64 MiB of output; streamed, the ratio of what was read stops it after one chunk.
       await assert.rejects(decompress(bomb, { format, pool }), (err: unknown) => {
         assert.ok(err instanceof LimitExceededError);
-        assert.match(err.message, /max ratio 100:1/);
-        assert.ok(err.bytesRead <= MiB + 64 * KiB + 1, `stopped at ${err.bytesRead}`);
+        const bound = Math.min(64 * MiB, Math.max(MiB, 100 * bomb.length)) + 64 * KiB + 1;
+        assert.ok(err.bytesRead <= bound, `stopped at ${err.bytesRead}`);
         return true;
       });
+      await assert.rejects(
+        decompress(Readable.from(chunked(bomb, 16 * KiB)), { format, pool }),
+        (err: unknown) =>
+          err instanceof LimitExceededError &&
+          /max ratio 100:1/.test(err.message) &&
+          err.bytesRead <= MiB + 64 * KiB + 1,
+      );
       const limit = 16 * MiB;
       await assert.rejects(
         decompress(Readable.from(chunked(bomb, 16 * KiB)), {

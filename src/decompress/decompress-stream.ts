@@ -39,7 +39,7 @@ function createInflater(format: CompressionFormat): Inflater {
 /**
  * Decompresses what is written to it and emits the output, refusing to produce more than the
  * limits allow: past `maxOutputBytes`, or past `maxRatio` × the compressed bytes zlib has consumed
- * (once beyond 1 MiB), it is destroyed with a {@link LimitExceededError} and the chunk that
+ * so far (the whole input's size where it is known: bytes, a regular file) once beyond 1 MiB, it is destroyed with a {@link LimitExceededError} and the chunk that
  * crossed the limit is not emitted. Corrupt or truncated input destroys it with a
  * {@link BadInputError} whose `cause` is zlib's error.
  *
@@ -54,6 +54,7 @@ export class DecompressStream extends Duplex {
   readonly #limits: ResolvedLimits;
   readonly #inner: Inflater;
   #bytesOut = 0;
+  #inputBytes = 0;
   #pausedInner = false;
   #removeAbort: (() => void) | undefined;
 
@@ -100,6 +101,15 @@ export class DecompressStream extends Duplex {
     return this.#bytesOut;
   }
 
+  /**
+   * @internal The whole input's size, when the caller knows it (bytes, a regular file): the ratio
+   * is then that of the whole input, so a file that starts with a long run of zeros and ends with
+   * incompressible data is not refused for its first megabytes.
+   */
+  setInputBytes(bytes: number): void {
+    this.#inputBytes = bytes;
+  }
+
   #onData(chunk: Buffer): void {
     if (this.destroyed) return;
     const out = this.#bytesOut + chunk.length;
@@ -108,7 +118,7 @@ export class DecompressStream extends Duplex {
       this.#stop(new LimitExceededError(maxOutputBytes, out, 'decompressed output'));
       return;
     }
-    const consumed = this.#inner.bytesWritten;
+    const consumed = Math.max(this.#inner.bytesWritten, this.#inputBytes);
     if (out > RATIO_GRACE_BYTES && out > maxRatio * consumed) {
       const limit = Math.max(RATIO_GRACE_BYTES, Math.floor(maxRatio * consumed));
       this.#stop(

@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+import { stat } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Lease } from '../pool/index.js';
@@ -87,10 +89,18 @@ async function run(
   let file: FileReadable | undefined;
   let chunks: SourceChunks | undefined;
   if (source.kind === 'bytes') {
+    const bytes = bytesOf(source.value);
+    stream.setInputBytes(bytes.length);
     // readAll attaches its listeners after an await; until then an early 'error' must not crash.
     stream.on('error', noop);
-    stream.end(bytesOf(source.value));
+    stream.end(bytes);
   } else if (source.kind === 'path') {
+    // The whole file's size bounds the ratio; a FIFO or device (no size) counts as it is read.
+    const size = await stat(source.value).then(
+      (st) => (st.isFile() ? st.size : 0),
+      () => 0,
+    );
+    stream.setInputBytes(size);
     // Opened as readAll opens a path, so a FIFO's pending read ends as soon as pipeline destroys it.
     file = new FileReadable(source.value);
     pipeline(file, stream, noop);
