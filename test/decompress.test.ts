@@ -268,6 +268,37 @@ describe('decompress: bad input is ERR_SLABIO_BAD_INPUT', () => {
     });
   }
 
+  for (const format of FORMATS.filter((f) => f !== 'gzip')) {
+    it(`${format}: bytes after the end of the compressed stream are refused, not dropped`, async () => {
+      const pool = newPool();
+      const one = compressSync(format, noise(10 * KiB));
+      const inputs: [string, Buffer][] = [
+        ['garbage', Buffer.concat([one, Buffer.from('TRAILING')])],
+        ['one byte', Buffer.concat([one, Buffer.from('x')])],
+        ['a second stream', Buffer.concat([one, one])],
+      ];
+      for (const [name, input] of inputs) {
+        for (const source of [input, Readable.from(chunked(input, 999))]) {
+          await assert.rejects(
+            decompress(source, { format, pool }),
+            (err: unknown) =>
+              err instanceof BadInputError &&
+              /after the end of the compressed stream/.test(err.message),
+            `${format} ${name}`,
+          );
+        }
+      }
+      assert.equal(pool.stats().inUseBytes, 0);
+    });
+  }
+
+  it('gzip: members one after another are all decoded, as gzip -dc does', async () => {
+    const pool = newPool();
+    const one = compressSync('gzip', noise(10 * KiB));
+    const two = await decompress(Buffer.concat([one, one]), { format: 'gzip', pool });
+    assert.equal(take(two, pool).length, 20 * KiB);
+  });
+
   it('a source error mid-stream passes through and the source is destroyed', async () => {
     const pool = newPool();
     const gz = compressSync('gzip', noise(MiB));

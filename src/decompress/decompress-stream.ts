@@ -54,6 +54,8 @@ export class DecompressStream extends Duplex {
   readonly #limits: ResolvedLimits;
   readonly #inner: Inflater;
   #bytesOut = 0;
+  #bytesIn = 0;
+  #innerEnded = false;
   #inputBytes = 0;
   #pausedInner = false;
   #removeAbort: (() => void) | undefined;
@@ -67,7 +69,13 @@ export class DecompressStream extends Duplex {
     const inner = createInflater(fmt);
     this.#inner = inner;
     inner.on('data', (chunk: Buffer) => this.#onData(chunk));
-    inner.on('end', () => this.push(null));
+    inner.on('end', () => {
+      this.#innerEnded = true;
+      // zlib stops at the end of a deflate or brotli stream and ignores what follows (gunzip reads
+      // the next member): bytes after it would vanish without a word, so they are refused.
+      if (this.#trailing()) return;
+      this.push(null);
+    });
     inner.on('error', (err: Error) => {
       this.destroy(
         new BadInputError(`${fmt} data is corrupt or truncated: ${err.message}`, { cause: err }),
@@ -174,11 +182,28 @@ export class DecompressStream extends Duplex {
     }
   }
 
+  /** Refuse input zlib left unread after its stream ended; true when it did. */
+  #trailing(): boolean {
+    const extra = this.#bytesIn - this.#inner.bytesWritten;
+    if (extra <= 0) return false;
+    this.destroy(
+      new BadInputError(
+        `${this.#format} data has ${extra} byte${extra === 1 ? '' : 's'} after the end of the compressed stream`,
+      ),
+    );
+    return true;
+  }
+
   override _write(
     chunk: Buffer,
     _encoding: BufferEncoding,
     callback: (error?: Error | null) => void,
   ): void {
+    this.#bytesIn += chunk.length;
+    if (this.#innerEnded) {
+      if (!this.#trailing()) callback();
+      return;
+    }
     if (this.#inner.write(chunk)) callback();
     else this.#inner.once('drain', () => callback());
   }
