@@ -293,6 +293,14 @@ describe('RenderWorkers faults', () => {
     noLeaseInUse(pool);
   });
 
+  it('a stackSizeMb below 0.5, which would end the whole process, is refused up front', () => {
+    assert.throws(
+      () => new RenderWorkers({ resourceLimits: { stackSizeMb: 0.1 } }),
+      (err: Error) =>
+        err instanceof RangeError && /options\.resourceLimits\.stackSizeMb/.test(err.message),
+    );
+  });
+
   it('a worker killed by its resourceLimits fails its task with WorkerError exit', async () => {
     const pool = new BufferPool({ shared: true });
     await using workers = new RenderWorkers({

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
-import { checkObject, intOption, objectOption, shown } from '../validate.js';
+import { checkObject, intOption, numberOption, objectOption, shown } from '../validate.js';
 
 /** Timer bounds: setTimeout fires at once (with a warning) past 2^31 - 1 ms. */
 const TIMER = { max: 2 ** 31 - 1 } as const;
@@ -79,7 +79,20 @@ export function workersSettings(options: RenderWorkersOptions): WorkersSettings 
       ...TIMER,
       min: 1,
     }),
-    resourceLimits: objectOption('options.resourceLimits', options.resourceLimits),
+    resourceLimits: resourceLimitsOption(options.resourceLimits),
     setup: setup === undefined ? undefined : moduleUrl('options.setup', setup),
   };
+}
+
+/**
+ * Node's worker `resourceLimits`, passed through after one check: a `stackSizeMb` below 0.5 lets
+ * a worker overflow its stack while it boots, which Node 20 reports by ending the whole process
+ * (measured: 0.1 exits it with a RangeError and code 6), not as the worker's exit.
+ */
+function resourceLimitsOption(value: unknown): ResourceLimits | undefined {
+  const limits = objectOption('options.resourceLimits', value) as ResourceLimits | undefined;
+  if (limits?.stackSizeMb !== undefined) {
+    numberOption('options.resourceLimits.stackSizeMb', limits.stackSizeMb, 4, { min: 0.5 });
+  }
+  return limits;
 }
