@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { rmdirSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { removeCgroupDir } from '../lab/cgroup.js';
 import { parseCgroupMounts, parseProcCgroup } from '../src/memory/cgroup-locate.js';
 
 // The largest weight each version takes: the timed part gets the CPU it asks for, as a container
@@ -84,21 +85,6 @@ async function createGroup(parent: Parent): Promise<{ dir: string; file: string;
     throw err;
   }
   return { dir, file, value };
-}
-
-/** Remove the group once its member has left it (an exiting process leaves a moment later). */
-async function removeGroup(dir: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await rmdir(dir);
-      return;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || attempt >= 50) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 /** Run `node [nodeArgs] script args` and parse the JSON it prints last; kill it on `signal`. */
@@ -178,7 +164,7 @@ export async function runInCpuShare<T>(
       method: `cpu cgroup v${parent.version} ${dir} with ${file} ${value}: the run has its own CPU share, as in a container; the other processes keep theirs`,
     };
   } finally {
-    await removeGroup(dir);
+    await removeCgroupDir(dir, 250);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('exit', onExit);

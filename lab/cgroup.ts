@@ -119,7 +119,7 @@ export async function createCgroup(
   }
   live.add(dir);
   const remove = async (): Promise<void> => {
-    await removeDir(dir);
+    await removeCgroupDir(dir);
     live.delete(dir);
   };
   try {
@@ -143,9 +143,13 @@ export async function createCgroup(
   };
 }
 
-// rmdir is refused with EBUSY for a short while after the last task has exited (the kernel
-// finishes tearing the task down asynchronously).
-async function removeDir(dir: string): Promise<void> {
+/**
+ * Remove a cgroup directory we made. rmdir is refused with EBUSY for a short while after the last
+ * task has exited (the kernel finishes tearing the task down asynchronously): retry every 20 ms,
+ * at most `tries` times; a directory already gone is fine. Used by the lab, the benchmarks and
+ * the tests.
+ */
+export async function removeCgroupDir(dir: string, tries = 100): Promise<void> {
   for (let i = 0; ; i++) {
     try {
       await rmdir(dir);
@@ -153,7 +157,7 @@ async function removeDir(dir: string): Promise<void> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      if (i >= 100 || code !== 'EBUSY') throw err;
+      if (i >= tries || code !== 'EBUSY') throw err;
       await sleep(20);
     }
   }

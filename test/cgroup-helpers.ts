@@ -2,10 +2,10 @@
 // cgroup (v1 here, v2 where the host has it) and a child process inside it. Not a test file.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { removeCgroupDir } from '../lab/cgroup.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/cgroup/', import.meta.url));
 
@@ -35,25 +35,10 @@ export interface TestCgroup {
   remove(): Promise<void>;
 }
 
+export { removeCgroupDir };
+
 const V1 = '/sys/fs/cgroup/memory';
 const V2 = '/sys/fs/cgroup';
-
-/**
- * Remove a cgroup directory we made. rmdir is refused (EBUSY) for a moment after the last task
- * exits: retry every 20 ms, at most `tries` times; a directory already gone is fine.
- */
-export async function removeCgroupDir(dir: string, tries: number): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      await rmdir(dir);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      if (i >= tries) throw err;
-      await sleep(20);
-    }
-  }
-}
 
 /**
  * Create `slabio-test-<pid>-<suffix>` with a memory limit, or return the reason it cannot be done

@@ -60,6 +60,15 @@ function runNode(
   });
 }
 
+/** Write a block as `<dir>/<name>` beside the consumer's node_modules, with its own empty cwd. */
+function stage(dir: string, name: string, code: string): { file: string; cwd: string } {
+  const cwd = join(dir, `run-${name.replace(/\.js$/, '')}`);
+  mkdirSync(cwd, { recursive: true });
+  const file = join(dir, name);
+  writeFileSync(file, code);
+  return { file, cwd };
+}
+
 function tail(text: string, lines = 20): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
@@ -76,10 +85,8 @@ export async function runJsBlocks(
   const results: BlockResult[] = [];
   for (const [i, block] of blocks.entries()) {
     const name = `j${i}.js`;
-    const cwd = join(dir, `run-j${i}`);
-    mkdirSync(cwd, { recursive: true });
-    writeFileSync(join(dir, name), block.code);
-    const r = await runNode(join(dir, name), cwd, env, JS_TIMEOUT_MS);
+    const { file, cwd } = stage(dir, name, block.code);
+    const r = await runNode(file, cwd, env, JS_TIMEOUT_MS);
     const ok = r.code === 0 && !r.timedOut;
     const why = r.timedOut
       ? `did not exit within ${JS_TIMEOUT_MS / 1000} s`
@@ -141,10 +148,8 @@ export async function runServerBlocks(
   const results: BlockResult[] = [];
   for (const [i, block] of blocks.entries()) {
     const name = `s${i}.js`;
-    const cwd = join(dir, `run-s${i}`);
-    mkdirSync(cwd, { recursive: true });
-    writeFileSync(join(dir, name), block.code);
-    const failures = await probeServer(join(dir, name), cwd, env, block.code);
+    const { file, cwd } = stage(dir, name, block.code);
+    const failures = await probeServer(file, cwd, env, block.code);
     const detail = failures.map((f) => remap(f, name, block)).join('\n');
     results.push({ block, ok: failures.length === 0, detail });
   }
