@@ -218,7 +218,10 @@ export async function runSoak(
   sampler.start();
   try {
     const first = await firstReady(sup);
-    const fdsBefore = await countFds(first.pid);
+    // Counted once the count holds still for a second (at most 3 s): a ready instance still opens
+    // descriptors of its own for a moment (the guard's wake-up thread arms after its first cgroup
+    // read), and a count taken before that made the growth look like a leak.
+    const fdsBefore = await settledFds(first.pid, null, performance.now() + 3000);
     const load = new LoadGenerator({
       port,
       concurrency: o.concurrency,
